@@ -1,0 +1,224 @@
+package serialline
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestBytesCrossBothWays(t *testing.T) {
+	a, b := Pipe(Options{})
+	defer a.Close()
+	defer b.Close()
+
+	_, err := a.Write([]byte("AT\r"))
+	require.NoError(t, err)
+	buf := make([]byte, 16)
+	n, err := b.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "AT\r", string(buf[:n]))
+
+	_, err = b.Write([]byte("\r\nOK\r\n"))
+	require.NoError(t, err)
+	n, err = io.ReadFull(a, buf[:6])
+	require.NoError(t, err)
+	assert.Equal(t, "\r\nOK\r\n", string(buf[:n]))
+}
+
+func TestLargeTransferIntactThroughSmallBuffer(t *testing.T) {
+	a, b := Pipe(Options{BufferSize: 100})
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(rand.Uint32())
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, err := a.Write(data)
+		assert.NoError(t, err)
+		a.Close()
+	}()
+	got, err := io.ReadAll(b)
+	require.NoError(t, err)
+	wg.Wait()
+	assert.True(t, bytes.Equal(data, got), "data changed in flight")
+	assert.Equal(t, uint64(len(data)), a.TxStats().BytesDelivered)
+}
+
+func TestBaudPacesDelivery(t *testing.T) {
+	// 9600 baud = 960 bytes/s: 480 bytes need 0.5 s on the wire.
+	a, b := Pipe(Options{Baud: 9600})
+	defer a.Close()
+	defer b.Close()
+	start := time.Now()
+	_, err := a.Write(make([]byte, 480))
+	require.NoError(t, err)
+	_, err = io.ReadFull(b, make([]byte, 480))
+	require.NoError(t, err)
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, 450*time.Millisecond, "delivered faster than the line allows")
+	assert.Less(t, elapsed, 3*time.Second)
+}
+
+func TestCloseGivesEOFAfterDrain(t *testing.T) {
+	a, b := Pipe(Options{})
+	_, err := a.Write([]byte("last words"))
+	require.NoError(t, err)
+	require.NoError(t, a.Close())
+	got, err := io.ReadAll(b)
+	require.NoError(t, err)
+	assert.Equal(t, "last words", string(got))
+	_, err = b.Write([]byte("x"))
+	assert.True(t, errors.Is(err, net.ErrClosed), "write to a closed peer: %v", err)
+	b.Close()
+}
+
+func TestCloseUnblocksReadAndWrite(t *testing.T) {
+	a, b := Pipe(Options{BufferSize: 4})
+	readErr := make(chan error, 1)
+	go func() { _, err := a.Read(make([]byte, 1)); readErr <- err }()
+	writeErr := make(chan error, 1)
+	go func() { _, err := a.Write(make([]byte, 64)); writeErr <- err }() // fills, then blocks
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, a.Close())
+	select {
+	case err := <-readErr:
+		assert.True(t, errors.Is(err, net.ErrClosed), "%v", err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Read stayed blocked after Close")
+	}
+	select {
+	case err := <-writeErr:
+		assert.True(t, errors.Is(err, net.ErrClosed), "%v", err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Write stayed blocked after Close")
+	}
+	b.Close()
+}
+
+func TestReadDeadline(t *testing.T) {
+	a, b := Pipe(Options{})
+	defer a.Close()
+	defer b.Close()
+	require.NoError(t, b.SetReadDeadline(time.Now().Add(30*time.Millisecond)))
+	_, err := b.Read(make([]byte, 1))
+	assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
+
+	// A deadline set while a Read is blocked wakes it.
+	require.NoError(t, b.SetReadDeadline(time.Time{}))
+	done := make(chan error, 1)
+	go func() { _, err := b.Read(make([]byte, 1)); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, b.SetReadDeadline(time.Now()))
+	select {
+	case err := <-done:
+		assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("blocked Read ignored a new deadline")
+	}
+}
+
+func TestBitErrorRate(t *testing.T) {
+	a, b := Pipe(Options{Seed: 7, BufferSize: 1 << 20})
+	defer a.Close()
+	defer b.Close()
+	a.SetFaults(Faults{BitErrorRate: 1e-3})
+	data := make([]byte, 100000) // 800000 bits: about 800 flips expected
+	_, err := a.Write(data)
+	require.NoError(t, err)
+	got := make([]byte, len(data))
+	_, err = io.ReadFull(b, got)
+	require.NoError(t, err)
+	flipped := 0
+	for _, c := range got {
+		for ; c != 0; c &= c - 1 {
+			flipped++
+		}
+	}
+	assert.InDelta(t, 800, flipped, 200)
+	assert.Equal(t, uint64(flipped), a.TxStats().BitsFlipped)
+}
+
+func TestDropAndBlackhole(t *testing.T) {
+	a, b := Pipe(Options{Seed: 1})
+	defer a.Close()
+	defer b.Close()
+	a.SetFaults(Faults{DropRate: 1})
+	_, err := a.Write([]byte("lost"))
+	require.NoError(t, err)
+	a.SetFaults(Faults{Blackhole: true})
+	_, err = a.Write([]byte("gone"))
+	require.NoError(t, err)
+	a.SetFaults(Faults{})
+	_, err = a.Write([]byte("kept"))
+	require.NoError(t, err)
+	buf := make([]byte, 16)
+	n, err := b.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "kept", string(buf[:n]))
+	assert.Equal(t, uint64(8), a.TxStats().BytesDropped)
+}
+
+func TestStallHoldsThenReleases(t *testing.T) {
+	a, b := Pipe(Options{})
+	defer a.Close()
+	defer b.Close()
+	a.SetFaults(Faults{Stall: true})
+	_, err := a.Write([]byte("held"))
+	require.NoError(t, err)
+	require.NoError(t, b.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
+	_, err = b.Read(make([]byte, 8))
+	require.True(t, errors.Is(err, os.ErrDeadlineExceeded), "stalled line delivered: %v", err)
+	require.NoError(t, b.SetReadDeadline(time.Time{}))
+	a.SetFaults(Faults{})
+	buf := make([]byte, 8)
+	n, err := b.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "held", string(buf[:n]))
+}
+
+func TestCutLosesInFlightAndClosesBoth(t *testing.T) {
+	a, b := Pipe(Options{Baud: 300})
+	_, err := a.Write([]byte("never arrives at 300 baud in time"))
+	require.NoError(t, err)
+	a.Cut()
+	_, err = b.Read(make([]byte, 64))
+	assert.ErrorIs(t, err, io.EOF)
+	_, err = a.Read(make([]byte, 64))
+	assert.ErrorIs(t, err, io.EOF)
+	_, err = b.Write([]byte("x"))
+	assert.ErrorIs(t, err, net.ErrClosed)
+	b.Close()
+	a.Close()
+}
+
+func BenchmarkThroughput(b *testing.B) {
+	x, y := Pipe(Options{})
+	defer x.Close()
+	defer y.Close()
+	chunk := make([]byte, 1500)
+	buf := make([]byte, 4096)
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := x.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(y, buf[:len(chunk)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
