@@ -1,0 +1,203 @@
+package peers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/pppdial/pppdial/internal/peers"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// magic 0x12345678: the LCP options we send in the harness tests.
+var magicOpt = []byte{5, 6, 0x12, 0x34, 0x56, 0x78}
+
+func TestSlirpSpeaksPPP(t *testing.T) {
+	start := time.Now()
+	port := peers.Slirp(t)
+	t.Logf("slirp ready after %v", time.Since(start))
+
+	// Passive: nothing arrives until we speak.
+	quiet := readUntil(port, 300*time.Millisecond, func(b []byte) bool { return len(b) > 0 })
+	assert.Empty(t, quiet, "slirp wrote before our first frame (banner leaked into the stream?)")
+
+	_, err := port.Write(encodeFrame(0xc021, lcpConfReq(1, magicOpt...)))
+	require.NoError(t, err)
+	stream := readUntil(port, 5*time.Second, func(b []byte) bool {
+		return hasLCP(b, 2, 1) && hasLCP(b, 1, -1)
+	})
+	assert.True(t, hasLCP(stream, 2, 1), "no LCP Configure-Ack id 1 in % x", stream)
+	assert.True(t, hasLCP(stream, 1, -1), "no LCP Configure-Request in % x", stream)
+	t.Logf("answered after %v", time.Since(start))
+}
+
+func TestPPPDVMSpeaksPPP(t *testing.T) {
+	t.Parallel() // PPPDVM caps the VMs running at once
+	vm := peers.PPPDVM(t)
+	assert.FileExists(t, filepath.Join(vm.Dir, "console.log"))
+	assert.Regexp(t, `^/dev/pts/\d+$`, vm.PTY)
+	sum, err := vm.BigSHA256()
+	require.NoError(t, err)
+	assert.Regexp(t, `^[0-9a-f]{64}$`, sum)
+
+	_, err = vm.Port.Write(encodeFrame(0xc021, lcpConfReq(1, magicOpt...)))
+	require.NoError(t, err)
+	stream := readUntil(vm.Port, 10*time.Second, func(b []byte) bool {
+		return hasLCP(b, 2, 1) && hasLCP(b, 1, -1)
+	})
+	assert.True(t, hasLCP(stream, 2, 1), "no LCP Configure-Ack id 1 in % x", stream)
+	assert.True(t, hasLCP(stream, 1, -1), "no LCP Configure-Request in % x", stream)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, vm.WaitConsole(ctx, "rcvd [LCP ConfReq id=0x1 <magic 0x12345678>]"))
+	assert.Contains(t, vm.ConsoleLog(), "sent [LCP ConfAck id=0x1 <magic 0x12345678>]")
+}
+
+// TestPPPDVMOptions checks that options reach pppd, each given as one argument or two.
+func TestPPPDVMOptions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a VM")
+	}
+	t.Parallel()
+	vm := peers.PPPDVM(t, "mru 576", "lcp-echo-interval", "1")
+	assert.Contains(t, vm.ConsoleLog(), "PPPD-START mru 576 lcp-echo-interval 1")
+	_, err := vm.Port.Write(encodeFrame(0xc021, lcpConfReq(1, magicOpt...)))
+	require.NoError(t, err)
+	stream := readUntil(vm.Port, 10*time.Second, func(b []byte) bool { return hasLCP(b, 1, -1) })
+	var mru []byte
+	for _, f := range decodeFrames(stream) {
+		if f.protocol == 0xc021 && len(f.info) > 4 && f.info[0] == 1 {
+			mru = f.info[4:]
+		}
+	}
+	assert.Contains(t, string(mru), string([]byte{1, 4, 0x02, 0x40}), "pppd's ConfReq lacks MRU 576: % x", mru)
+}
+
+// TestStopReapsEverything: after the cleanup-equivalent Stop no process is left behind.
+func TestStopReapsEverything(t *testing.T) {
+	t.Run("slirp", func(t *testing.T) {
+		peers.Tool(t, peers.SlirpBinary)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := peers.StartSlirp(ctx)
+		require.NoError(t, err)
+		require.NoError(t, s.Stop())
+		require.NoError(t, s.Stop(), "Stop is idempotent")
+		assert.Contains(t, s.Stderr(), "SLiRP Ready", "banner kept after Stop")
+		_, err = s.Port.Write([]byte{0x7e})
+		assert.ErrorIs(t, err, os.ErrClosed)
+	})
+	t.Run("pppd-vm", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("boots a VM")
+		}
+		vm := peers.PPPDVM(t)
+		pid := vm.PID
+		require.NoError(t, vm.Stop())
+		_, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+		if err == nil {
+			// The pid may have been reused already; it must not be a qemu any more.
+			b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+			assert.NotContains(t, string(b), "qemu", "qemu %d still running", pid)
+		}
+	})
+}
+
+func TestStartSlirpCancelled(t *testing.T) {
+	peers.Tool(t, peers.SlirpBinary)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := peers.StartSlirp(ctx)
+	if err == nil {
+		t.Skip("slirp was ready before the first check of the context") // possible, not expected
+	}
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, peers.ErrPeerMissing)
+}
+
+func TestMissingPeer(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := peers.StartSlirp(context.Background())
+	require.ErrorIs(t, err, peers.ErrPeerMissing)
+
+	t.Setenv(peers.EnvPeersDir, t.TempDir())
+	_, _, err = peers.StartPPPDVM(context.Background())
+	require.ErrorIs(t, err, peers.ErrPeerMissing)
+	assert.Contains(t, err.Error(), peers.EnvPeersDir)
+}
+
+func TestPPPDVMScriptFoundBesideRepo(t *testing.T) {
+	t.Setenv(peers.EnvPeersDir, "")
+	p, err := peers.PPPDVMScript()
+	if errors.Is(err, peers.ErrPeerMissing) {
+		peers.Interop(t, "%v", err)
+	}
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(p, filepath.Join("shared", "peers", "pppd-vm")), p)
+}
+
+// fakeTB records Skip and Fatal; both end the calling goroutine like the real ones.
+type fakeTB struct {
+	testing.TB
+	mu      sync.Mutex
+	skipped string
+	fatal   string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.mu.Lock()
+	f.skipped = fmt.Sprintf(format, args...)
+	f.mu.Unlock()
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.mu.Lock()
+	f.fatal = fmt.Sprintf(format, args...)
+	f.mu.Unlock()
+	runtime.Goexit()
+}
+
+func runTB(fn func(testing.TB)) *fakeTB {
+	f := &fakeTB{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(f)
+	}()
+	<-done
+	return f
+}
+
+func TestInteropRule(t *testing.T) {
+	t.Setenv(peers.EnvInterop, "")
+	f := runTB(func(tb testing.TB) { peers.Interop(tb, "no %s here", "slirp") })
+	assert.Empty(t, f.fatal)
+	assert.Contains(t, f.skipped, "no slirp here")
+	assert.Contains(t, f.skipped, "PPP_INTEROP=1")
+
+	t.Setenv(peers.EnvInterop, "1")
+	require.True(t, peers.Required())
+	f = runTB(func(tb testing.TB) { peers.Interop(tb, "no %s here", "slirp") })
+	assert.Empty(t, f.skipped)
+	assert.Contains(t, f.fatal, "no slirp here")
+
+	t.Setenv("PATH", t.TempDir())
+	f = runTB(func(tb testing.TB) { peers.Tool(tb, "tshark") })
+	assert.Regexp(t, regexp.MustCompile(`tshark not in PATH`), f.fatal)
+}

@@ -1,0 +1,416 @@
+//go:build linux
+
+package peers
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Environment variables the pppd VM harness reads.
+const (
+	// EnvPeersDir overrides where the peers scripts live (default: <repo>/../shared/peers).
+	EnvPeersDir = "PPPDIAL_PEERS_DIR"
+	// EnvVMHome is the pppd-vm script's image directory (default /tmp/pppd-vm).
+	EnvVMHome = "PPPD_VM_HOME"
+	// EnvMaxVMs caps how many VMs run at once on this machine, across test processes (default 2).
+	EnvMaxVMs = "PPPDIAL_MAX_VMS"
+)
+
+// envToken is set in the pppd-vm script's environment, and so in its qemu's: it identifies the
+// qemu process this harness started, even when the script failed before printing its PID.
+const envToken = "PPPDIAL_VM_TOKEN"
+
+// consoleReady is pppd's first log line once it has opened its serial port: from then on a
+// Configure-Request we send is heard.
+const consoleReady = "Connect: ppp0"
+
+// Timeouts of the testing wrapper. The VM runs under TCG on a shared 2-core machine.
+const (
+	vmStartTimeout = 90 * time.Second
+	vmBuildTimeout = 5 * time.Minute
+)
+
+// VM is a running pppd-vm: pppd 2.4.9 at 10.0.0.1 on the kernel's ppp_async, handing 10.0.0.2
+// and DNS 10.0.0.1 to the client, with HTTP on :80, DNS on :53 (peer.test -> 10.0.0.1) and echo
+// on :7. Credentials for require-pap / require-chap: user "user", secret "secret".
+type VM struct {
+	// Port is our end of the VM's second serial port, where pppd listens (passive).
+	Port *Port
+	// Dir is the run directory: console.log (pppd's debug log of every packet), qemu.pid, ...
+	Dir string
+	// PTY is the pty device qemu created for the serial port.
+	PTY string
+	// PID is qemu's process id.
+	PID int
+	// Options are the pppd options appended to the defaults.
+	Options []string
+
+	home  string
+	token string
+	slot  *os.File
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// PPPDVM boots a pppd VM with the given extra pppd options (e.g. "require-chap", "mru 576",
+// "lcp-echo-interval 1", "+ipv6"; an option with a value may be one argument or two) and returns
+// once pppd has opened its serial port. The VM is always stopped in t.Cleanup; if the test failed
+// the tail of pppd's log is logged and the run directory kept, else it is removed.
+//
+// When qemu, the script or its built image is missing the test is skipped (PPP_INTEROP=1: it
+// fails, and a missing image is built by the script first, which takes about a minute).
+// At most PPPDIAL_MAX_VMS (default 2) VMs run at once on the machine; PPPDVM waits for a slot.
+func PPPDVM(t testing.TB, opts ...string) *VM {
+	t.Helper()
+	timeout := vmStartTimeout
+	if !imageBuilt(vmHome()) {
+		timeout = vmBuildTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	vm, stop, err := StartPPPDVM(ctx, opts...)
+	if err != nil {
+		startFailed(t, "pppd-vm", err)
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("stop pppd-vm: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("pppd-vm %v kept in %s; console.log tail:\n%s", vm.Options, vm.Dir, tail(vm.ConsoleLog(), 60))
+			return
+		}
+		_ = os.RemoveAll(vm.Dir)
+	})
+	return vm
+}
+
+// StartPPPDVM boots a pppd VM (see PPPDVM) without a testing.TB, for a CLI test or a bridge that
+// exposes the VM behind an emulated modem. ctx bounds the start only. The caller must call stop
+// (idempotent, bounded), which stops qemu but keeps vm.Dir; remove it when done with the logs.
+// Errors wrap ErrPeerMissing when the VM cannot run on this machine.
+func StartPPPDVM(ctx context.Context, opts ...string) (vm *VM, stop func() error, err error) {
+	script, err := PPPDVMScript()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := LookTool("qemu-system-x86_64"); err != nil {
+		return nil, nil, err
+	}
+	home := vmHome()
+	if !imageBuilt(home) && !Required() {
+		return nil, nil, fmt.Errorf("%w: pppd-vm image not built in %s (run %s build)", ErrPeerMissing, home, script)
+	}
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("peers: %s: %w", home, err)
+	}
+	slot, err := acquireSlot(ctx, home)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = slot.Close()
+		}
+	}()
+
+	token, err := newToken()
+	if err != nil {
+		return nil, nil, err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, script, append([]string{"start"}, opts...)...)
+	cmd.Env = append(os.Environ(), envToken+"="+token)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		// qemu daemonizes into its own session: the process group kill does not reach it.
+		killByToken(token)
+		return nil, nil, fmt.Errorf("peers: pppd-vm start %v: %w; stderr: %s", opts, err, strings.TrimSpace(stderr.String()))
+	}
+	vm = &VM{Options: opts, home: home, token: token, slot: slot}
+	for _, f := range strings.Fields(stdout.String()) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "PTY":
+			vm.PTY = v
+		case "PID":
+			vm.PID, _ = strconv.Atoi(v)
+		case "DIR":
+			vm.Dir = v
+		}
+	}
+	if vm.PTY == "" || vm.PID == 0 || vm.Dir == "" {
+		killByToken(token)
+		return nil, nil, fmt.Errorf("peers: pppd-vm start printed %q, want PTY= PID= DIR=", stdout.String())
+	}
+	vm.Port, err = openPTY(vm.PTY)
+	if err != nil {
+		killByToken(token)
+		return nil, nil, err
+	}
+	if err := vm.WaitConsole(ctx, consoleReady); err != nil {
+		_ = vm.Stop()
+		return nil, nil, fmt.Errorf("peers: pppd in the VM did not open its port: %w", err)
+	}
+	return vm, vm.Stop, nil
+}
+
+// Stop closes the port and stops qemu (SIGTERM, SIGKILL after 5 s), waiting until it is gone.
+// It is idempotent and bounded; it keeps Dir.
+func (vm *VM) Stop() error {
+	vm.stopOnce.Do(func() {
+		var errs []error
+		if vm.Port != nil {
+			_ = vm.Port.Close()
+		}
+		if err := killVM(vm.PID, vm.token); err != nil {
+			errs = append(errs, err)
+		}
+		killByToken(vm.token) // anything else the start left behind
+		if vm.slot != nil {
+			_ = vm.slot.Close() // releases the flock
+		}
+		vm.stopErr = errors.Join(errs...)
+	})
+	return vm.stopErr
+}
+
+// ConsoleLog returns pppd's debug log so far: every packet it sent and received, decoded
+// ("rcvd [LCP ConfReq id=0x1 <magic 0x...>]"), its phase messages ("local  IP address
+// 10.0.0.1"), and the VM's boot lines. "" if it cannot be read.
+func (vm *VM) ConsoleLog() string {
+	b, _ := os.ReadFile(filepath.Join(vm.Dir, "console.log"))
+	return string(b)
+}
+
+// WaitConsole polls the console log until it contains substr, or ctx ends.
+// pppd pads some of its messages ("local  IP address" has two spaces): match what it prints.
+func (vm *VM) WaitConsole(ctx context.Context, substr string) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if strings.Contains(vm.ConsoleLog(), substr) {
+			return nil
+		}
+		if !alive(vm.PID, vm.token) {
+			return fmt.Errorf("peers: VM %d exited while waiting for %q", vm.PID, substr)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("peers: %q not in %s/console.log: %w", substr, vm.Dir, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// BigSHA256 returns the hex sha256 of the VM's http://10.0.0.1/big.bin (1 MiB), from
+// $PPPD_VM_HOME/big.bin.sha256.
+func (vm *VM) BigSHA256() (string, error) {
+	b, err := os.ReadFile(filepath.Join(vm.home, "big.bin.sha256"))
+	if err != nil {
+		return "", fmt.Errorf("peers: big.bin checksum: %w", err)
+	}
+	sum := strings.TrimSpace(string(b))
+	if len(sum) != 64 {
+		return "", fmt.Errorf("peers: big.bin checksum %q is not a sha256", sum)
+	}
+	return sum, nil
+}
+
+// PPPDVMScript locates the pppd-vm script: $PPPDIAL_PEERS_DIR/pppd-vm, else
+// <repo>/../shared/peers/pppd-vm where <repo> is found by walking up from the working directory
+// (go test runs in the package directory) or from this source file to go.mod. The error wraps
+// ErrPeerMissing.
+func PPPDVMScript() (string, error) {
+	var tried []string
+	try := func(dir string) (string, bool) {
+		p := filepath.Join(dir, "pppd-vm")
+		tried = append(tried, p)
+		st, err := os.Stat(p)
+		return p, err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+	}
+	if d := os.Getenv(EnvPeersDir); d != "" {
+		if p, ok := try(d); ok {
+			return p, nil
+		}
+		return "", fmt.Errorf("%w: %s=%s has no executable pppd-vm", ErrPeerMissing, EnvPeersDir, d)
+	}
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		starts = append(starts, filepath.Dir(file))
+	}
+	for _, s := range starts {
+		if repo, ok := findRepo(s); ok {
+			if p, ok := try(filepath.Join(repo, "..", "shared", "peers")); ok {
+				return filepath.Clean(p), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: pppd-vm script not found (tried %v; set %s)", ErrPeerMissing, tried, EnvPeersDir)
+}
+
+// findRepo walks up from dir to the directory whose go.mod declares this module.
+func findRepo(dir string) (string, bool) {
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.Contains(b, []byte("module github.com/pppdial/pppdial\n")) {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+func vmHome() string {
+	if h := os.Getenv(EnvVMHome); h != "" {
+		return h
+	}
+	return "/tmp/pppd-vm"
+}
+
+func imageBuilt(home string) bool {
+	_, err := os.Stat(filepath.Join(home, "initrd.cpio.gz"))
+	return err == nil
+}
+
+func newToken() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("peers: token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// acquireSlot takes one of the machine-wide VM slots: an exclusive flock on
+// $home/slot.N.lock, held until the returned file is closed. The VMs are emulated (TCG) and
+// the machine has few cores: more VMs at once only make every one of them time out.
+func acquireSlot(ctx context.Context, home string) (*os.File, error) {
+	n := 2
+	if v, err := strconv.Atoi(os.Getenv(EnvMaxVMs)); err == nil && v > 0 {
+		n = v
+	}
+	for {
+		for i := range n {
+			f, err := os.OpenFile(filepath.Join(home, fmt.Sprintf("slot.%d.lock", i)), os.O_RDWR|os.O_CREATE, 0o644)
+			if err != nil {
+				return nil, fmt.Errorf("peers: VM slot: %w", err)
+			}
+			// A fresh open file description per attempt: flock is per description, so two
+			// goroutines of one process exclude each other too.
+			if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
+				return f, nil
+			}
+			_ = f.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("peers: waiting for one of %d VM slots (%s): %w", n, EnvMaxVMs, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// alive reports whether pid is a live process carrying our token in its environment (so a
+// recycled pid is never mistaken for our qemu).
+func alive(pid int, token string) bool {
+	if pid <= 0 {
+		return false
+	}
+	if exited(pid) {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(b, []byte(envToken+"="+token+"\x00"))
+}
+
+// killVM terminates our qemu and waits until it is gone (it is not our child: the init process
+// reaps it).
+func killVM(pid int, token string) error {
+	if !alive(pid, token) {
+		return nil
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	if waitGone(pid, token, 5*time.Second) {
+		return nil
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	if waitGone(pid, token, 5*time.Second) {
+		return nil
+	}
+	return fmt.Errorf("peers: qemu pid %d survived SIGKILL", pid)
+}
+
+func waitGone(pid int, token string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if !alive(pid, token) {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return !alive(pid, token)
+}
+
+// killByToken SIGKILLs every process whose environment holds our token: the qemu of a start that
+// failed half-way, whose pid the script never printed.
+func killByToken(token string) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if alive(pid, token) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			waitGone(pid, token, 5*time.Second)
+		}
+	}
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
