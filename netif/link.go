@@ -31,7 +31,10 @@ type linkEndpoint struct {
 	bufs sync.Pool
 }
 
-var _ stack.LinkEndpoint = (*linkEndpoint)(nil)
+var (
+	_ stack.LinkEndpoint       = (*linkEndpoint)(nil)
+	_ stack.QueueingDiscipline = (*linkEndpoint)(nil)
+)
 
 func newLinkEndpoint(n *Netif, mtu uint32) *linkEndpoint {
 	e := &linkEndpoint{n: n}
@@ -82,35 +85,44 @@ func (e *linkEndpoint) deliver(pkt []byte) {
 }
 
 // WritePackets implements stack.LinkWriter: each packet is flattened into
-// a pooled buffer and written to the Device.
+// a pooled buffer and written to the Device. (The NIC normally goes through
+// WritePacket, the qdisc below; this serves any other LinkWriter user.)
 func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
-	n := e.n
 	sent := 0
 	for _, pkt := range pkts.AsSlice() {
-		if !n.up.Load() {
-			n.ctr.dropsOut.Add(1)
+		if err := e.WritePacket(pkt); err != nil {
 			if sent == 0 {
-				return 0, &tcpip.ErrClosedForSend{}
+				return 0, err
 			}
 			break
 		}
-		bp := e.bufs.Get().(*[]byte)
-		b := flatten((*bp)[:0], pkt)
-		err := n.dev.WritePacket(b)
-		*bp = b[:0]
-		e.bufs.Put(bp)
-		if err != nil {
-			n.ctr.errorsOut.Add(1)
-			if sent == 0 {
-				return 0, &tcpip.ErrClosedForSend{}
-			}
-			break
-		}
-		n.ctr.packetsOut.Add(1)
-		n.ctr.bytesOut.Add(uint64(len(b)))
 		sent++
 	}
 	return sent, nil
+}
+
+// WritePacket implements stack.QueueingDiscipline. The endpoint is its own
+// qdisc: gVisor's default one wraps every packet in a PacketBufferList that
+// escapes to the heap (one allocation per packet), and the Device already
+// queues. The caller keeps its reference to pkt.
+func (e *linkEndpoint) WritePacket(pkt *stack.PacketBuffer) tcpip.Error {
+	n := e.n
+	if !n.up.Load() {
+		n.ctr.dropsOut.Add(1)
+		return &tcpip.ErrClosedForSend{}
+	}
+	bp := e.bufs.Get().(*[]byte)
+	b := flatten((*bp)[:0], pkt)
+	err := n.dev.WritePacket(b)
+	*bp = b[:0]
+	e.bufs.Put(bp)
+	if err != nil {
+		n.ctr.errorsOut.Add(1)
+		return &tcpip.ErrClosedForSend{}
+	}
+	n.ctr.packetsOut.Add(1)
+	n.ctr.bytesOut.Add(uint64(len(b)))
+	return nil
 }
 
 // flatten appends the whole packet (network header onwards) to dst,
@@ -179,7 +191,7 @@ func (*linkEndpoint) AddHeader(*stack.PacketBuffer) {}
 // ParseHeader implements stack.NetworkLinkEndpoint (no link header).
 func (*linkEndpoint) ParseHeader(*stack.PacketBuffer) bool { return true }
 
-// Close implements stack.NetworkLinkEndpoint.
+// Close implements stack.NetworkLinkEndpoint and stack.QueueingDiscipline.
 func (e *linkEndpoint) Close() { e.Attach(nil) }
 
 // SetOnCloseAction implements stack.NetworkLinkEndpoint.

@@ -336,8 +336,13 @@ func (n *Netif) Status() Status {
 	return s
 }
 
-// String returns the name.
-func (n *Netif) String() string { return n.name }
+// String returns the name ("<nil>" for a nil *Netif).
+func (n *Netif) String() string {
+	if n == nil {
+		return "<nil>"
+	}
+	return n.name
+}
 
 // Sentinel errors. Lookups of unknown interfaces and use of down ones
 // return *Error values that match syscall.ENODEV / syscall.ENETDOWN.

@@ -69,7 +69,7 @@ func newPPP(name string, dev Device, opts Options) (*Netif, error) {
 			return nil, fmt.Errorf("netif %s: TCP receive buffer: %s", name, err)
 		}
 	}
-	if err := st.CreateNICWithOptions(nicID, n.ep, stack.NICOptions{Name: name}); err != nil {
+	if err := st.CreateNICWithOptions(nicID, n.ep, stack.NICOptions{Name: name, QDisc: n.ep}); err != nil {
 		st.Destroy()
 		return nil, fmt.Errorf("netif %s: create NIC: %s", name, err)
 	}
