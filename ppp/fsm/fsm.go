@@ -109,6 +109,9 @@ var (
 	ErrTerminatedByPeer = errors.New("terminated by peer")
 	// ErrRejected: the peer sent a catastrophic Code-Reject or Protocol-Reject.
 	ErrRejected = errors.New("rejected by peer")
+	// ErrNotConverging: the peer sent Max-Configure Naks or Rejects in a row without ever
+	// acking; further ones are ignored so that the restart counter runs out (TO-).
+	ErrNotConverging = errors.New("negotiation not converging")
 )
 
 // Defaults from RFC 1661 section 4.6.
@@ -227,6 +230,7 @@ type FSM struct {
 	reqID   uint8  // identifier of our outstanding Configure-Request
 	req     []byte // its options
 	replied bool   // a valid Ack/Nak/Reject for reqID has been processed
+	naks    int    // Naks and Rejects received since the last Ack or the negotiation's start
 	termID  uint8
 
 	// reply to the peer's Configure-Request being processed
@@ -433,6 +437,7 @@ func (f *FSM) rca(now time.Time, id uint8, data []byte) {
 			return
 		}
 		f.replied = true
+		f.naks = 0
 		f.rules.Acked(data)
 	}
 	f.respID = id
@@ -446,6 +451,15 @@ func (f *FSM) rcn(now time.Time, code Code, id uint8, data []byte) {
 	}
 	switch f.state {
 	case ReqSent, AckRcvd, AckSent, Opened:
+		if f.naks >= f.cfg.MaxConfigure {
+			// A Nak loop the rules cannot end (the RFC leaves it open): stop listening, let
+			// the retransmissions run out, and finish with a reason.
+			f.stats.Discarded++
+			if f.reason == nil {
+				f.reason = ErrNotConverging
+			}
+			return
+		}
 		var err error
 		if code == ConfigureNak {
 			err = f.rules.Naked(data)
@@ -460,6 +474,7 @@ func (f *FSM) rcn(now time.Time, code Code, id uint8, data []byte) {
 			return
 		}
 		f.replied = true
+		f.naks++
 	}
 	f.respID = id
 	f.handle(now, RCN)
@@ -803,6 +818,7 @@ func (f *FSM) scr(now time.Time) {
 	default:
 		f.rules.Reset()
 		f.failures = 0
+		f.naks = 0
 	}
 	f.act("scr")
 	f.id++

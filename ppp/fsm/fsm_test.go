@@ -406,3 +406,20 @@ func TestStringers(t *testing.T) {
 	assert.Equal(t, "code=0x42", Code(0x42).String())
 	assert.Equal(t, "State(42)", State(42).String())
 }
+
+// A peer that naks every request with a value the rules cannot take: after Max-Configure
+// Naks further ones are ignored and the retransmissions run out.
+func TestNakLoopFromPeerEnds(t *testing.T) {
+	h := newHarness(Config{MaxConfigure: 3, Restart: time.Second})
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	for i := 0; i < 20 && h.f.State() != Stopped; i++ {
+		id := h.sent[len(h.sent)-1][1]
+		h.f.Input(h.now, []byte{3, id, 0, 8, 1, 4, 0x05, 0xdc})
+		h.now = h.now.Add(time.Second)
+		h.f.Tick(h.now)
+	}
+	assert.Equal(t, Stopped, h.f.State())
+	assert.ErrorIs(t, h.f.Reason(), ErrNotConverging)
+	assert.Len(t, h.r.naked, 3)
+}
