@@ -1,0 +1,733 @@
+package at
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Step names one phase of Dial, as reported to Config.OnProgress and in *StepError.
+type Step string
+
+// The steps of Dial, in order.
+const (
+	StepWake     Step = "wake"     // AT until OK; escape and hang up a modem left in data mode
+	StepEchoOff  Step = "echo-off" // ATE0
+	StepErrors   Step = "errors"   // AT+CMEE=2, falling back to 1
+	StepInit     Step = "init"     // Config.Init commands
+	StepSIM      Step = "sim"      // AT+CPIN? and PIN entry
+	StepSignal   Step = "signal"   // AT+CSQ
+	StepRegister Step = "register" // +CREG/+CGREG/+CEREG until registered
+	StepOperator Step = "operator" // AT+COPS?
+	StepAPN      Step = "apn"      // AT+CGDCONT
+	StepDial     Step = "dial"     // ATD until CONNECT
+)
+
+// Progress reports a step starting (Done false) or finished (Done true, with how long it took,
+// what it found and its error, if any).
+type Progress struct {
+	Step    Step
+	Done    bool
+	Elapsed time.Duration
+	Detail  string
+	Err     error
+}
+
+// URC is an unsolicited result code the modem sent during the command phase.
+type URC struct {
+	Time time.Time
+	Line string
+}
+
+// Timeouts bound each step. Zero fields take the defaults.
+type Timeouts struct {
+	Wake      time.Duration // AT until OK, escape included (default 10 s)
+	WakeRetry time.Duration // one AT attempt (default 500 ms)
+	Command   time.Duration // one ordinary command (default 5 s)
+	SIM       time.Duration // +CPIN? until READY, PIN entry included (default 20 s)
+	Register  time.Duration // registration wait (default 90 s)
+	Dial      time.Duration // ATD until CONNECT or a failure code (default 60 s)
+}
+
+// Config says how to bring the modem up. Only APN is usually needed.
+type Config struct {
+	// APN for AT+CGDCONT. Empty skips the step and dials the modem's stored context.
+	APN string
+	// PDPType is "IP" (default), "IPV6" or "IPV4V6".
+	PDPType string
+	// CID is the PDP context id (default 1).
+	CID int
+	// PIN is entered when the SIM asks for it. It is never logged, and never retried when the SIM
+	// rejects it.
+	PIN string
+	// DialString is what follows ATD (default "*99***<CID>#").
+	DialString string
+	// Init are extra commands (without "AT") run after AT+CMEE, e.g. "+CFUN=1" or "&D2".
+	Init []string
+	// RegistrationCommands are polled during the registration wait (default +CREG, +CGREG,
+	// +CEREG); a command the modem answers with ERROR is dropped.
+	RegistrationCommands []string
+	// PollInterval is the pause between registration polls (default 2 s); a registration URC
+	// ends the pause early.
+	PollInterval time.Duration
+	// Guard is the escape sequence's guard time, used to get a modem left in data mode back
+	// (default 1 s, as S12=50 gives).
+	Guard time.Duration
+	// Timeouts bound the steps.
+	Timeouts Timeouts
+	// OnProgress, if set, is called at the start and end of every step. It must not block.
+	OnProgress func(Progress)
+	// OnURC, if set, receives every unsolicited result code. It must not block.
+	OnURC func(URC)
+	// Logger receives debug lines (commands and answers, PIN redacted). Nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.PDPType == "" {
+		c.PDPType = "IP"
+	}
+	if c.CID == 0 {
+		c.CID = 1
+	}
+	if c.DialString == "" {
+		c.DialString = fmt.Sprintf("*99***%d#", c.CID)
+	}
+	if c.RegistrationCommands == nil {
+		c.RegistrationCommands = []string{"+CREG", "+CGREG", "+CEREG"}
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 2 * time.Second
+	}
+	if c.Guard <= 0 {
+		c.Guard = time.Second
+	}
+	t := &c.Timeouts
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Wake, 10*time.Second)
+	def(&t.WakeRetry, 500*time.Millisecond)
+	def(&t.Command, 5*time.Second)
+	def(&t.SIM, 20*time.Second)
+	def(&t.Register, 90*time.Second)
+	def(&t.Dial, 60*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Info is what the dialer learned about the modem and the network.
+type Info struct {
+	Signal       Signal    // from +CSQ
+	Operator     string    // from +COPS?, as the modem names it
+	AcT          int       // access technology number (27.007 <AcT>), -1 when unknown
+	AccessTech   string    // AcT by name: "LTE", "GSM", "LTE-M", ...
+	Registration RegStatus // home or roaming
+	Connect      string    // the CONNECT line, e.g. "CONNECT 150000000"
+}
+
+// Session is a modem in data mode. Data is the PPP stream: its first bytes are those that
+// arrived right after the CONNECT line, untouched.
+type Session struct {
+	// Data is the data-mode stream (the Port the dial ran on).
+	Data io.ReadWriter
+	// Info describes the modem and network at dial time.
+	Info Info
+
+	port  *Port
+	guard time.Duration
+}
+
+// Port returns the port the session runs on, for Hangup or a later Dial.
+func (s *Session) Port() *Port { return s.port }
+
+// Hangup ends the call: escape with guard times, ATH, DTR drop if needed. Stop using Data first.
+func (s *Session) Hangup(ctx context.Context) error {
+	return Hangup(ctx, s.port, HangupOptions{Guard: s.guard})
+}
+
+// dialer is one Dial in progress.
+type dialer struct {
+	cfg   Config
+	p     *Port
+	e     *engine
+	info  Info
+	regCh chan regUpdate
+}
+
+type regUpdate struct {
+	cmd string
+	reg regInfo
+}
+
+// Dial brings the modem on port from any state to data mode: wake (escaping a modem left in
+// data mode), echo off, verbose errors, SIM and PIN, signal, registration, operator, APN and
+// ATD. On success the returned Session's Data carries PPP. Errors are *StepError wrapping the
+// package's sentinels and *CMEError, so errors.Is and errors.As work on them.
+//
+// port is wrapped in a *Port unless it already is one; pass the same *Port to later calls.
+func Dial(ctx context.Context, port io.ReadWriter, cfg Config) (*Session, error) {
+	cfg = cfg.withDefaults()
+	p := NewPort(port)
+	if r, ok := port.(*Recorder); ok && cfg.PIN != "" {
+		r.AddSecret(cfg.PIN)
+	}
+	d := &dialer{cfg: cfg, p: p, info: Info{AcT: -1}, regCh: make(chan regUpdate, 16)}
+	d.e = newEngine(p, cfg.Logger, d.urc)
+	defer d.e.retire()
+
+	steps := []struct {
+		step Step
+		fn   func(context.Context) (string, error)
+	}{
+		{StepWake, d.wake},
+		{StepEchoOff, d.echoOff},
+		{StepErrors, d.cmee},
+		{StepInit, d.init},
+		{StepSIM, d.sim},
+		{StepSignal, d.signal},
+		{StepRegister, d.register},
+		{StepOperator, d.operator},
+		{StepAPN, d.apn},
+	}
+	for _, s := range steps {
+		if err := d.run(ctx, s.step, s.fn); err != nil {
+			return nil, err
+		}
+	}
+	d.e.retire()
+	var sess *Session
+	err := d.run(ctx, StepDial, func(ctx context.Context) (string, error) {
+		var err error
+		sess, err = d.dial(ctx)
+		if err != nil {
+			return "", err
+		}
+		return sess.Info.Connect, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// run runs one step with progress reports; errors become *StepError.
+func (d *dialer) run(ctx context.Context, step Step, fn func(context.Context) (string, error)) error {
+	d.progress(Progress{Step: step})
+	start := time.Now()
+	detail, err := fn(ctx)
+	if err != nil {
+		var se *StepError
+		if !errors.As(err, &se) {
+			err = &StepError{Step: step, Err: err}
+		}
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = &StepError{Step: step, Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
+		}
+	}
+	d.progress(Progress{Step: step, Done: true, Elapsed: time.Since(start), Detail: detail, Err: err})
+	d.cfg.Logger.Debug("at: step", "step", step, "elapsed", time.Since(start), "detail", detail, "err", err)
+	return err
+}
+
+func (d *dialer) progress(p Progress) {
+	if d.cfg.OnProgress != nil {
+		d.cfg.OnProgress(p)
+	}
+}
+
+// urc receives URCs from the gate (in the library's reader goroutine).
+func (d *dialer) urc(line string) {
+	d.cfg.Logger.Debug("at: urc", "line", line)
+	for _, c := range d.cfg.RegistrationCommands {
+		if v, ok := strings.CutPrefix(line, c+":"); ok {
+			if r, ok := parseReg(v, true); ok {
+				select {
+				case d.regCh <- regUpdate{c, r}:
+				default: // a poll will see the same state
+				}
+			}
+		}
+	}
+	if d.cfg.OnURC != nil {
+		d.cfg.OnURC(URC{Time: time.Now(), Line: line})
+	}
+}
+
+// cmd runs a command with the ordinary timeout, wrapping failures with the step and command.
+func (d *dialer) cmd(ctx context.Context, step Step, cmd string, timeout time.Duration) ([]string, error) {
+	if timeout <= 0 {
+		timeout = d.cfg.Timeouts.Command
+	}
+	info, err := d.e.exec(ctx, cmd, timeout)
+	if err != nil {
+		return info, &StepError{Step: step, Command: redactLine("AT" + cmd), Err: err}
+	}
+	return info, nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wake sends AT until OK. A modem answering with PPP frames, or saying nothing for half the
+// wake time, may be in data mode from an earlier run: escape and hang up, then go on.
+func (d *dialer) wake(ctx context.Context) (string, error) {
+	start := time.Now()
+	deadline := start.Add(d.cfg.Timeouts.Wake)
+	escapes := 0
+	tries := 0
+	for time.Now().Before(deadline) {
+		tries++
+		_, err := d.e.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, time.Until(deadline)))
+		if err == nil {
+			detail := "modem answers"
+			if escapes > 0 {
+				detail += " (was in data mode: escaped and hung up)"
+			}
+			return detail, nil
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if d.e.done {
+			return "", err // the port is gone
+		}
+		silent := d.received() == 0 && time.Since(start) > d.cfg.Timeouts.Wake/3
+		if escapes < 2 && (d.e.sawPPP() || (silent && escapes == 0)) {
+			escapes++
+			d.cfg.Logger.Debug("at: modem not in command mode: escaping")
+			if err := d.escape(ctx, deadline); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if !errors.Is(err, ErrCommandTimeout) {
+			// ERROR or garbage answer to AT: give it a moment, then try again.
+			if err := sleep(ctx, min(d.cfg.Timeouts.WakeRetry/4, time.Until(deadline))); err != nil {
+				return "", err
+			}
+		}
+	}
+	if n := d.received(); n > 0 {
+		return "", fmt.Errorf("%w: %d bytes received but no OK to %d AT", ErrNoResponse, n, tries)
+	}
+	return "", fmt.Errorf("%w: no bytes received", ErrNoResponse)
+}
+
+func (d *dialer) received() uint64 {
+	d.p.mu.Lock()
+	defer d.p.mu.Unlock()
+	return d.p.received
+}
+
+// escape sends +++ with guard times, then ATH.
+func (d *dialer) escape(ctx context.Context, deadline time.Time) error {
+	if err := sendEscape(ctx, d.p, d.cfg.Guard); err != nil {
+		return err
+	}
+	_, _ = d.e.exec(ctx, "H", min(d.cfg.Timeouts.Command, time.Until(deadline)))
+	return ctx.Err()
+}
+
+// sendEscape writes "+++" with guard-time silence before and after.
+func sendEscape(ctx context.Context, p *Port, guard time.Duration) error {
+	if err := sleep(ctx, guard-p.sinceWrite()); err != nil {
+		return err
+	}
+	if _, err := p.Write([]byte("+++")); err != nil {
+		return err
+	}
+	return sleep(ctx, guard)
+}
+
+func (d *dialer) echoOff(ctx context.Context) (string, error) {
+	_, err := d.cmd(ctx, StepEchoOff, "E0", 0)
+	return "", err
+}
+
+func (d *dialer) cmee(ctx context.Context) (string, error) {
+	if _, err := d.e.exec(ctx, "+CMEE=2", d.cfg.Timeouts.Command); err == nil {
+		return "verbose", nil
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if _, err := d.e.exec(ctx, "+CMEE=1", d.cfg.Timeouts.Command); err == nil {
+		return "numeric", nil
+	}
+	return "not supported", ctx.Err()
+}
+
+func (d *dialer) init(ctx context.Context) (string, error) {
+	for _, c := range d.cfg.Init {
+		if _, err := d.cmd(ctx, StepInit, strings.TrimPrefix(strings.TrimPrefix(c, "AT"), "at"), 0); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%d commands", len(d.cfg.Init)), nil
+}
+
+// sim checks +CPIN? and enters the PIN once when asked. SIM busy (CME 14) and plain ERROR are
+// retried until the SIM timeout: SIMs take seconds to come up after power-on and after a PIN.
+func (d *dialer) sim(ctx context.Context) (string, error) {
+	deadline := time.Now().Add(d.cfg.Timeouts.SIM)
+	pinSent := false
+	var last error
+	for {
+		info, err := d.cmd(ctx, StepSIM, "+CPIN?", min(d.cfg.Timeouts.Command, time.Until(deadline)))
+		if err == nil {
+			v, ok := valueOf(info, "+CPIN")
+			if !ok {
+				last = fmt.Errorf("no +CPIN line in the answer %q", info)
+			} else {
+				state := strings.ToUpper(strings.Trim(strings.TrimSpace(v), "\""))
+				switch state {
+				case "READY", "SIM PIN2", "SIM PUK2":
+					if pinSent {
+						return "PIN accepted, ready", nil
+					}
+					return "ready", nil
+				case "SIM PIN":
+					if pinSent {
+						// The SIM asks again after taking a PIN: treat as rejected, never resend.
+						return "", &StepError{Step: StepSIM, Err: ErrWrongPIN}
+					}
+					if d.cfg.PIN == "" {
+						return "", &StepError{Step: StepSIM, Command: "AT+CPIN?", Err: ErrSIMPINRequired}
+					}
+					if err := d.enterPIN(ctx); err != nil {
+						return "", err
+					}
+					pinSent = true
+					continue
+				case "SIM PUK":
+					return "", &StepError{Step: StepSIM, Command: "AT+CPIN?", Err: ErrPUKRequired}
+				case "NOT INSERTED", "NO SIM", "SIM REMOVED", "NOT READY":
+					if state != "NOT READY" {
+						return "", &StepError{Step: StepSIM, Command: "AT+CPIN?", Err: ErrSIMNotInserted}
+					}
+					last = fmt.Errorf("SIM not ready")
+				default:
+					if strings.HasPrefix(state, "PH-") {
+						return "", &StepError{Step: StepSIM, Command: "AT+CPIN?", Err: fmt.Errorf("%w (%s)", ErrSIMLocked, state)}
+					}
+					last = fmt.Errorf("unknown SIM state %q", state)
+				}
+			}
+		} else {
+			var cme *CMEError
+			switch {
+			case errors.As(err, &cme) && cme.Code == 14: // SIM busy
+				last = err
+			case errors.As(err, &cme) && cme.Code != 16:
+				return "", err // not inserted, failure, PUK... final
+			case errors.Is(err, ErrCommandFailed), errors.Is(err, ErrCommandTimeout):
+				last = err
+			default:
+				return "", err
+			}
+		}
+		if err := sleep(ctx, min(d.cfg.Timeouts.WakeRetry, time.Until(deadline))); err != nil {
+			return "", err
+		}
+		if !time.Now().Before(deadline) {
+			return "", &StepError{Step: StepSIM, Command: "AT+CPIN?", Err: fmt.Errorf("SIM not ready in %v: %w", d.cfg.Timeouts.SIM, last)}
+		}
+	}
+}
+
+// enterPIN sends the PIN once. Any failure is final: a rejected PIN is never resent.
+func (d *dialer) enterPIN(ctx context.Context) error {
+	cmd := "+CPIN=\"" + d.cfg.PIN + "\""
+	_, err := d.e.exec(ctx, cmd, d.cfg.Timeouts.Command)
+	if err == nil {
+		return nil
+	}
+	shown := "AT+CPIN=\"" + Redacted + "\""
+	var cme *CMEError
+	switch {
+	case errors.As(err, &cme) && cme.Code == 12:
+		return &StepError{Step: StepSIM, Command: shown, Err: err}
+	case errors.As(err, &cme) && (cme.Code == 16 || cme.Code == 11 || cme.Code == 3 || cme.Code == -1):
+		return &StepError{Step: StepSIM, Command: shown, Err: fmt.Errorf("%w: %w", ErrWrongPIN, err)}
+	case errors.Is(err, ErrCommandFailed):
+		return &StepError{Step: StepSIM, Command: shown, Err: fmt.Errorf("%w: %w", ErrWrongPIN, err)}
+	}
+	return &StepError{Step: StepSIM, Command: shown, Err: err}
+}
+
+func (d *dialer) signal(ctx context.Context) (string, error) {
+	info, err := d.cmd(ctx, StepSignal, "+CSQ", 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		return "not reported: " + err.Error(), nil
+	}
+	v, ok := valueOf(info, "+CSQ")
+	if !ok {
+		return "not reported", nil
+	}
+	s, ok := parseCSQ(v)
+	if !ok {
+		return "unreadable: " + v, nil
+	}
+	d.info.Signal = s
+	if !s.Known {
+		return "unknown (99)", nil
+	}
+	return fmt.Sprintf("%d dBm (rssi %d)", s.DBm, s.RSSI), nil
+}
+
+// register polls the registration commands until one domain is home or roaming. Denied is final
+// at once when no domain is registered and none is still searching (a CS domain denied while
+// LTE still searches is common on data-only SIMs and not the end).
+func (d *dialer) register(ctx context.Context) (string, error) {
+	deadline := time.Now().Add(d.cfg.Timeouts.Register)
+	cmds := append([]string(nil), d.cfg.RegistrationCommands...)
+	state := map[string]regInfo{}
+	evaluate := func() (string, error, bool) {
+		var searching, denied bool
+		for _, c := range cmds {
+			r, ok := state[c]
+			if !ok {
+				continue
+			}
+			if r.stat.Registered() {
+				d.info.Registration = r.stat
+				if r.act >= 0 {
+					d.info.AcT = r.act
+					d.info.AccessTech = AccessTechName(r.act)
+				}
+				return fmt.Sprintf("%s via %s", r.stat, c), nil, true
+			}
+			switch r.stat {
+			case RegSearching:
+				searching = true
+			case RegDenied:
+				denied = true
+			}
+		}
+		if denied && !searching {
+			return "", &StepError{Step: StepRegister, Err: fmt.Errorf("%w (%s)", ErrRegistrationDenied, describe(state, cmds))}, true
+		}
+		return "", nil, false
+	}
+	for time.Now().Before(deadline) {
+		for i := 0; i < len(cmds) && time.Now().Before(deadline); i++ {
+			c := cmds[i]
+			info, err := d.e.exec(ctx, c+"?", min(d.cfg.Timeouts.Command, time.Until(deadline)))
+			if err != nil {
+				if ctx.Err() != nil {
+					return "", ctx.Err()
+				}
+				if errors.Is(err, ErrCommandTimeout) {
+					continue
+				}
+				var cme *CMEError
+				if errors.Is(err, ErrCommandFailed) || errors.As(err, &cme) {
+					d.cfg.Logger.Debug("at: registration command not supported", "cmd", c, "err", err)
+					cmds = append(cmds[:i], cmds[i+1:]...)
+					i--
+					continue
+				}
+				return "", &StepError{Step: StepRegister, Command: "AT" + c + "?", Err: err}
+			}
+			if v, ok := valueOf(info, c); ok {
+				if r, ok := parseReg(v, false); ok {
+					state[c] = r
+				}
+			}
+		}
+		if len(cmds) == 0 {
+			return "", &StepError{Step: StepRegister, Err: ErrNoRegistrationCommand}
+		}
+		if detail, err, done := evaluate(); done {
+			return detail, err
+		}
+		t := time.NewTimer(min(d.cfg.PollInterval, time.Until(deadline)))
+		select {
+		case u := <-d.regCh:
+			state[u.cmd] = u.reg
+			t.Stop()
+			if detail, err, done := evaluate(); done {
+				return detail, err
+			}
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		}
+	}
+	return "", &StepError{Step: StepRegister, Err: fmt.Errorf("%w after %v (%s)", ErrRegistrationTimeout, d.cfg.Timeouts.Register, describe(state, cmds))}
+}
+
+func describe(state map[string]regInfo, cmds []string) string {
+	var parts []string
+	for _, c := range cmds {
+		if r, ok := state[c]; ok {
+			parts = append(parts, c+" "+r.stat.String())
+		}
+	}
+	if len(parts) == 0 {
+		return "no registration state read"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (d *dialer) operator(ctx context.Context) (string, error) {
+	info, err := d.cmd(ctx, StepOperator, "+COPS?", 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", err
+		}
+		return "not reported: " + err.Error(), nil
+	}
+	v, ok := valueOf(info, "+COPS")
+	if !ok {
+		return "not reported", nil
+	}
+	oper, act, ok := parseCOPS(v)
+	if !ok {
+		return "unreadable: " + v, nil
+	}
+	d.info.Operator = oper
+	if act >= 0 {
+		d.info.AcT = act
+		d.info.AccessTech = AccessTechName(act)
+	}
+	if d.info.AccessTech != "" {
+		return oper + " (" + d.info.AccessTech + ")", nil
+	}
+	return oper, nil
+}
+
+func (d *dialer) apn(ctx context.Context) (string, error) {
+	if d.cfg.APN == "" {
+		return "skipped (no APN configured)", nil
+	}
+	cmd := fmt.Sprintf("+CGDCONT=%d,%q,%q", d.cfg.CID, d.cfg.PDPType, d.cfg.APN)
+	_, err := d.cmd(ctx, StepAPN, cmd, 0)
+	return d.cfg.APN, err
+}
+
+// dial writes ATD on the raw port (the AT engine is retired) and reads the answer itself, so the
+// bytes after CONNECT stay in the Port for the data phase.
+func (d *dialer) dial(ctx context.Context) (*Session, error) {
+	cmd := "ATD" + d.cfg.DialString
+	d.cfg.Logger.Debug("at: >", "cmd", cmd)
+	if _, err := d.p.Write([]byte(cmd + "\r")); err != nil {
+		return nil, &StepError{Step: StepDial, Command: cmd, Err: err}
+	}
+	deadline := time.Now().Add(d.cfg.Timeouts.Dial)
+	p := d.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for {
+			line, n, term := scanLine(p.buf)
+			if term == 0 {
+				// CONNECT followed by PPP with no line end: the flag ends the line.
+				rest := p.buf[n:]
+				if bytes.HasPrefix(rest, []byte("CONNECT")) {
+					if k := bytes.IndexByte(rest, 0x7e); k >= 0 {
+						conn := string(bytes.TrimSpace(rest[:k]))
+						p.buf = rest[k:]
+						return d.connected(conn), nil
+					}
+				}
+				if len(rest) > maxLine {
+					p.buf = nil
+				}
+				break
+			}
+			if bytes.HasPrefix(line, []byte("CONNECT")) {
+				if k := bytes.IndexByte(line, 0x7e); k >= 0 {
+					p.buf = p.buf[n-len(line)-1+k:]
+					return d.connected(string(bytes.TrimSpace(line[:k]))), nil
+				}
+			}
+			p.buf = p.buf[n:]
+			s := strings.TrimSpace(string(line))
+			switch classify(s, "D") {
+			case lineResult:
+				if strings.HasPrefix(s, "CONNECT") || s == "1" {
+					if term == '\r' {
+						if len(p.buf) > 0 && p.buf[0] == '\n' {
+							p.buf = p.buf[1:]
+						} else if len(p.buf) == 0 {
+							p.skipLF = true
+						}
+					}
+					return d.connected(s), nil
+				}
+				return nil, &StepError{Step: StepDial, Command: cmd, Err: dialError(s)}
+			case lineError:
+				var err error = ErrDialFailed
+				if v, ok := strings.CutPrefix(s, "+CME ERROR:"); ok {
+					err = parseCME(v)
+				}
+				return nil, &StepError{Step: StepDial, Command: cmd, Err: err}
+			case lineURC:
+				p.mu.Unlock()
+				d.urc(s)
+				p.mu.Lock()
+			}
+		}
+		if p.err != nil {
+			return nil, &StepError{Step: StepDial, Command: cmd, Err: fmt.Errorf("reading the port: %w", p.err)}
+		}
+		if err := p.waitLocked(ctx, deadline); err != nil {
+			if ctx.Err() != nil {
+				return nil, &StepError{Step: StepDial, Command: cmd, Err: ctx.Err()}
+			}
+			return nil, &StepError{Step: StepDial, Command: cmd, Err: fmt.Errorf("no answer to ATD in %v: %w", d.cfg.Timeouts.Dial, ErrCommandTimeout)}
+		}
+	}
+}
+
+// connected builds the Session. Called with p.mu held.
+func (d *dialer) connected(line string) *Session {
+	if line == "1" {
+		line = "CONNECT"
+	}
+	d.info.Connect = line
+	return &Session{Data: d.p, Info: d.info, port: d.p, guard: d.cfg.Guard}
+}
+
+// dialError maps a dial result code to its sentinel.
+func dialError(s string) error {
+	switch resultCodes[s] {
+	case "NO CARRIER":
+		return ErrNoCarrier
+	case "BUSY":
+		return ErrBusy
+	case "NO ANSWER":
+		return ErrNoAnswer
+	case "NO DIALTONE":
+		return ErrNoDialtone
+	}
+	return fmt.Errorf("%w: %s", ErrDialFailed, strconv.Quote(s))
+}

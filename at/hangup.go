@@ -1,0 +1,103 @@
+package at
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// HangupOptions tune Hangup. Zero fields take the defaults.
+type HangupOptions struct {
+	// Guard is the silence before and after "+++" (default 1 s; V.250 S12=50). Modems ignore
+	// an escape whose guard times are shorter than their S12 setting.
+	Guard time.Duration
+	// Timeout bounds the whole hang-up (default 3*Guard + 3*Answer).
+	Timeout time.Duration
+	// Answer bounds the wait for OK to each of +++ and ATH (default 2 s).
+	Answer time.Duration
+	// NoDTR skips the DTR drop that is tried when the escape and ATH get no OK.
+	NoDTR bool
+}
+
+// Hangup gets the modem on port back to command mode and ends the call: "+++" with guard
+// times, then ATH; when that is not confirmed and the port has DTR control (a real serial port;
+// not a pty), DTR is dropped for a guard time and ATH tried again. It returns within
+// opts.Timeout or when ctx ends. Nothing else may read or write port meanwhile: stop the PPP
+// link first.
+//
+// Pass the *Port the dial ran on (Session.Port); a plain io.ReadWriter is wrapped, and then a
+// read may still be in flight when Hangup returns.
+func Hangup(ctx context.Context, port io.ReadWriter, opts HangupOptions) error {
+	if opts.Guard <= 0 {
+		opts.Guard = time.Second
+	}
+	if opts.Answer <= 0 {
+		opts.Answer = 2 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 3*opts.Guard + 3*opts.Answer
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	p := NewPort(port)
+
+	// Data still buffered from the call is of no use now.
+	p.mu.Lock()
+	p.buf = nil
+	p.skipLF = false
+	p.mu.Unlock()
+
+	if err := sendEscape(ctx, p, opts.Guard); err != nil {
+		return fmt.Errorf("at: hangup: %w: %w", ErrHangupFailed, err)
+	}
+	// The modem's OK to "+++" has come within the guard time; drop it so it is not taken for
+	// the answer to ATH.
+	p.mu.Lock()
+	p.buf = nil
+	p.mu.Unlock()
+	err := ath(ctx, p, opts.Answer)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil && !opts.NoDTR {
+		if derr := p.SetDTR(false); derr == nil {
+			_ = sleep(ctx, opts.Guard)
+			_ = p.SetDTR(true)
+			_ = sleep(ctx, opts.Guard/2)
+			if err = ath(ctx, p, opts.Answer); err == nil {
+				return nil
+			}
+		} else if !errors.Is(derr, errNoDTR) {
+			err = fmt.Errorf("%w; DTR drop: %w", err, derr)
+		}
+	}
+	return fmt.Errorf("at: hangup: %w: %w", ErrHangupFailed, err)
+}
+
+// ath writes ATH and waits for OK (NO CARRIER first is fine: the call ended).
+func ath(ctx context.Context, p *Port, answer time.Duration) error {
+	if _, err := p.Write([]byte("ATH\r")); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(answer)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		line, err := p.readLineLocked(ctx, deadline, nil)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return fmt.Errorf("no OK to ATH in %v", answer)
+			}
+			return err
+		}
+		switch s := strings.TrimSpace(line); classify(s, "H") {
+		case lineOK:
+			return nil
+		case lineError:
+			return fmt.Errorf("ATH answered %q", s)
+		}
+	}
+}
