@@ -106,7 +106,9 @@ func (e *Encoder) SetFCS32(on bool) { e.fcs32 = on }
 func (e *Encoder) SetACFC(on bool) { e.acfc = on }
 
 // SetPFC turns protocol field compression on or off: when on, protocols
-// below 0x100 go out as a single octet, except on LCP frames (RFC 1661 6.5).
+// below 0x100 go out as a single octet, except on LCP frames (RFC 1661 6.5)
+// and protocol 0x00ff (reserved as "compression inefficient", and
+// ambiguous with the 0xff address field).
 func (e *Encoder) SetPFC(on bool) { e.pfc = on }
 
 // Stats returns the encoder's counters (FramesOut and BytesOut).
@@ -133,7 +135,9 @@ func (e *Encoder) AppendFrame(dst []byte, protocol uint16, info []byte) []byte {
 		hbuf[0], hbuf[1] = 0xff, 0x03
 		h = 2
 	}
-	if e.pfc && !lcp && protocol < 0x100 {
+	// 0x00ff is never compressed: alone before info starting 0x03 it
+	// would read as the address and control fields.
+	if e.pfc && !lcp && protocol < 0x100 && protocol != 0xff {
 		hbuf[h] = byte(protocol)
 		h++
 	} else {
