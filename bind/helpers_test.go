@@ -21,9 +21,6 @@ import (
 // TestMain checks, after every test and its cleanups, that no goroutine
 // outlived it (ours, gVisor's, the pipe's, the DNS server's).
 func TestMain(m *testing.M) {
-	if runNetnsChild() {
-		return
-	}
 	goleak.VerifyTestMain(m)
 }
 
