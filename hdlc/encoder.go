@@ -85,16 +85,29 @@ func (e *Encoder) SetACCM(accm uint32) {
 }
 
 // SetEscape adds (on) or removes (off) octet b from the set of octets
-// escaped in addition to the ACCM, as needed by links that mangle, say, XON
-// and XOFF with the high bit set. The flag and control escape octets are
-// always escaped whatever this says.
+// escaped in addition to the ACCM, for links that mangle some octets, e.g.
+// XON and XOFF with the high bit set (0x91, 0x93). The flag and control
+// escape octets are always escaped whatever this says. Octets 0x20..0x3f,
+// 0x5d and 0x5e cannot be escaped and are ignored, as in pppd's "escape"
+// option: their escaped forms would be a control character (which the peer
+// may discard under its ACCM), the control escape, or the flag (turning the
+// pair into an abort sequence).
 func (e *Encoder) SetEscape(b byte, on bool) {
+	if !escapable(b) {
+		return
+	}
 	if on {
 		e.extra[b>>5] |= 1 << (b & 31)
 	} else {
 		e.extra[b>>5] &^= 1 << (b & 31)
 	}
 	e.rebuild()
+}
+
+// escapable reports whether b's escaped form b^0x20 is safe on the wire.
+func escapable(b byte) bool {
+	x := b ^ escXOR
+	return x >= 0x20 && x != flagSeq && x != ctrlEscape
 }
 
 // SetFCS32 selects the 32-bit FCS (on) or the default 16-bit FCS (off) for

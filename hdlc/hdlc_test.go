@@ -183,6 +183,19 @@ func TestSetEscapeOff(t *testing.T) {
 	e.SetEscape(flagSeq, false) // flag and escape cannot be turned off
 	e.SetEscape(ctrlEscape, false)
 	checkWire(t, e.AppendFrame(nil, 0x0021, []byte{0x91, 0x7e, 0x7d, 0x00}), escapeSet(0))
+
+	// Octets whose escaped form would be a control character, the escape
+	// or the flag are refused: 0x5e escaped would be an abort sequence.
+	for _, b := range []byte{0x20, 0x2f, 0x3f, 0x5d, 0x5e} {
+		e.SetEscape(b, true)
+	}
+	e.SetACCM(0xffffffff)
+	info := []byte{0x20, 0x2f, 0x3f, 0x5d, 0x5e}
+	wire := e.AppendFrame(nil, 0x0021, info)
+	checkWire(t, wire, escapeSet(0xffffffff))
+	d := NewDecoder()
+	assert.Equal(t, []frame{{0x21, info}}, feedAll(d, wire))
+	assert.Zero(t, d.Stats().Errors())
 }
 
 func TestLCPUsesDefaultACCMAndNoCompression(t *testing.T) {
