@@ -1,0 +1,162 @@
+package ppp
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// frame is one frame on the in-memory wire.
+type frame struct {
+	proto uint16
+	info  []byte
+}
+
+// recSink records what a Link outputs and queues its frames for the peer.
+type recSink struct {
+	sent      []frame
+	delivered []frame
+	events    []Event
+	framings  []Framing
+	queue     *[]frame // the peer's inbound queue
+	drop      bool     // drop everything sent (a dead peer)
+	// framingAt records, for each SetFraming, how many frames had been sent before it.
+	framingAt []int
+}
+
+func (s *recSink) SendFrame(p uint16, info []byte) {
+	f := frame{p, append([]byte(nil), info...)}
+	s.sent = append(s.sent, f)
+	if s.queue != nil && !s.drop {
+		*s.queue = append(*s.queue, f)
+	}
+}
+func (s *recSink) Deliver(p uint16, pkt []byte) {
+	s.delivered = append(s.delivered, frame{p, append([]byte(nil), pkt...)})
+}
+func (s *recSink) SetFraming(f Framing) {
+	s.framings = append(s.framings, f)
+	s.framingAt = append(s.framingAt, len(s.sent))
+}
+func (s *recSink) Event(e Event) { s.events = append(s.events, e) }
+
+func (s *recSink) kinds() []EventKind {
+	var k []EventKind
+	for _, e := range s.events {
+		k = append(k, e.Kind)
+	}
+	return k
+}
+
+// wire connects two Links back to back with a fake clock: deterministic, no goroutines.
+type wire struct {
+	t      *testing.T
+	a, b   *Link
+	sa, sb *recSink
+	qa, qb []frame // inbound queues of a and b
+	now    time.Time
+	// filter, when set, may drop or alter a frame in flight (to is "a" or "b").
+	filter func(to string, f frame) (frame, bool)
+}
+
+func newWire(t *testing.T, ca, cb Config) *wire {
+	w := &wire{t: t, now: time.Unix(1_700_000_000, 0)}
+	w.sa = &recSink{queue: &w.qb}
+	w.sb = &recSink{queue: &w.qa}
+	if ca.Rand == nil {
+		ca.Rand = rand.NewChaCha8([32]byte{1})
+	}
+	if cb.Rand == nil {
+		cb.Rand = rand.NewChaCha8([32]byte{2})
+	}
+	w.a = NewLink(ca, w.sa)
+	w.b = NewLink(cb, w.sb)
+	return w
+}
+
+func (w *wire) open() {
+	w.a.Open(w.now)
+	w.b.Open(w.now)
+}
+
+// pump delivers all queued frames at the current time.
+func (w *wire) pump() {
+	for i := 0; len(w.qa)+len(w.qb) > 0; i++ {
+		require.Less(w.t, i, 100000, "frames never stop")
+		if len(w.qa) > 0 {
+			f := w.qa[0]
+			w.qa = w.qa[1:]
+			if w.pass("a", &f) {
+				w.a.Input(w.now, f.proto, f.info)
+			}
+		}
+		if len(w.qb) > 0 {
+			f := w.qb[0]
+			w.qb = w.qb[1:]
+			if w.pass("b", &f) {
+				w.b.Input(w.now, f.proto, f.info)
+			}
+		}
+	}
+}
+
+func (w *wire) pass(to string, f *frame) bool {
+	if w.filter == nil {
+		return true
+	}
+	nf, ok := w.filter(to, *f)
+	*f = nf
+	return ok
+}
+
+// run pumps frames and advances the clock to the next deadline until cond holds or limit of
+// simulated time passes; it returns whether cond held.
+func (w *wire) run(limit time.Duration, cond func() bool) bool {
+	end := w.now.Add(limit)
+	for {
+		w.pump()
+		if cond() {
+			return true
+		}
+		next := earliest(w.a.NextDeadline(), w.b.NextDeadline())
+		if next.IsZero() || next.After(end) {
+			w.now = end
+			w.a.Tick(w.now)
+			w.b.Tick(w.now)
+			w.pump()
+			return cond()
+		}
+		if next.After(w.now) {
+			w.now = next
+		}
+		w.a.Tick(w.now)
+		w.b.Tick(w.now)
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero():
+		return a
+	case b.Before(a):
+		return b
+	}
+	return a
+}
+
+func bothUp(w *wire) func() bool {
+	return func() bool { return w.a.Status().IPv4 && w.b.Status().IPv4 }
+}
+
+var (
+	addr       = netip.MustParseAddr
+	clientConf = Config{Role: Client, Username: "user", Password: "secret"}
+	serverConf = Config{Role: Server, Username: "user", Password: "secret",
+		LocalAddr: addr("10.0.0.1"), PeerAddr: addr("10.0.0.2"),
+		DNS: []netip.Addr{addr("10.0.0.1"), addr("9.9.9.9")}}
+)

@@ -1,0 +1,439 @@
+package ppp
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pppdial/pppdial/ppp/fsm"
+)
+
+func requireUp(t *testing.T, w *wire) {
+	t.Helper()
+	require.True(t, w.run(time.Minute, bothUp(w)), "link did not come up: a=%v b=%v", w.a.Err(), w.b.Err())
+	c, s := w.a.Status(), w.b.Status()
+	assert.Equal(t, PhaseNetwork, c.Phase)
+	assert.Equal(t, addr("10.0.0.2"), c.Local)
+	assert.Equal(t, addr("10.0.0.1"), c.Peer)
+	assert.Equal(t, []netip.Addr{addr("10.0.0.1"), addr("9.9.9.9")}, c.DNS)
+	assert.Equal(t, 1500, c.MTU)
+	assert.Equal(t, addr("10.0.0.1"), s.Local)
+	assert.Equal(t, addr("10.0.0.2"), s.Peer)
+}
+
+func TestLinkUpNoAuth(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.open()
+	requireUp(t, w)
+	assert.Equal(t, []EventKind{EventPhase, EventPhase, EventUp}, w.sa.kinds(), "Establish, Network, Up")
+	assert.Equal(t, PhaseNetwork, w.sa.events[1].Phase)
+	assert.Equal(t, addr("10.0.0.2"), w.sa.events[2].Status.Local)
+	assert.Equal(t, AuthNone, w.b.Status().Authenticated)
+	assert.Less(t, w.now.Sub(time.Unix(1_700_000_000, 0)), time.Second, "no timeout needed")
+}
+
+func TestLinkUpPAP(t *testing.T) {
+	sc := serverConf
+	sc.RequireAuth = AuthPAP
+	w := newWire(t, clientConf, sc)
+	w.open()
+	requireUp(t, w)
+	assert.Contains(t, phases(w.sa), PhaseAuthenticate)
+	assert.Equal(t, AuthPAP, w.b.Status().Authenticated)
+	assert.Equal(t, "user", w.b.Status().AuthenticatedAs)
+	assert.Equal(t, uint64(1), w.a.Stats().PAP.FramesOut)
+}
+
+func TestLinkUpCHAP(t *testing.T) {
+	sc := serverConf
+	sc.RequireAuth = AuthCHAP
+	w := newWire(t, clientConf, sc)
+	w.open()
+	requireUp(t, w)
+	assert.Contains(t, phases(w.sa), PhaseAuthenticate)
+	assert.Equal(t, AuthCHAP, w.b.Status().Authenticated)
+	assert.Equal(t, uint64(1), w.a.Stats().CHAP.FramesOut, "one Response")
+}
+
+// Both sides demand authentication of each other.
+func TestLinkMutualCHAP(t *testing.T) {
+	sc, cc := serverConf, clientConf
+	sc.RequireAuth, cc.RequireAuth = AuthCHAP, AuthPAP
+	w := newWire(t, cc, sc)
+	w.open()
+	requireUp(t, w)
+	assert.Equal(t, AuthPAP, w.a.Status().Authenticated)
+	assert.Equal(t, AuthCHAP, w.b.Status().Authenticated)
+}
+
+func phases(s *recSink) []Phase {
+	var p []Phase
+	for _, e := range s.events {
+		if e.Kind == EventPhase {
+			p = append(p, e.Phase)
+		}
+	}
+	return p
+}
+
+func TestLinkWrongCredentials(t *testing.T) {
+	for _, proto := range []AuthProto{AuthPAP, AuthCHAP} {
+		t.Run(proto.String(), func(t *testing.T) {
+			sc, cc := serverConf, clientConf
+			sc.RequireAuth = proto
+			cc.Password = "wrong"
+			w := newWire(t, cc, sc)
+			w.open()
+			require.True(t, w.run(time.Minute, func() bool { return w.a.Done() && w.b.Done() }))
+			msg := map[AuthProto]string{AuthPAP: "Login incorrect", AuthCHAP: "Access denied"}[proto]
+			err := w.a.Err()
+			assert.EqualError(t, err, "authentication rejected by peer: "+msg)
+			assert.ErrorIs(t, err, ErrAuthRejected)
+			var ae *AuthError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, msg, ae.Message)
+			assert.Equal(t, proto.String(), ae.Protocol)
+			assert.ErrorIs(t, w.b.Err(), ErrAuthFailed)
+			assert.False(t, w.a.Status().IPv4)
+			last := w.sa.events[len(w.sa.events)-1]
+			assert.Equal(t, EventDown, last.Kind)
+			assert.Equal(t, err, last.Err)
+			assert.Less(t, w.now.Sub(time.Unix(1_700_000_000, 0)), 10*time.Second)
+		})
+	}
+}
+
+// A client that refuses the only protocol the server accepts: the server ends the link.
+func TestLinkAuthRefused(t *testing.T) {
+	sc, cc := serverConf, clientConf
+	sc.RequireAuth = AuthPAP
+	cc.RefusePAP, cc.RefuseCHAP = true, true
+	w := newWire(t, cc, sc)
+	w.open()
+	require.True(t, w.run(time.Minute, func() bool { return w.b.Done() }))
+	assert.ErrorIs(t, w.b.Err(), ErrAuthFailed)
+}
+
+// A server that never answers our PAP request.
+func TestLinkPAPNoReply(t *testing.T) {
+	sc := serverConf
+	sc.RequireAuth = AuthPAP
+	w := newWire(t, Config{Restart: time.Second, MaxConfigure: 3}, sc)
+	w.filter = func(to string, f frame) (frame, bool) { return f, !(to == "b" && f.proto == ProtoPAP) }
+	w.open()
+	require.True(t, w.run(time.Minute, func() bool { return w.a.Done() }))
+	assert.ErrorIs(t, w.a.Err(), ErrAuthTimeout)
+	assert.Equal(t, uint64(3), w.a.Stats().PAP.FramesOut)
+}
+
+// A client that never sends credentials: the server gives up after AuthTimeout.
+func TestLinkServerAuthTimeout(t *testing.T) {
+	sc := serverConf
+	sc.RequireAuth = AuthPAP
+	sc.AuthTimeout = 5 * time.Second
+	w := newWire(t, clientConf, sc)
+	w.filter = func(to string, f frame) (frame, bool) { return f, !(to == "b" && f.proto == ProtoPAP) }
+	w.open()
+	start := w.now
+	require.True(t, w.run(time.Minute, func() bool { return w.b.Done() }))
+	assert.ErrorIs(t, w.b.Err(), ErrAuthTimeout)
+	assert.Less(t, w.now.Sub(start), 10*time.Second)
+}
+
+func TestLinkCHAPRechallenge(t *testing.T) {
+	sc := serverConf
+	sc.RequireAuth, sc.ChapInterval = AuthCHAP, 10*time.Second
+	w := newWire(t, clientConf, sc)
+	w.open()
+	requireUp(t, w)
+	w.run(35*time.Second, func() bool { return false })
+	assert.True(t, w.a.Status().IPv4)
+	assert.Equal(t, uint64(4), w.b.Stats().CHAP.FramesIn, "initial + 3 re-challenges answered")
+	// The client's secret changes: the next re-challenge fails and ends the link.
+	w.a.cfg.Password = "changed"
+	require.True(t, w.run(15*time.Second, func() bool { return w.a.Done() }))
+	assert.EqualError(t, w.a.Err(), "authentication rejected by peer: Access denied")
+	assert.ErrorIs(t, w.b.Err(), ErrAuthFailed)
+}
+
+func TestLinkKeepaliveDetectsSilentPeer(t *testing.T) {
+	cc := clientConf
+	cc.EchoInterval, cc.EchoFailures = time.Second, 3
+	w := newWire(t, cc, serverConf)
+	w.open()
+	requireUp(t, w)
+	// A responsive peer keeps the link up.
+	w.run(30*time.Second, func() bool { return false })
+	require.False(t, w.a.Done())
+	assert.GreaterOrEqual(t, w.a.Stats().EchoRequests, uint64(29))
+	assert.Equal(t, w.a.Stats().EchoRequests, w.a.Stats().EchoReplies)
+	// Then it goes silent.
+	w.sb.drop = true
+	start := w.now
+	require.True(t, w.run(time.Minute, func() bool { return w.a.Done() }))
+	assert.ErrorIs(t, w.a.Err(), ErrPeerNotResponding)
+	assert.EqualError(t, w.a.Err(), "peer not responding")
+	// 3 unanswered echoes at 1 s intervals, declared at the 4th interval, then Terminate
+	// (2 Terminate-Requests, 3 s apart, unanswered).
+	assert.Equal(t, 4*time.Second+2*3*time.Second, w.now.Sub(start))
+}
+
+func TestLinkKeepaliveAdaptive(t *testing.T) {
+	cc := clientConf
+	cc.EchoInterval, cc.EchoAdaptive = time.Second, true
+	w := newWire(t, cc, serverConf)
+	w.open()
+	requireUp(t, w)
+	// Traffic every 500 ms: no echo needed.
+	for range 20 {
+		require.NoError(t, w.b.SendPacket(ProtoIPv4, ipv4Packet()))
+		w.run(500*time.Millisecond, func() bool { return false })
+	}
+	assert.Zero(t, w.a.Stats().EchoRequests)
+	// Silence: echoes start.
+	w.run(5*time.Second, func() bool { return false })
+	assert.NotZero(t, w.a.Stats().EchoRequests)
+	assert.False(t, w.a.Done())
+}
+
+func ipv4Packet() []byte {
+	return []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
+}
+
+func TestLinkPackets(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.open()
+	// Before IPCP opens, IP packets are refused and discarded.
+	assert.ErrorIs(t, w.a.SendPacket(ProtoIPv4, ipv4Packet()), ErrNotUp)
+	requireUp(t, w)
+	require.NoError(t, w.a.SendPacket(ProtoIPv4, ipv4Packet()))
+	require.NoError(t, w.b.SendPacket(ProtoIPv4, ipv4Packet()))
+	w.pump()
+	require.Len(t, w.sb.delivered, 1)
+	require.Len(t, w.sa.delivered, 1)
+	assert.Equal(t, ipv4Packet(), w.sb.delivered[0].info)
+	assert.ErrorIs(t, w.a.SendPacket(ProtoIPv6, []byte{0x60}), ErrNotUp)
+	assert.ErrorIs(t, w.a.SendPacket(0x1234, nil), ErrBadPacket)
+	assert.ErrorIs(t, w.a.SendPacket(ProtoIPv4, make([]byte, 1501)), ErrPacketTooBig)
+	assert.Equal(t, uint64(1), w.a.Stats().IPv4.FramesOut)
+	assert.Equal(t, uint64(20), w.a.Stats().IPv4.BytesIn)
+}
+
+func TestLinkProtocolRejectsUnknown(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.open()
+	requireUp(t, w)
+	w.sa.sent = nil
+	ccp := []byte{1, 1, 0, 4} // CCP Configure-Request, as slirp sends
+	w.a.Input(w.now, 0x80fd, ccp)
+	require.Len(t, w.sa.sent, 1)
+	f := w.sa.sent[0]
+	assert.Equal(t, ProtoLCP, f.proto)
+	assert.Equal(t, byte(fsm.ProtocolReject), f.info[0])
+	assert.Equal(t, []byte{0x80, 0xfd, 1, 1, 0, 4}, f.info[4:])
+	assert.Equal(t, uint64(1), w.a.Stats().ProtocolRejects)
+	assert.Equal(t, uint64(1), w.a.Stats().Other.FramesIn)
+	// IPv6 without IPV6CP enabled is rejected too.
+	w.a.Input(w.now, ProtoIPV6CP, []byte{1, 1, 0, 4})
+	assert.Equal(t, uint64(2), w.a.Stats().ProtocolRejects)
+	w.pump()
+	assert.True(t, w.b.Status().IPv4, "the peer takes Protocol-Reject of CCP in stride")
+}
+
+// Only LCP passes before LCP opens; nothing is Protocol-Rejected then.
+func TestLinkDiscardsBeforeLCPOpen(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.a.Open(w.now)
+	w.sa.sent = nil
+	w.a.Input(w.now, ProtoIPCP, []byte{1, 1, 0, 4})
+	w.a.Input(w.now, 0x80fd, []byte{1, 1, 0, 4})
+	w.a.Input(w.now, ProtoIPv4, ipv4Packet())
+	assert.Empty(t, w.sa.sent)
+	assert.Equal(t, uint64(3), w.a.Stats().Discarded)
+}
+
+func TestLinkIPv6(t *testing.T) {
+	cc, sc := clientConf, serverConf
+	cc.IPv6, sc.IPv6 = true, true
+	w := newWire(t, cc, sc)
+	w.open()
+	require.True(t, w.run(time.Minute, func() bool { return w.a.Status().IPv6 && w.b.Status().IPv6 && w.a.Status().IPv4 }))
+	ca, sb := w.a.Status(), w.b.Status()
+	assert.True(t, ca.LocalV6.IsLinkLocalUnicast())
+	assert.Equal(t, ca.LocalV6, sb.PeerV6)
+	assert.Equal(t, ca.PeerV6, sb.LocalV6)
+	assert.NotEqual(t, ca.LocalV6, ca.PeerV6)
+	assert.Contains(t, w.sa.kinds(), EventIPv6Up)
+	pkt := append([]byte{0x60}, make([]byte, 39)...)
+	require.NoError(t, w.a.SendPacket(ProtoIPv6, pkt))
+	w.pump()
+	require.Len(t, w.sb.delivered, 1)
+	assert.Equal(t, ProtoIPv6, w.sb.delivered[0].proto)
+}
+
+// A client with IPv6 against a server without: the server Protocol-Rejects IPV6CP and IPv4
+// stays up.
+func TestLinkIPv6RejectedByPeer(t *testing.T) {
+	cc := clientConf
+	cc.IPv6 = true
+	w := newWire(t, cc, serverConf)
+	w.open()
+	requireUp(t, w)
+	w.run(10*time.Second, func() bool { return false })
+	assert.Equal(t, fsm.Stopped, w.a.v6.State())
+	assert.False(t, w.a.Status().IPv6)
+	assert.True(t, w.a.Status().IPv4)
+	assert.False(t, w.a.Done())
+}
+
+func TestLinkCloseWithAnsweringPeer(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.open()
+	requireUp(t, w)
+	start := w.now
+	w.a.Close(w.now, nil)
+	assert.Equal(t, PhaseTerminate, w.a.Phase())
+	require.True(t, w.run(time.Minute, func() bool { return w.a.Done() && w.b.Done() }))
+	assert.ErrorIs(t, w.a.Err(), ErrClosed)
+	assert.ErrorIs(t, w.b.Err(), ErrPeerTerminated)
+	assert.Equal(t, start, w.sa.events[len(w.sa.events)-1].Time, "the closer is done when the Terminate-Ack arrives")
+	assert.Equal(t, 3*time.Second, w.now.Sub(start), "the peer waits one restart period (zrc)")
+	assert.Equal(t, []EventKind{EventPhase, EventNetworkDown, EventPhase, EventDown}, w.sa.kinds()[3:], "Terminate, network down, Dead, down")
+	assert.Equal(t, PhaseDead, w.a.Phase())
+	assert.Zero(t, w.a.NextDeadline(), "no timers after Dead")
+}
+
+func TestLinkCloseSilentPeerBounded(t *testing.T) {
+	cc := clientConf
+	cc.Restart = 500 * time.Millisecond
+	w := newWire(t, cc, serverConf)
+	w.open()
+	requireUp(t, w)
+	w.sa.drop = true
+	start := w.now
+	w.a.Close(w.now, errors.New("user asked"))
+	require.True(t, w.run(time.Minute, func() bool { return w.a.Done() }))
+	assert.Equal(t, time.Second, w.now.Sub(start), "Max-Terminate (2) x Restart")
+	assert.EqualError(t, w.a.Err(), "user asked")
+}
+
+func TestLinkCloseBeforeOpenAndAbort(t *testing.T) {
+	l := NewLink(clientConf, &recSink{})
+	l.Close(time.Now(), nil)
+	assert.True(t, l.Done())
+	assert.ErrorIs(t, l.Err(), ErrClosed)
+
+	w := newWire(t, clientConf, serverConf)
+	w.open()
+	requireUp(t, w)
+	w.a.Abort(w.now, nil)
+	assert.True(t, w.a.Done())
+	assert.ErrorIs(t, w.a.Err(), ErrClosed)
+
+	w = newWire(t, clientConf, serverConf)
+	w.open()
+	w.a.LowerDown(w.now, errors.New("EOF"))
+	assert.True(t, w.a.Done())
+	assert.ErrorIs(t, w.a.Err(), ErrLowerDown)
+	assert.EqualError(t, w.a.Err(), "lower layer down: EOF")
+}
+
+func TestLinkSilentPeerNegotiationFails(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.sa.drop = true
+	w.a.Open(w.now)
+	start := w.now
+	require.True(t, w.run(time.Hour, func() bool { return w.a.Done() }))
+	assert.ErrorIs(t, w.a.Err(), ErrNegotiation)
+	assert.ErrorIs(t, w.a.Err(), fsm.ErrNoResponse)
+	assert.Equal(t, 30*time.Second, w.now.Sub(start), "10 Configure-Requests, 3 s apart")
+	assert.Equal(t, uint64(10), w.a.Stats().LCP.FramesOut)
+}
+
+// ACCM, PFC and ACFC take effect when LCP opens, after the last LCP packet of the exchange,
+// and revert when it closes.
+func TestLinkFramingApplied(t *testing.T) {
+	cc := clientConf
+	cc.ACCM = 0x000a0000
+	cc.MRU = 1400
+	sc := serverConf
+	sc.NoPFC = true
+	w := newWire(t, cc, sc)
+	w.open()
+	requireUp(t, w)
+	// Server's view: it must escape XON/XOFF for the client, may compress addresses, not
+	// protocols (the client did request PFC; the server's NoPFC only refuses it for receiving).
+	fs := w.sb.framings[len(w.sb.framings)-1]
+	assert.Equal(t, uint32(0x000a0000), fs.TxACCM)
+	assert.Equal(t, uint32(0), fs.RxACCM)
+	assert.True(t, fs.ACFC)
+	assert.Equal(t, 1400, fs.PeerMRU)
+	assert.Equal(t, 1400, w.b.Status().MTU)
+	fc := w.sa.framings[len(w.sa.framings)-1]
+	assert.Equal(t, uint32(0x000a0000), fc.RxACCM)
+	assert.Equal(t, uint32(0), fc.TxACCM)
+	assert.False(t, fc.PFC, "the server rejected PFC")
+	assert.Equal(t, 1500, fc.MRU, "we always accept 1500")
+	// The framing changed after LCP's last packet and before any other protocol's.
+	at := w.sa.framingAt[len(w.sa.framingAt)-1]
+	for _, f := range w.sa.sent[:at] {
+		assert.Equal(t, ProtoLCP, f.proto)
+	}
+	w.a.Close(w.now, nil)
+	w.run(time.Minute, func() bool { return w.a.Done() })
+	assert.Equal(t, DefaultFraming(1400), w.sa.framings[len(w.sa.framings)-1])
+}
+
+// Our frames coming straight back (a modem echoing): loopback detected.
+func TestLinkLoopback(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.sa.queue = &w.qa // a talks to itself
+	w.a.Open(w.now)
+	require.True(t, w.run(5*time.Minute, func() bool { return w.a.Done() }))
+	assert.True(t, errors.Is(w.a.Err(), ErrLoopback) || errors.Is(w.a.Err(), ErrNegotiation), "%v", w.a.Err())
+}
+
+func TestLinkPeerRenegotiates(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.open()
+	requireUp(t, w)
+	// A new Configure-Request from the peer while Opened restarts LCP (RFC 1661 tld,scr,sca).
+	req := w.b.lcpN.AppendRequest(nil)
+	pkt := append([]byte{1, 200, 0, byte(4 + len(req))}, req...)
+	w.a.Input(w.now, ProtoLCP, pkt)
+	assert.Contains(t, w.sa.kinds(), EventNetworkDown)
+	assert.False(t, w.a.Status().IPv4)
+	assert.Equal(t, PhaseEstablish, w.a.Phase())
+	requireUp(t, w)
+	assert.Equal(t, 2, count(w.sa.kinds(), EventUp))
+}
+
+func count[T comparable](s []T, v T) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+func TestEventAndStringers(t *testing.T) {
+	assert.Equal(t, "Network", PhaseNetwork.String())
+	assert.Equal(t, "down", EventDown.String())
+	assert.Equal(t, "server", Server.String())
+	assert.Equal(t, "sent", Sent.String())
+	assert.Equal(t, "down: peer not responding", Event{Kind: EventDown, Err: ErrPeerNotResponding}.String())
+	assert.Contains(t, Event{Kind: EventUp, Status: Status{Local: addr("10.0.0.2")}}.String(), "local=10.0.0.2")
+}
+
+func TestConfigValidate(t *testing.T) {
+	assert.NoError(t, clientConf.Validate())
+	assert.NoError(t, serverConf.Validate())
+	assert.Error(t, Config{Role: Server}.Validate())
+	assert.Error(t, Config{LocalAddr: addr("::1")}.Validate())
+}
