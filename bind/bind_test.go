@@ -281,9 +281,10 @@ func TestLinkDownFailsOpenConns(t *testing.T) {
 }
 
 // transfer sends size random bytes from pp0 to pp1 and checks them.
-func transfer(t *testing.T, l *link, size int, timeout time.Duration) time.Duration {
-	ctx := testCtx(t, timeout)
-	ln, err := (&bind.ListenConfig{Interface: "pp1", Registry: l.reg}).Listen(ctx, "tcp", ":9000")
+func transfer(t testing.TB, l *link, size int, timeout time.Duration) time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ln, err := (&bind.ListenConfig{Interface: l.srv.Name(), Registry: l.reg}).Listen(ctx, "tcp", ":9000")
 	require.NoError(t, err)
 	defer ln.Close()
 	payload := make([]byte, size)
@@ -310,7 +311,7 @@ func transfer(t *testing.T, l *link, size int, timeout time.Duration) time.Durat
 		res <- result{s, n, err}
 	}()
 	start := time.Now()
-	c, err := (&bind.Dialer{Interface: "pp0", Registry: l.reg}).DialContext(ctx, "tcp", "10.64.0.2:9000")
+	c, err := (&bind.Dialer{Interface: l.cli.Name(), Registry: l.reg}).DialContext(ctx, "tcp", "10.64.0.2:9000")
 	require.NoError(t, err)
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()

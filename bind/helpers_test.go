@@ -43,19 +43,30 @@ type link struct {
 	dns      *dnsServer
 }
 
-// newLink builds a link in reg (nil: a fresh registry) and tears it down
-// with t.Cleanup.
+// newLink builds a link over an in-memory packet pipe in reg (nil: a
+// fresh registry) and tears it down with t.Cleanup.
 func newLink(t testing.TB, reg *netif.Registry, opts netiftest.Options) *link {
+	t.Helper()
+	a, b := netiftest.Pipe(opts)
+	t.Cleanup(func() { _ = a.Close() })
+	l := newLinkOn(t, reg, a, b)
+	l.devCli, l.devSrv = a, b
+	return l
+}
+
+// newLinkOn builds a link over any pair of Devices (a packet pipe, or two
+// ppp.Conns on a serial line): client pp interface on cli, server on srv,
+// both up, a DNS server for *.test on the server side.
+func newLinkOn(t testing.TB, reg *netif.Registry, cli, srv netif.Device) *link {
 	t.Helper()
 	if reg == nil {
 		reg = netif.NewRegistry()
 	}
 	l := &link{reg: reg}
-	l.devCli, l.devSrv = netiftest.Pipe(opts)
 	var err error
-	l.cli, err = reg.AddPPP(l.devCli, netif.Options{Logger: quiet})
+	l.cli, err = reg.AddPPP(cli, netif.Options{Logger: quiet})
 	require.NoError(t, err)
-	l.srv, err = reg.AddPPP(l.devSrv, netif.Options{Logger: quiet})
+	l.srv, err = reg.AddPPP(srv, netif.Options{Logger: quiet})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if l.dns != nil {
@@ -63,7 +74,6 @@ func newLink(t testing.TB, reg *netif.Registry, opts netiftest.Options) *link {
 		}
 		_ = reg.Remove(l.cli)
 		_ = reg.Remove(l.srv)
-		_ = l.devCli.Close()
 	})
 	require.NoError(t, l.cli.SetUp(netif.Config{Local: cliAddr, Peer: srvAddr, LocalV6: cliLL, PeerV6: srvLL, DNS: []netip.Addr{srvAddr}}))
 	require.NoError(t, l.srv.SetUp(netif.Config{Local: srvAddr, Peer: cliAddr, LocalV6: srvLL, PeerV6: cliLL}))

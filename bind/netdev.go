@@ -15,18 +15,18 @@ import (
 	"github.com/pppdial/pppdial/netif"
 )
 
-// Socket constants for Netdev, with Linux's values (as TinyGo's net
-// package uses them).
+// Socket constants for Netdev, with Linux's values (TinyGo's net package
+// uses the same ones), whatever the host system.
 const (
-	AF_INET         = syscall.AF_INET
-	AF_INET6        = syscall.AF_INET6
-	SOCK_STREAM     = syscall.SOCK_STREAM
-	SOCK_DGRAM      = syscall.SOCK_DGRAM
-	IPPROTO_TCP     = syscall.IPPROTO_TCP
-	IPPROTO_UDP     = syscall.IPPROTO_UDP
-	SOL_SOCKET      = syscall.SOL_SOCKET
-	SO_BINDTODEVICE = syscall.SO_BINDTODEVICE
-	SO_KEEPALIVE    = syscall.SO_KEEPALIVE
+	AF_INET         = 0x2
+	AF_INET6        = 0xa
+	SOCK_STREAM     = 0x1
+	SOCK_DGRAM      = 0x2
+	IPPROTO_TCP     = 0x6
+	IPPROTO_UDP     = 0x11
+	SOL_SOCKET      = 0x1
+	SO_KEEPALIVE    = 0x9
+	SO_BINDTODEVICE = 0x19
 )
 
 // DefaultMaxSockets is the descriptor table size of NewNetdev(reg, 0).

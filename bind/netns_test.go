@@ -1,3 +1,5 @@
+//go:build linux
+
 package bind_test
 
 import (
@@ -261,4 +263,3 @@ func ipCmd(t *testing.T, args ...string) {
 	out, err := exec.Command("ip", args...).CombinedOutput()
 	require.NoError(t, err, "ip %v: %s", args, bytes.TrimSpace(out))
 }
-
