@@ -351,7 +351,9 @@ func (d *dialer) escape(ctx context.Context, deadline time.Time) error {
 	return ctx.Err()
 }
 
-// sendEscape writes "+++" with guard-time silence before and after.
+// sendEscape writes "+++" with guard-time silence before and after. The silence after is a
+// quarter longer than the guard: the modem times its guard from when the last '+' arrived, so a
+// command sent exactly one guard time later could land inside it and cancel the escape.
 func sendEscape(ctx context.Context, p *Port, guard time.Duration) error {
 	if err := sleep(ctx, guard-p.sinceWrite()); err != nil {
 		return err
@@ -359,7 +361,7 @@ func sendEscape(ctx context.Context, p *Port, guard time.Duration) error {
 	if _, err := p.Write([]byte("+++")); err != nil {
 		return err
 	}
-	return sleep(ctx, guard)
+	return sleep(ctx, guard+guard/4)
 }
 
 func (d *dialer) echoOff(ctx context.Context) (string, error) {

@@ -53,11 +53,10 @@ func Hangup(ctx context.Context, port io.ReadWriter, opts HangupOptions) error {
 	if err := sendEscape(ctx, p, opts.Guard); err != nil {
 		return fmt.Errorf("at: hangup: %w: %w", ErrHangupFailed, err)
 	}
-	// The modem's OK to "+++" has come within the guard time; drop it so it is not taken for
-	// the answer to ATH.
-	p.mu.Lock()
-	p.buf = nil
-	p.mu.Unlock()
+	// Take the modem's OK to "+++" (it may come a little after the guard time), so it is not
+	// taken for the answer to ATH. No OK is no reason to stop: the modem may have been in
+	// command mode already, or answers ATH only.
+	_ = waitOK(ctx, p, "+++", opts.Answer)
 	err := ath(ctx, p, opts.Answer)
 	if err == nil {
 		return nil
@@ -82,6 +81,11 @@ func ath(ctx context.Context, p *Port, answer time.Duration) error {
 	if _, err := p.Write([]byte("ATH\r")); err != nil {
 		return err
 	}
+	return waitOK(ctx, p, "ATH", answer)
+}
+
+// waitOK reads command-mode lines (skipping PPP frames) until OK, an error line or the timeout.
+func waitOK(ctx context.Context, p *Port, what string, answer time.Duration) error {
 	deadline := time.Now().Add(answer)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -89,7 +93,7 @@ func ath(ctx context.Context, p *Port, answer time.Duration) error {
 		line, err := p.readLineLocked(ctx, deadline, nil)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-				return fmt.Errorf("no OK to ATH in %v", answer)
+				return fmt.Errorf("no OK to %s in %v", what, answer)
 			}
 			return err
 		}
@@ -97,7 +101,7 @@ func ath(ctx context.Context, p *Port, answer time.Duration) error {
 		case lineOK:
 			return nil
 		case lineError:
-			return fmt.Errorf("ATH answered %q", s)
+			return fmt.Errorf("%s answered %q", what, s)
 		}
 	}
 }

@@ -1,0 +1,467 @@
+package modemsim
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// maxCommandLine bounds a command line, as a modem's input buffer does.
+const maxCommandLine = 1024
+
+// onCommandBytes echoes and collects command lines (ended by CR; LF ignored; backspace edits).
+func (s *session) onCommandBytes(b []byte) {
+	if !s.booted || s.dialing {
+		return // deaf while booting; a real modem aborts a dial on input, this one ignores it
+	}
+	if s.echo {
+		s.send(append([]byte(nil), b...))
+	}
+	for _, c := range b {
+		switch c {
+		case '\r':
+			line := string(s.line)
+			s.line = s.line[:0]
+			s.execLine(line)
+			if s.dialing || (s.call != nil && s.online) {
+				return // the rest of the chunk is not for the command interpreter
+			}
+		case '\n':
+		case 0x08, 0x7f:
+			if len(s.line) > 0 {
+				s.line = s.line[:len(s.line)-1]
+			}
+		default:
+			if len(s.line) < maxCommandLine {
+				s.line = append(s.line, c)
+			}
+		}
+	}
+}
+
+// result is what one command of a line produced.
+type result struct {
+	info  []string
+	final string // a final result other than OK ("ERROR", "+CME ERROR: ...", "CONNECT", "NO CARRIER")
+	async bool   // the final result comes later (ATD)
+}
+
+// execLine runs a command line: everything before "AT" is ignored (V.250 5.2.1), several
+// commands may follow one AT ("ATE0V1", "AT+CSQ;+CREG?").
+func (s *session) execLine(line string) {
+	i := strings.Index(strings.ToUpper(line), "AT")
+	if i < 0 {
+		return
+	}
+	body := line[i+2:]
+	s.m.mu.Lock()
+	s.m.stats.Commands++
+	s.m.commands = append(s.m.commands, "AT"+body)
+	s.m.mu.Unlock()
+	s.log.Debug("modemsim: >", "cmd", "AT"+body)
+	var info []string
+	for _, c := range splitCommands(body) {
+		r := s.exec(c)
+		info = append(info, r.info...)
+		if r.async {
+			return
+		}
+		if r.final != "" {
+			s.sendLines(append(info, r.final)...)
+			return
+		}
+	}
+	s.sendLines(append(info, "OK")...)
+}
+
+// splitCommands cuts a command line body into single commands.
+func splitCommands(body string) []string {
+	var out []string
+	for body != "" {
+		c := body[0]
+		switch {
+		case c == ';' || c == ' ':
+			body = body[1:]
+		case strings.ContainsRune("+^$#%*", rune(c)):
+			// Extended command: up to ';' outside quotes.
+			end, inq := len(body), false
+			for i := 1; i < len(body); i++ {
+				if body[i] == '"' {
+					inq = !inq
+				}
+				if body[i] == ';' && !inq {
+					end = i
+					break
+				}
+			}
+			out = append(out, body[:end])
+			body = body[end:]
+		case c == 'D' || c == 'd':
+			return append(out, body) // the dial string takes the rest of the line
+		case c == 'S' || c == 's':
+			end := 1
+			for end < len(body) && strings.ContainsRune("0123456789=?", rune(body[end])) {
+				end++
+			}
+			out = append(out, strings.ToUpper(body[:end]))
+			body = body[end:]
+		default:
+			// Basic command: [&]letter then digits.
+			end := 1
+			if c == '&' && len(body) > 1 {
+				end = 2
+			}
+			for end < len(body) && body[end] >= '0' && body[end] <= '9' {
+				end++
+			}
+			out = append(out, strings.ToUpper(body[:end]))
+			body = body[end:]
+		}
+	}
+	return out
+}
+
+// cmeError formats a 27.007 error as AT+CMEE asks.
+func (s *session) cmeError(code int) string {
+	switch s.cmee {
+	case 1:
+		return "+CME ERROR: " + itoa(code)
+	case 2:
+		if t, ok := cmeTexts[code]; ok {
+			return "+CME ERROR: " + t
+		}
+		return "+CME ERROR: " + itoa(code)
+	}
+	return "ERROR"
+}
+
+var cmeTexts = map[int]string{
+	3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
+	11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
+	16: "incorrect password", 30: "no network service", 50: "Incorrect parameters",
+}
+
+var errResult = result{final: "ERROR"}
+
+// inAnswer slips the profile's next URC between the echo and the answer of a status query.
+func (s *session) inAnswer() []string {
+	if len(s.p.URCsInAnswers) == 0 {
+		return nil
+	}
+	u := s.p.URCsInAnswers[s.urcIdx%len(s.p.URCsInAnswers)]
+	s.urcIdx++
+	u = strings.ReplaceAll(u, "{stat}", itoa(s.regStat()))
+	u = strings.ReplaceAll(u, "{rssi}", itoa(s.p.RSSI))
+	return []string{u}
+}
+
+// exec runs one command (without "AT").
+func (s *session) exec(cmd string) result {
+	up := strings.ToUpper(cmd)
+	name, arg := up, ""
+	if i := strings.IndexAny(up, "=?"); i >= 0 {
+		name, arg = up[:i], cmd[i:]
+	}
+	switch name {
+	case "E", "E0", "E1":
+		s.echo = name == "E1"
+		return result{}
+	case "V", "V1", "Q", "Q0", "X0", "X1", "X2", "X3", "X4", "&C", "&C0", "&C1", "&D", "&D0", "&D1", "&D2", "&W", "&W0":
+		return result{}
+	case "Z", "Z0", "&F", "&F0":
+		s.echo, s.cmee = s.p.Echo, 0
+		return result{}
+	case "I", "I0":
+		return result{info: []string{s.p.Manufacturer, s.p.Model, "Revision: " + s.p.Revision}}
+	case "+CGMI", "+GMI":
+		return result{info: []string{s.p.Manufacturer}}
+	case "+CGMM", "+GMM":
+		return result{info: []string{s.p.Model}}
+	case "+CGMR", "+GMR":
+		return result{info: []string{s.p.Revision}}
+	case "+CGSN", "+GSN":
+		return result{info: []string{"867698040123456"}}
+	case "H", "H0":
+		if s.call != nil {
+			s.endCall()
+			s.m.count(func(st *Stats) { st.Hangups++ })
+		}
+		return result{}
+	case "O", "O0":
+		if s.call == nil {
+			return result{final: "NO CARRIER"}
+		}
+		s.online = true
+		s.plus = 0
+		s.lastRx = time.Now()
+		s.call.online.Store(true)
+		s.m.count(func(st *Stats) { st.Connects++ })
+		return result{final: s.p.ConnectText}
+	case "+CMEE":
+		switch arg {
+		case "?":
+			return result{info: []string{"+CMEE: " + itoa(s.cmee)}}
+		case "=?":
+			return result{info: []string{"+CMEE: (0-2)"}}
+		case "=0", "=1", "=2":
+			if arg == "=2" && s.p.NoCMEE2 {
+				return errResult
+			}
+			s.cmee = int(arg[1] - '0')
+			return result{}
+		}
+		return errResult
+	case "+CFUN":
+		if arg == "?" {
+			return result{info: []string{"+CFUN: 1"}}
+		}
+		return result{}
+	case "+CPIN":
+		return s.cpin(arg)
+	case "+CIMI":
+		if !s.simReady {
+			return result{final: s.simError()}
+		}
+		return result{info: []string{"001010123456789"}}
+	case "+CSQ":
+		ber := 99
+		if s.p.AcT < 0 {
+			ber = 0
+		}
+		return result{info: append(s.inAnswer(), "+CSQ: "+itoa(s.p.RSSI)+","+itoa(ber))}
+	case "+CREG", "+CGREG", "+CEREG":
+		return s.creg(name, arg)
+	case "+COPS":
+		switch {
+		case arg == "?":
+			info := s.inAnswer()
+			if !s.registered() {
+				return result{info: append(info, "+COPS: 0")}
+			}
+			line := `+COPS: 0,0,"` + s.p.Operator + `"`
+			if s.p.AcT >= 0 {
+				line += "," + itoa(s.p.AcT)
+			}
+			return result{info: append(info, line)}
+		case arg == "=?":
+			return result{info: []string{`+COPS: (2,"` + s.p.Operator + `","` + s.p.Operator + `","00101"),,(0-4),(0-2)`}}
+		}
+		return result{}
+	case "+CGATT":
+		if arg == "?" {
+			st := 0
+			if s.registered() {
+				st = 1
+			}
+			return result{info: []string{"+CGATT: " + itoa(st)}}
+		}
+		return result{}
+	case "+CGDCONT":
+		return s.cgdcont(arg)
+	case "+IPR":
+		if arg == "?" {
+			return result{info: []string{"+IPR: 115200"}}
+		}
+		return result{}
+	case "+IFC", "+ICF", "+QINDCFG", "+CSCS", "+CMGF":
+		return result{}
+	}
+	if strings.HasPrefix(name, "D") {
+		return s.dial(cmd[1:])
+	}
+	if strings.HasPrefix(name, "S") && len(name) > 1 {
+		if strings.HasSuffix(up, "?") {
+			return result{info: []string{"000"}}
+		}
+		return result{}
+	}
+	return errResult
+}
+
+func (s *session) simError() string {
+	switch {
+	case s.p.NoSIM:
+		return s.cmeError(10)
+	case s.puk:
+		return s.cmeError(12)
+	case s.locked:
+		return s.cmeError(11)
+	}
+	return s.cmeError(14)
+}
+
+// cpin answers +CPIN? and takes PINs (and PUK,newPIN).
+func (s *session) cpin(arg string) result {
+	if s.p.NoSIM {
+		return result{final: s.cmeError(10)}
+	}
+	if arg == "?" {
+		state := "READY"
+		switch {
+		case s.puk:
+			state = "SIM PUK"
+		case s.locked:
+			state = "SIM PIN"
+		}
+		return result{info: append(s.inAnswer(), "+CPIN: "+state)}
+	}
+	if !strings.HasPrefix(arg, "=") || arg == "=?" {
+		return result{}
+	}
+	args := splitArgs(arg[1:])
+	s.m.count(func(st *Stats) { st.PINAttempts++ })
+	wrong := func() result {
+		if s.p.WrongPINPlainError {
+			return errResult
+		}
+		return result{final: s.cmeError(16)}
+	}
+	switch {
+	case s.puk:
+		if len(args) == 2 && args[0] == s.p.PUK && s.p.PUK != "" {
+			s.puk, s.locked = false, false
+			s.p.PIN = args[1]
+			s.unlocked()
+			return result{}
+		}
+		return wrong()
+	case s.locked:
+		if len(args) >= 1 && args[0] == s.p.PIN {
+			s.locked = false
+			s.unlocked()
+			return result{}
+		}
+		s.attempts--
+		if s.attempts <= 0 {
+			s.puk = true
+		}
+		return wrong()
+	}
+	return result{final: s.cmeError(3)} // no PIN asked for
+}
+
+// unlocked: the SIM comes up shortly after the PIN, with its URCs.
+func (s *session) unlocked() {
+	s.after(50*time.Millisecond, func() {
+		for _, l := range s.p.AfterPIN {
+			s.sendLines(l)
+		}
+		s.setSIMReady(false)
+	})
+}
+
+// splitArgs splits "a","b",3 into unquoted values.
+func splitArgs(s string) []string {
+	var out []string
+	var b strings.Builder
+	inq := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			inq = !inq
+		case c == ',' && !inq:
+			out = append(out, strings.TrimSpace(b.String()))
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return append(out, strings.TrimSpace(b.String()))
+}
+
+// creg answers the three registration commands.
+func (s *session) creg(name, arg string) result {
+	if (name == "+CEREG" && s.p.NoCEREG) || (name == "+CGREG" && s.p.NoCGREG) {
+		return errResult
+	}
+	switch {
+	case arg == "?":
+		n := s.regMode[name]
+		line := name + ": " + itoa(n) + "," + itoa(s.regStat())
+		if n == 2 {
+			line += s.regLocation(name)
+		}
+		return result{info: append(s.inAnswer(), line)}
+	case arg == "=?":
+		return result{info: []string{name + ": (0-2)"}}
+	case strings.HasPrefix(arg, "="):
+		n, err := strconv.Atoi(arg[1:])
+		if err != nil || n < 0 || n > 2 {
+			return errResult
+		}
+		s.regMode[name] = n
+		return result{}
+	}
+	return errResult
+}
+
+// cgdcont defines and lists PDP contexts.
+func (s *session) cgdcont(arg string) result {
+	switch {
+	case arg == "?":
+		var info []string
+		for cid := 1; cid <= 16; cid++ {
+			if v, ok := s.pdp[cid]; ok {
+				info = append(info, "+CGDCONT: "+itoa(cid)+","+v)
+			}
+		}
+		return result{info: info}
+	case arg == "=?":
+		return result{info: []string{`+CGDCONT: (1-16),"IP",,,(0-2),(0-4)`, `+CGDCONT: (1-16),"IPV6",,,(0-2),(0-4)`, `+CGDCONT: (1-16),"IPV4V6",,,(0-2),(0-4)`}}
+	case strings.HasPrefix(arg, "="):
+		args := splitArgs(arg[1:])
+		cid, err := strconv.Atoi(args[0])
+		if err != nil || cid < 1 || cid > 16 {
+			return result{final: s.cmeError(50)}
+		}
+		if len(args) == 1 {
+			delete(s.pdp, cid)
+			return result{}
+		}
+		switch strings.ToUpper(args[1]) {
+		case "IP", "IPV6", "IPV4V6", "PPP":
+		default:
+			return result{final: s.cmeError(50)}
+		}
+		apn := ""
+		if len(args) > 2 {
+			apn = args[2]
+		}
+		s.pdp[cid] = `"` + strings.ToUpper(args[1]) + `","` + apn + `","0.0.0.0",0,0`
+		return result{}
+	}
+	return errResult
+}
+
+// dial places the data call; its answer comes after DialDelay.
+func (s *session) dial(number string) result {
+	s.m.count(func(st *Stats) { st.Dials++ })
+	s.dialing = true
+	s.after(s.p.DialDelay, func() {
+		s.dialing = false
+		switch {
+		case s.busy > 0:
+			s.busy--
+			s.sendLines("BUSY")
+		case !s.registered():
+			s.sendLines("NO CARRIER")
+		case s.noCarr > 0:
+			s.noCarr--
+			s.sendLines("NO CARRIER")
+		default:
+			s.m.count(func(st *Stats) { st.Connects++ })
+			s.log.Debug("modemsim: CONNECT", "number", number)
+			var tail []byte
+			if s.p.SplitConnect && len(s.p.ConnectText) > 4 {
+				s.send([]byte("\r\n" + s.p.ConnectText[:4]))
+				tail = []byte(s.p.ConnectText[4:] + "\r\n")
+			} else {
+				s.sendLines(s.p.ConnectText)
+			}
+			s.startCall(tail)
+		}
+	})
+	return result{async: true}
+}

@@ -1,0 +1,572 @@
+package modemsim
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pppdial/pppdial/internal/serialline"
+)
+
+// Stats count what a Modem saw, for tests to check what the dialer did (a PIN never sent twice,
+// an escape recognised, ...).
+type Stats struct {
+	Commands     int // command lines executed
+	Dials        int // ATD received
+	Connects     int // CONNECT sent (ATD and ATO)
+	PINAttempts  int // AT+CPIN= carrying a PIN or PUK
+	Escapes      int // "+++" recognised
+	Hangups      int // calls ended by ATH
+	CarrierDrops int // calls ended by CarrierDropAfter or by the DataFunc returning
+}
+
+// Modem is an emulated modem. One Modem serves one line at a time; it can Serve again after a
+// Serve returned (a power cycle: the profile's state starts afresh, the Stats keep counting).
+type Modem struct {
+	prof Profile
+	data DataFunc
+
+	// Logger receives debug lines (commands, answers, mode changes). Nil discards them.
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	stats    Stats
+	commands []string
+}
+
+// New returns a modem with profile p that runs data behind CONNECT. A nil data discards the
+// host's bytes and sends nothing.
+func New(p Profile, data DataFunc) *Modem {
+	if p.GuardTime <= 0 {
+		p.GuardTime = time.Second
+	}
+	if p.PINAttempts <= 0 {
+		p.PINAttempts = 3
+	}
+	if p.ConnectText == "" {
+		p.ConnectText = "CONNECT"
+	}
+	if data == nil {
+		data = Discard
+	}
+	return &Modem{prof: p, data: data}
+}
+
+// Profile returns the modem's profile.
+func (m *Modem) Profile() Profile { return m.prof }
+
+// Stats returns the counters so far.
+func (m *Modem) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats
+}
+
+// Commands returns the command lines executed so far, as received (secrets included: this is a
+// test double).
+func (m *Modem) Commands() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.commands...)
+}
+
+func (m *Modem) count(f func(*Stats)) {
+	m.mu.Lock()
+	f(&m.stats)
+	m.mu.Unlock()
+}
+
+// Discard is a DataFunc that swallows the host's bytes and sends nothing.
+func Discard(ctx context.Context, data io.ReadWriter) error {
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, data)
+		close(done)
+	}()
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+	if c, ok := data.(io.Closer); ok {
+		_ = c.Close()
+	}
+	<-done
+	return ctx.Err()
+}
+
+// Loopback is a DataFunc that sends the host's bytes straight back.
+func Loopback(ctx context.Context, data io.ReadWriter) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(data, data)
+		done <- err
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+		err = ctx.Err()
+	case err = <-done:
+		done <- err
+	}
+	if c, ok := data.(io.Closer); ok {
+		_ = c.Close()
+	}
+	<-done
+	return err
+}
+
+// call is a data call: the DataFunc and the pipe to it.
+type call struct {
+	cancel  context.CancelFunc
+	simEnd  *serialline.Port // the modem's end: host bytes in, DataFunc bytes out
+	dataEnd *serialline.Port // the DataFunc's end
+	online  atomic.Bool      // forward the DataFunc's bytes to the host
+	tail    []byte           // split CONNECT: the rest of the line, sent with the first data
+	fwdDone chan struct{}    // the forwarder has ended
+	done    chan struct{}
+	err     error
+}
+
+// session is the state of one Serve: everything but the counters is touched only by the loop
+// goroutine, except where noted.
+type session struct {
+	m    *Modem
+	p    Profile
+	port io.ReadWriter
+	ctx  context.Context
+	log  *slog.Logger
+
+	out    chan []byte   // the writer goroutine's queue
+	rx     chan []byte   // chunks from the reader goroutine
+	rxErr  chan error    // the reader's end
+	fire   chan func()   // timers run their work in the loop
+	stop   chan struct{} // closed when Serve ends
+	wg     sync.WaitGroup
+	tmu    sync.Mutex
+	timers []*time.Timer
+
+	booted   bool
+	echo     bool
+	cmee     int
+	line     []byte
+	regMode  map[string]int // +CREG/+CGREG/+CEREG URC modes
+	locked   bool           // SIM PIN
+	puk      bool           // SIM PUK
+	attempts int
+	simReady bool
+	regAt    time.Time
+	dialing  bool
+	busy     int
+	noCarr   int
+	urcIdx   int
+	pdp      map[int]string
+
+	call   *call
+	online bool
+	lastRx time.Time
+	plus   int
+	escGen int
+}
+
+// Serve runs the modem on port until ctx is done or the port fails (the host closed it: nil).
+// On return every goroutine it started has ended; to unblock its pending read it sets a past
+// read deadline when the port has SetReadDeadline, and otherwise closes the port when it is an
+// io.Closer.
+func (m *Modem) Serve(ctx context.Context, port io.ReadWriter) error {
+	log := m.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &session{
+		m: m, p: m.prof, port: port, ctx: ctx, log: log,
+		out: make(chan []byte, 256), rx: make(chan []byte, 16), rxErr: make(chan error, 1),
+		fire: make(chan func()), stop: make(chan struct{}),
+		echo: m.prof.Echo, regMode: map[string]int{}, pdp: map[int]string{},
+		locked: m.prof.PIN != "", attempts: m.prof.PINAttempts,
+		busy: m.prof.BusyDials, noCarr: m.prof.NoCarrierDials,
+	}
+	var wdone, rdone = make(chan struct{}), make(chan struct{})
+	go func() { defer close(wdone); s.writer() }()
+	go func() { defer close(rdone); s.reader() }()
+
+	if m.prof.StartInDataMode {
+		s.booted = true
+		s.setSIMReady(true)
+		s.startCall(nil)
+	} else {
+		s.after(m.prof.BootDelay, s.boot)
+	}
+
+	err := s.loop()
+
+	close(s.stop)
+	s.tmu.Lock()
+	for _, t := range s.timers {
+		t.Stop()
+	}
+	s.tmu.Unlock()
+	if s.call != nil {
+		s.endCall()
+	}
+	// Unblock the reader (and a writer stuck on a full line).
+	if d, ok := port.(interface{ SetReadDeadline(time.Time) error }); ok {
+		_ = d.SetReadDeadline(time.Now().Add(-time.Second))
+	}
+	select {
+	case <-rdone:
+	case <-time.After(200 * time.Millisecond):
+		if c, ok := port.(io.Closer); ok {
+			_ = c.Close()
+		}
+		<-rdone
+	}
+	if d, ok := port.(interface{ SetReadDeadline(time.Time) error }); ok {
+		_ = d.SetReadDeadline(time.Time{})
+	}
+	select {
+	case <-wdone:
+	case <-time.After(200 * time.Millisecond):
+		if c, ok := port.(io.Closer); ok {
+			_ = c.Close()
+		}
+		<-wdone
+	}
+	s.wg.Wait()
+	return err
+}
+
+// loop is the modem's one state-owning goroutine.
+func (s *session) loop() error {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case err := <-s.rxErr:
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return nil
+			}
+			return err
+		case b := <-s.rx:
+			s.onBytes(b)
+		case f := <-s.fire:
+			f()
+		}
+	}
+}
+
+// reader feeds the loop with the host's bytes.
+func (s *session) reader() {
+	for {
+		b := make([]byte, 4096)
+		n, err := s.port.Read(b)
+		if n > 0 {
+			select {
+			case s.rx <- b[:n]:
+			case <-s.stop:
+				return
+			}
+		}
+		if err != nil {
+			select {
+			case s.rxErr <- err:
+			case <-s.stop:
+			}
+			return
+		}
+	}
+}
+
+// writer writes queued chunks in order: answers, URCs and data share one FIFO.
+func (s *session) writer() {
+	for {
+		select {
+		case b := <-s.out:
+			if _, err := s.port.Write(b); err != nil {
+				s.log.Debug("modemsim: write failed", "err", err)
+				// Keep draining so senders never block on a dead line.
+				for {
+					select {
+					case <-s.out:
+					case <-s.stop:
+						return
+					}
+				}
+			}
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// send queues bytes for the host. Safe from any goroutine.
+func (s *session) send(b []byte) {
+	select {
+	case s.out <- b:
+	case <-s.stop:
+	case <-s.ctx.Done():
+	}
+}
+
+// sendLines sends V.250 verbose lines, each framed as "\r\n<line>\r\n", in one write.
+func (s *session) sendLines(lines ...string) {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("\r\n")
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	s.log.Debug("modemsim: <", "lines", lines)
+	s.send([]byte(b.String()))
+}
+
+// after runs f in the loop after d.
+func (s *session) after(d time.Duration, f func()) {
+	t := time.AfterFunc(d, func() {
+		select {
+		case s.fire <- f:
+		case <-s.stop:
+		}
+	})
+	s.tmu.Lock()
+	s.timers = append(s.timers, t)
+	s.tmu.Unlock()
+}
+
+// boot ends the deaf power-on period: banner, SIM up.
+func (s *session) boot() {
+	s.booted = true
+	for _, l := range s.p.Banner {
+		if strings.HasPrefix(l, "+CPIN:") {
+			switch {
+			case s.p.NoSIM:
+				continue
+			case s.locked:
+				l = "+CPIN: SIM PIN"
+			}
+		}
+		s.sendLines(l)
+	}
+	if !s.locked && !s.p.NoSIM {
+		s.setSIMReady(false)
+	}
+}
+
+// setSIMReady starts the registration clock; now registers at once.
+func (s *session) setSIMReady(now bool) {
+	s.simReady = true
+	delay := s.p.RegistrationDelay
+	if now {
+		delay = 0
+	}
+	s.regAt = time.Now().Add(delay)
+	s.after(delay, s.regURCs)
+}
+
+// regStat is the registration state now (27.007 <stat>).
+func (s *session) regStat() int {
+	switch {
+	case s.p.NoSIM || !s.simReady:
+		return 0
+	case time.Now().Before(s.regAt):
+		return 2
+	case s.p.Denied:
+		return 3
+	case s.p.Roaming:
+		return 5
+	}
+	return 1
+}
+
+func (s *session) registered() bool {
+	st := s.regStat()
+	return st == 1 || st == 5
+}
+
+// regURCs reports a registration change to the domains whose URCs are on.
+func (s *session) regURCs() {
+	for _, c := range []string{"+CREG", "+CGREG", "+CEREG"} {
+		switch n := s.regMode[c]; n {
+		case 1:
+			s.sendLines(c + ": " + itoa(s.regStat()))
+		case 2:
+			s.sendLines(c + ": " + itoa(s.regStat()) + s.regLocation(c))
+		}
+	}
+}
+
+// regLocation is the ",<lac>,<ci>[,<AcT>]" part of n=2 answers and URCs.
+func (s *session) regLocation(c string) string {
+	if !s.registered() {
+		return ""
+	}
+	loc := `,"1A2B","01C3D4E5"`
+	if s.p.AcT >= 0 {
+		loc += "," + itoa(s.p.AcT)
+	}
+	return loc
+}
+
+// onBytes handles a chunk from the host in the current mode.
+func (s *session) onBytes(b []byte) {
+	if s.call != nil && s.online {
+		s.onData(b)
+		return
+	}
+	s.onCommandBytes(b)
+}
+
+// onData forwards host bytes to the DataFunc, holding back a "+++" that follows guard-time
+// silence until the guard time after it has passed too (V.250 escape, S2/S12).
+func (s *session) onData(b []byte) {
+	now := time.Now()
+	guard := s.p.GuardTime
+	allPlus := func(b []byte) bool {
+		for _, c := range b {
+			if c != '+' {
+				return false
+			}
+		}
+		return len(b) > 0
+	}
+	if s.plus > 0 {
+		if allPlus(b) && s.plus+len(b) <= 3 && now.Sub(s.lastRx) < guard {
+			s.plus += len(b)
+			s.lastRx = now
+			if s.plus == 3 {
+				s.armEscape()
+			}
+			return
+		}
+		// Not an escape: the held '+' were data.
+		held := []byte(strings.Repeat("+", s.plus))
+		s.plus = 0
+		s.escGen++
+		_, _ = s.call.simEnd.Write(held)
+	}
+	if !s.p.NoEscape && allPlus(b) && len(b) <= 3 && now.Sub(s.lastRx) >= guard {
+		s.plus = len(b)
+		s.lastRx = now
+		if s.plus == 3 {
+			s.armEscape()
+		}
+		return
+	}
+	s.lastRx = now
+	_, _ = s.call.simEnd.Write(b)
+}
+
+// armEscape returns to command mode if nothing follows "+++" for the guard time.
+func (s *session) armEscape() {
+	s.escGen++
+	gen := s.escGen
+	s.after(s.p.GuardTime, func() {
+		if s.escGen != gen || s.plus != 3 || s.call == nil || !s.online {
+			return
+		}
+		s.plus = 0
+		s.online = false
+		s.call.online.Store(false)
+		s.m.count(func(st *Stats) { st.Escapes++ })
+		s.log.Debug("modemsim: escape: online command mode")
+		s.sendLines("OK")
+	})
+}
+
+// startCall runs the DataFunc behind a fresh pipe and goes online.
+func (s *session) startCall(tail []byte) {
+	a, b := serialline.Pipe(serialline.Options{})
+	ctx, cancel := context.WithCancel(s.ctx)
+	c := &call{cancel: cancel, simEnd: a, dataEnd: b, tail: tail, done: make(chan struct{}), fwdDone: make(chan struct{})}
+	c.online.Store(true)
+	s.call = c
+	s.online = true
+	s.lastRx = time.Now()
+	s.plus = 0
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		err := s.m.data(ctx, b)
+		_ = b.Close()
+		c.err = err
+		close(c.done)
+		select {
+		case s.fire <- func() { s.callEnded(c) }:
+		case <-s.stop:
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		defer close(c.fwdDone)
+		s.forward(c)
+	}()
+	if d := s.p.CarrierDropAfter; d > 0 {
+		s.after(d, func() {
+			if s.call != c {
+				return
+			}
+			s.log.Debug("modemsim: carrier drop")
+			s.endCall()
+			s.m.count(func(st *Stats) { st.CarrierDrops++ })
+			s.sendLines("NO CARRIER")
+		})
+	}
+}
+
+// forward sends the DataFunc's bytes to the host while online.
+func (s *session) forward(c *call) {
+	buf := make([]byte, 4096)
+	if c.tail != nil {
+		// Split CONNECT: wait briefly for the first data so it shares the write with the line's end.
+		_ = c.simEnd.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := c.simEnd.Read(buf)
+		_ = c.simEnd.SetReadDeadline(time.Time{})
+		s.send(append(append([]byte(nil), c.tail...), buf[:n]...))
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+	}
+	for {
+		n, err := c.simEnd.Read(buf)
+		if n > 0 && c.online.Load() {
+			s.send(append([]byte(nil), buf[:n]...))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// endCall stops the DataFunc and leaves data mode.
+func (s *session) endCall() {
+	c := s.call
+	s.call = nil
+	s.online = false
+	s.plus = 0
+	c.online.Store(false)
+	c.cancel()
+	_ = c.simEnd.Close()
+	_ = c.dataEnd.Close()
+}
+
+// callEnded handles a DataFunc that returned: the peer hung up.
+func (s *session) callEnded(c *call) {
+	if s.call != c {
+		return // already ended by ATH or a drop
+	}
+	s.log.Debug("modemsim: data func returned", "err", c.err)
+	// Let the forwarder pass on what the DataFunc wrote before it returned.
+	select {
+	case <-c.fwdDone:
+	case <-time.After(time.Second):
+	}
+	s.endCall()
+	s.m.count(func(st *Stats) { st.CarrierDrops++ })
+	s.sendLines("NO CARRIER")
+}

@@ -1,0 +1,506 @@
+package modemsim_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/modemsim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// guard is the escape guard time used on both sides in tests.
+const guard = 20 * time.Millisecond
+
+// lcpConfReq is a valid HDLC-framed LCP Configure-Request (ACCM 0, magic, PFC, ACFC), what a
+// modem's PPP server sends first.
+var lcpConfReq = []byte("~\xff}#\xc0!}!}!} }4}\"}&} } } } }%}&}=:\\\x81}'}\"}(}\"}3?~")
+
+// greeter is a DataFunc that sends an LCP Configure-Request first, then echoes.
+func greeter(ctx context.Context, data io.ReadWriter) error {
+	if _, err := data.Write(lcpConfReq); err != nil {
+		return err
+	}
+	return modemsim.Loopback(ctx, data)
+}
+
+// fast makes a profile quick for tests: short guard, no boot delay unless set later.
+func fast(p modemsim.Profile) modemsim.Profile {
+	p.GuardTime = guard
+	p.RegistrationDelay = 0
+	return p
+}
+
+// cfg is a dialer config with short timeouts.
+func cfg() at.Config {
+	return at.Config{
+		APN: "internet", Guard: guard, PollInterval: 20 * time.Millisecond,
+		Timeouts: at.Timeouts{Wake: 3 * time.Second, WakeRetry: 150 * time.Millisecond, Command: time.Second,
+			SIM: 2 * time.Second, Register: 2 * time.Second, Dial: 2 * time.Second},
+	}
+}
+
+// rig is a modem served in-process on one end of a serial line; the dialer gets the other.
+type rig struct {
+	m    *modemsim.Modem
+	port *at.Port
+	line *serialline.Port
+}
+
+func newRig(t *testing.T, p modemsim.Profile, data modemsim.DataFunc) *rig {
+	t.Helper()
+	host, dev := serialline.Pipe(serialline.Options{})
+	m := modemsim.New(p, data)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ctx, dev) }()
+	t.Cleanup(func() {
+		cancel()
+		err := <-done
+		assert.True(t, err == nil || errors.Is(err, context.Canceled), "Serve: %v", err)
+		host.Close()
+		dev.Close()
+	})
+	return &rig{m: m, port: at.NewPort(host), line: host}
+}
+
+func (r *rig) dial(t *testing.T, c at.Config) (*at.Session, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return at.Dial(ctx, r.port, c)
+}
+
+// readN reads exactly n bytes from r within d.
+func readN(t *testing.T, r io.Reader, n int, d time.Duration) []byte {
+	t.Helper()
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, n)
+		k, _ := io.ReadFull(r, b)
+		got <- b[:k]
+	}()
+	select {
+	case b := <-got:
+		return b
+	case <-time.After(d):
+		t.Fatalf("no %d bytes within %v", n, d)
+		return nil
+	}
+}
+
+// TestFamiliesDial dials every family's profile and checks what the dialer learned and that the
+// first bytes of the data phase are the modem's LCP frame, untouched.
+func TestFamiliesDial(t *testing.T) {
+	for name, p := range modemsim.Profiles() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, fast(p), greeter)
+			c := cfg()
+			var urcs []string
+			var mu sync.Mutex
+			c.OnURC = func(u at.URC) { mu.Lock(); urcs = append(urcs, u.Line); mu.Unlock() }
+			s, err := r.dial(t, c)
+			require.NoError(t, err)
+			assert.Equal(t, p.Operator, s.Info.Operator)
+			assert.Equal(t, at.AccessTechName(p.AcT), s.Info.AccessTech)
+			assert.Equal(t, -113+2*p.RSSI, s.Info.Signal.DBm)
+			assert.Equal(t, p.ConnectText, s.Info.Connect)
+			assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+			// The data phase is a clean pipe both ways.
+			_, err = s.Data.Write([]byte("ping"))
+			require.NoError(t, err)
+			assert.Equal(t, []byte("ping"), readN(t, s.Data, 4, 2*time.Second))
+			mu.Lock()
+			defer mu.Unlock()
+			for _, b := range p.Banner {
+				if !strings.HasPrefix(b, "+CPIN") {
+					assert.Contains(t, urcs, b, "banner URCs reach subscribers")
+				}
+			}
+		})
+	}
+}
+
+func TestEchoOffByDefault(t *testing.T) {
+	p := fast(modemsim.SIM7600())
+	p.Echo = false
+	r := newRig(t, p, greeter)
+	_, err := r.dial(t, cfg())
+	require.NoError(t, err)
+}
+
+func TestBootDelayWake(t *testing.T) {
+	p := fast(modemsim.EC25())
+	p.BootDelay = 400 * time.Millisecond
+	r := newRig(t, p, greeter)
+	var wake at.Progress
+	c := cfg()
+	c.OnProgress = func(pr at.Progress) {
+		if pr.Step == at.StepWake && pr.Done {
+			wake = pr
+		}
+	}
+	_, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, wake.Elapsed, 300*time.Millisecond)
+	assert.Equal(t, 1, count(r.m.Commands(), "AT"), "AT sent to a deaf modem is not executed")
+}
+
+func count(cmds []string, want string) int {
+	n := 0
+	for _, c := range cmds {
+		if c == want {
+			n++
+		}
+	}
+	return n
+}
+
+// TestURCsInsideAnswers: a +CREG URC with the command's own prefix between echo and answer, while
+// the modem registers, must not be taken as the answer.
+func TestURCsInsideAnswers(t *testing.T) {
+	p := fast(modemsim.SIM7600())
+	p.RegistrationDelay = 200 * time.Millisecond
+	p.URCsInAnswers = []string{"+CREG: {stat}", "+CGREG: {stat}", "RING"}
+	r := newRig(t, p, greeter)
+	c := cfg()
+	var mu sync.Mutex
+	var urcs []string
+	c.OnURC = func(u at.URC) { mu.Lock(); urcs = append(urcs, u.Line); mu.Unlock() }
+	s, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.Equal(t, at.RegHome, s.Info.Registration)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, urcs, "+CREG: 2", "the searching URC went to subscribers")
+	assert.Contains(t, urcs, "RING")
+}
+
+func TestSlowRegistration(t *testing.T) {
+	p := fast(modemsim.BG96())
+	p.RegistrationDelay = 300 * time.Millisecond
+	r := newRig(t, p, greeter)
+	var detail string
+	c := cfg()
+	c.OnProgress = func(pr at.Progress) {
+		if pr.Step == at.StepRegister && pr.Done {
+			detail = pr.Detail
+		}
+	}
+	s, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.Greater(t, count(r.m.Commands(), "AT+CEREG?"), 1, "polled more than once")
+	assert.Contains(t, detail, "home")
+	assert.Equal(t, "LTE-M", s.Info.AccessTech)
+}
+
+func TestRegistrationTimeout(t *testing.T) {
+	p := fast(modemsim.BG96())
+	p.RegistrationDelay = time.Hour
+	r := newRig(t, p, greeter)
+	c := cfg()
+	c.Timeouts.Register = 300 * time.Millisecond
+	_, err := r.dial(t, c)
+	require.ErrorIs(t, err, at.ErrRegistrationTimeout)
+	var se *at.StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, at.StepRegister, se.Step)
+}
+
+func TestRegistrationURCEndsWait(t *testing.T) {
+	p := fast(modemsim.EC25())
+	p.RegistrationDelay = 300 * time.Millisecond
+	r := newRig(t, p, greeter)
+	c := cfg()
+	c.Init = []string{"+CREG=1", "+CEREG=1"}
+	c.PollInterval = 10 * time.Second // only a URC can end the wait in time
+	start := time.Now()
+	_, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 3*time.Second)
+}
+
+func TestPIN(t *testing.T) {
+	p := fast(modemsim.SIM7600())
+	p.PIN = "4321"
+	r := newRig(t, p, greeter)
+	c := cfg()
+	c.PIN = "4321"
+	_, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.Equal(t, 1, r.m.Stats().PINAttempts)
+}
+
+func TestPINRequiredButNotConfigured(t *testing.T) {
+	p := fast(modemsim.EC25())
+	p.PIN = "4321"
+	r := newRig(t, p, greeter)
+	_, err := r.dial(t, cfg())
+	require.ErrorIs(t, err, at.ErrSIMPINRequired)
+	assert.Zero(t, r.m.Stats().PINAttempts)
+}
+
+func TestWrongPINNeverRetried(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cme16", true: "plain-error"}[plain], func(t *testing.T) {
+			p := fast(modemsim.EC25())
+			p.PIN = "4321"
+			p.WrongPINPlainError = plain
+			r := newRig(t, p, greeter)
+			c := cfg()
+			c.PIN = "1111"
+			_, err := r.dial(t, c)
+			require.ErrorIs(t, err, at.ErrWrongPIN)
+			assert.NotContains(t, err.Error(), "1111", "the PIN never shows in errors")
+			if !plain {
+				var cme *at.CMEError
+				require.ErrorAs(t, err, &cme)
+				assert.Equal(t, 16, cme.Code)
+			}
+			assert.Equal(t, 1, r.m.Stats().PINAttempts, "a rejected PIN is never sent again")
+		})
+	}
+}
+
+func TestPUKAfterWrongPINs(t *testing.T) {
+	p := fast(modemsim.BG96())
+	p.PIN = "4321"
+	p.PINAttempts = 1
+	r := newRig(t, p, greeter)
+	c := cfg()
+	c.PIN = "1111"
+	_, err := r.dial(t, c)
+	require.ErrorIs(t, err, at.ErrWrongPIN)
+	_, err = r.dial(t, c)
+	require.ErrorIs(t, err, at.ErrPUKRequired)
+	assert.Equal(t, 1, r.m.Stats().PINAttempts)
+}
+
+func TestNoSIM(t *testing.T) {
+	p := fast(modemsim.SIM800())
+	p.NoSIM = true
+	r := newRig(t, p, greeter)
+	_, err := r.dial(t, cfg())
+	require.ErrorIs(t, err, at.ErrSIMNotInserted)
+	var cme *at.CMEError
+	require.ErrorAs(t, err, &cme)
+	assert.Equal(t, 10, cme.Code)
+}
+
+func TestDeniedAtOnce(t *testing.T) {
+	p := fast(modemsim.SARAR4())
+	p.Denied = true
+	r := newRig(t, p, greeter)
+	start := time.Now()
+	_, err := r.dial(t, cfg())
+	require.ErrorIs(t, err, at.ErrRegistrationDenied)
+	assert.Less(t, time.Since(start), time.Second, "denied does not wait for the registration timeout")
+}
+
+func TestRoaming(t *testing.T) {
+	p := fast(modemsim.EC25())
+	p.Roaming = true
+	r := newRig(t, p, greeter)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	assert.Equal(t, at.RegRoaming, s.Info.Registration)
+}
+
+func TestNoCarrierThenRedial(t *testing.T) {
+	p := fast(modemsim.SARAR5())
+	p.NoCarrierDials = 1
+	r := newRig(t, p, greeter)
+	_, err := r.dial(t, cfg())
+	require.ErrorIs(t, err, at.ErrNoCarrier)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err, "the same Port redials")
+	assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+	assert.Equal(t, 2, r.m.Stats().Dials)
+}
+
+func TestBusy(t *testing.T) {
+	p := fast(modemsim.SIM800())
+	p.BusyDials = 1
+	r := newRig(t, p, greeter)
+	c := cfg()
+	c.DialString = "*99#"
+	_, err := r.dial(t, c)
+	require.ErrorIs(t, err, at.ErrBusy)
+	assert.Contains(t, r.m.Commands(), "ATD*99#")
+}
+
+func TestCarrierDrop(t *testing.T) {
+	p := fast(modemsim.EC25())
+	p.CarrierDropAfter = 200 * time.Millisecond
+	r := newRig(t, p, greeter)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	readN(t, s.Data, len(lcpConfReq), 2*time.Second)
+	assert.Equal(t, []byte("\r\nNO CARRIER\r\n"), readN(t, s.Data, 14, 2*time.Second))
+	assert.Equal(t, 1, r.m.Stats().CarrierDrops)
+	// Back in command mode: dial again.
+	_, err = r.dial(t, cfg())
+	require.NoError(t, err)
+}
+
+func TestSplitConnect(t *testing.T) {
+	p := fast(modemsim.EC25())
+	p.SplitConnect = true
+	p.DialDelay = 50 * time.Millisecond
+	r := newRig(t, p, greeter)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	assert.Equal(t, "CONNECT 150000000", s.Info.Connect)
+	assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+}
+
+func TestHangupEscapeATH(t *testing.T) {
+	r := newRig(t, fast(modemsim.SIM7600()), greeter)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	readN(t, s.Data, len(lcpConfReq), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, s.Hangup(ctx))
+	assert.Less(t, time.Since(start), time.Second)
+	st := r.m.Stats()
+	assert.Equal(t, 1, st.Escapes)
+	assert.Equal(t, 1, st.Hangups)
+}
+
+func TestHangupBoundedWhenEscapeIgnored(t *testing.T) {
+	p := fast(modemsim.SARAR4())
+	p.NoEscape = true
+	r := newRig(t, p, modemsim.Discard)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	start := time.Now()
+	err = at.Hangup(context.Background(), s.Port(), at.HangupOptions{Guard: guard, Answer: 200 * time.Millisecond})
+	require.ErrorIs(t, err, at.ErrHangupFailed)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Zero(t, r.m.Stats().Escapes)
+}
+
+// TestEscapeAndATO escapes by hand, checks online command mode answers AT, and goes back online.
+func TestEscapeAndATO(t *testing.T) {
+	r := newRig(t, fast(modemsim.BG96()), greeter)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	readN(t, s.Data, len(lcpConfReq), 2*time.Second)
+	time.Sleep(2 * guard)
+	_, err = s.Data.Write([]byte("+++"))
+	require.NoError(t, err)
+	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data, 6, time.Second)))
+	_, err = s.Data.Write([]byte("AT\r"))
+	require.NoError(t, err)
+	// Online command mode; echo stays off as the dial left it (ATE0).
+	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data, 6, time.Second)))
+	_, err = s.Data.Write([]byte("ATO\r"))
+	require.NoError(t, err)
+	assert.Equal(t, "\r\nCONNECT\r\n", string(readN(t, s.Data, 11, time.Second)))
+	_, err = s.Data.Write([]byte("back"))
+	require.NoError(t, err)
+	assert.Equal(t, "back", string(readN(t, s.Data, 4, time.Second)))
+	assert.Equal(t, 2, r.m.Stats().Connects)
+}
+
+// TestPlusInDataIsData: "+++" inside the data stream (no guard silence) is passed on.
+func TestPlusInDataIsData(t *testing.T) {
+	r := newRig(t, fast(modemsim.EC25()), modemsim.Loopback)
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	_, err = s.Data.Write([]byte("a+++b"))
+	require.NoError(t, err)
+	assert.Equal(t, "a+++b", string(readN(t, s.Data, 5, time.Second)))
+	assert.Zero(t, r.m.Stats().Escapes)
+}
+
+// TestStartInDataMode: the modem is still in a call from an earlier run; the dialer escapes,
+// hangs up and dials.
+func TestStartInDataMode(t *testing.T) {
+	p := fast(modemsim.EC25())
+	p.StartInDataMode = true
+	r := newRig(t, p, func(ctx context.Context, data io.ReadWriter) error {
+		// A PPP peer that keeps sending LCP Configure-Requests.
+		tick := time.NewTicker(30 * time.Millisecond)
+		defer tick.Stop()
+		go func() { _, _ = io.Copy(io.Discard, data) }()
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+				if _, err := data.Write(lcpConfReq); err != nil {
+					return err
+				}
+			}
+		}
+	})
+	var wake string
+	c := cfg()
+	c.OnProgress = func(pr at.Progress) {
+		if pr.Step == at.StepWake && pr.Done {
+			wake = pr.Detail
+		}
+	}
+	s, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.Contains(t, wake, "data mode")
+	st := r.m.Stats()
+	assert.Equal(t, 1, st.Escapes)
+	assert.Equal(t, 1, st.Hangups)
+	assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+}
+
+func TestCMEEFallbackAndNoCEREG(t *testing.T) {
+	p := fast(modemsim.SIM800())
+	p.NoCMEE2 = true
+	r := newRig(t, p, greeter)
+	var detail string
+	c := cfg()
+	c.OnProgress = func(pr at.Progress) {
+		if pr.Step == at.StepErrors && pr.Done {
+			detail = pr.Detail
+		}
+	}
+	s, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.Equal(t, "numeric", detail)
+	assert.Equal(t, "", s.Info.AccessTech, "SIM800's +COPS has no AcT")
+	assert.Equal(t, 1, count(r.m.Commands(), "AT+CEREG?"), "an unsupported command is dropped from the poll")
+}
+
+// TestDataFuncReturningIsNoCarrier: the peer hanging up ends the call with NO CARRIER.
+func TestDataFuncReturningIsNoCarrier(t *testing.T) {
+	r := newRig(t, fast(modemsim.SARAR5()), func(ctx context.Context, data io.ReadWriter) error {
+		_, err := data.Write(lcpConfReq)
+		return err
+	})
+	s, err := r.dial(t, cfg())
+	require.NoError(t, err)
+	got := readN(t, s.Data, len(lcpConfReq)+14, 2*time.Second)
+	assert.True(t, bytes.HasSuffix(got, []byte("\r\nNO CARRIER\r\n")), "%q", got)
+}
+
+func TestGarbageNeverPanics(t *testing.T) {
+	// Garbage in command mode: the modem answers ERROR or nothing, and keeps serving.
+	r := newRig(t, fast(modemsim.EC25()), greeter)
+	_, err := r.line.Write([]byte("\x00\xff\x7e+++AT+\"\r\nATZZZ\r\nAT+CPIN=\r\n\r\n"))
+	require.NoError(t, err)
+	_, err = r.dial(t, cfg())
+	require.NoError(t, err)
+}

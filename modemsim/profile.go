@@ -1,0 +1,157 @@
+// Package modemsim emulates cellular modems on a serial line: the AT command set a dialer uses
+// (V.250 basics, 27.007 SIM, registration, PDP context and dial), the power-on banners and the
+// quirks of real modem families, and a data mode behind ATD that runs any DataFunc — the
+// project's own PPP server, a bridge to slirp or to pppd in a VM, or a loopback.
+//
+// A Modem serves any io.ReadWriter: one end of internal/serialline.Pipe in tests, or the master
+// of a pty (ServePTY) so the pppdial CLI can dial it like hardware.
+package modemsim
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// DataFunc is what runs behind CONNECT: it gets the data-mode stream (the host's bytes after
+// CONNECT, and what it writes goes to the host while the modem is online) and runs until ctx is
+// done (ATH, carrier drop, the modem stops) or it returns, which the modem reports to the host as
+// NO CARRIER. data is closed when the call ends.
+type DataFunc func(ctx context.Context, data io.ReadWriter) error
+
+// Profile is a modem family's identity and behaviour. The quirk switches are plain fields so a
+// test can take a family's profile and flip one.
+type Profile struct {
+	// Name is the family ("SIM7600", "EC25", ...), Manufacturer/Model/Revision what ATI, +CGMI,
+	// +CGMM and +CGMR answer.
+	Name, Manufacturer, Model, Revision string
+
+	// Echo is the power-on echo setting (V.250 E1): most modems echo until ATE0.
+	Echo bool
+	// BootDelay is how long the modem is deaf after power-on (input is dropped) before the banner.
+	BootDelay time.Duration
+	// Banner are the URCs sent once booted ("RDY", "+CPIN: READY", "SMS DONE", ...). A "+CPIN:"
+	// line is rewritten to the SIM's real state.
+	Banner []string
+	// AfterPIN are URCs sent shortly after a correct PIN ("+CPIN: READY", "SMS DONE", ...).
+	AfterPIN []string
+	// URCsInAnswers are URCs slipped in between the echo and the answer of status queries
+	// (+CPIN?, +CSQ, +CREG?, +CGREG?, +CEREG?, +COPS?), one per query, in turn. "{stat}" is
+	// replaced by the current registration state, "{rssi}" by the RSSI.
+	URCsInAnswers []string
+
+	// PIN locks the SIM when set; PUK unlocks it after PINAttempts wrong PINs (default 3).
+	PIN, PUK    string
+	PINAttempts int
+	// WrongPINPlainError answers a wrong PIN with a bare ERROR instead of +CME ERROR: 16.
+	WrongPINPlainError bool
+	// NoSIM makes +CPIN? answer +CME ERROR: 10 (SIM not inserted).
+	NoSIM bool
+
+	// RegistrationDelay is how long the modem searches after the SIM is ready.
+	RegistrationDelay time.Duration
+	// Denied makes registration end in stat 3; Roaming in stat 5 instead of 1.
+	Denied, Roaming bool
+	// Operator and AcT are what +COPS? reports; AcT < 0 leaves the field out (2G modules).
+	Operator string
+	AcT      int
+	// RSSI is the +CSQ value (0..31, 99 unknown).
+	RSSI int
+	// NoCGREG, NoCEREG make those commands answer ERROR (a GSM-only module has no +CEREG).
+	NoCGREG, NoCEREG bool
+	// NoCMEE2 refuses AT+CMEE=2 (only numeric error codes).
+	NoCMEE2 bool
+
+	// ConnectText is the dial's success line ("CONNECT 150000000"; default "CONNECT").
+	ConnectText string
+	// DialDelay is the time from ATD to its answer.
+	DialDelay time.Duration
+	// NoCarrierDials and BusyDials make the first N dials answer NO CARRIER or BUSY.
+	NoCarrierDials, BusyDials int
+	// CarrierDropAfter ends every call after this long: NO CARRIER, back to command mode.
+	CarrierDropAfter time.Duration
+	// SplitConnect sends the CONNECT line in two writes, the second together with the first
+	// bytes the DataFunc sends (as a modem whose UART FIFO flushes mid-line).
+	SplitConnect bool
+	// GuardTime is the escape sequence's guard time (S12; default 1 s).
+	GuardTime time.Duration
+	// NoEscape makes the modem ignore "+++" (&D-only hang-up).
+	NoEscape bool
+	// StartInDataMode powers the modem on inside a call, online, as an earlier run left it: the
+	// host's first AT goes to the DataFunc.
+	StartInDataMode bool
+}
+
+// SIM7600 is a SIMCom SIM7600E-H (LTE Cat-1/4): echo on, RDY/+CPIN/SMS DONE/PB DONE at boot.
+func SIM7600() Profile {
+	return Profile{
+		Name: "SIM7600", Manufacturer: "SIMCOM INCORPORATED", Model: "SIMCOM_SIM7600E-H",
+		Revision: "LE20B04SIM7600M22", Echo: true,
+		Banner:   []string{"RDY", "+CPIN: READY", "SMS DONE", "PB DONE"},
+		AfterPIN: []string{"+CPIN: READY", "SMS DONE", "PB DONE"},
+		PUK:      "12345678", Operator: "Vodafone", AcT: 7, RSSI: 20,
+		ConnectText: "CONNECT 115200", GuardTime: time.Second,
+	}
+}
+
+// EC25 is a Quectel EC25-E / EG25-G (LTE Cat-4).
+func EC25() Profile {
+	return Profile{
+		Name: "EC25", Manufacturer: "Quectel", Model: "EC25", Revision: "EC25EFAR06A06M4G", Echo: true,
+		Banner:   []string{"RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE"},
+		AfterPIN: []string{"+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"},
+		PUK:      "12345678", Operator: "Telekom.de", AcT: 7, RSSI: 24,
+		URCsInAnswers: []string{`+QIND: "csq",{rssi},99`},
+		ConnectText:   "CONNECT 150000000", GuardTime: time.Second,
+	}
+}
+
+// BG96 is a Quectel BG96 (LTE Cat-M1 / NB-IoT): slow to register.
+func BG96() Profile {
+	return Profile{
+		Name: "BG96", Manufacturer: "Quectel", Model: "BG96", Revision: "BG96MAR02A07M1G", Echo: true,
+		Banner:   []string{"RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE"},
+		AfterPIN: []string{"+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE"},
+		PUK:      "12345678", Operator: "AT&T", AcT: 8, RSSI: 15,
+		RegistrationDelay: 3 * time.Second,
+		ConnectText:       "CONNECT", GuardTime: time.Second,
+	}
+}
+
+// SARAR4 is a u-blox SARA-R410M (LTE-M / NB-IoT): no greeting, echo on.
+func SARAR4() Profile {
+	return Profile{
+		Name: "SARA-R4", Manufacturer: "u-blox", Model: "SARA-R410M-02B", Revision: "L0.0.00.00.05.08",
+		Echo: true, PUK: "12345678", Operator: "Verizon Wireless", AcT: 7, RSSI: 12,
+		NoCGREG: false, ConnectText: "CONNECT", GuardTime: time.Second,
+	}
+}
+
+// SARAR5 is a u-blox SARA-R510S (LTE-M): no greeting, echo on.
+func SARAR5() Profile {
+	p := SARAR4()
+	p.Name, p.Model, p.Revision = "SARA-R5", "SARA-R510S", "02.06"
+	p.Operator, p.RSSI = "Deutsche Telekom", 22
+	return p
+}
+
+// SIM800 is a SIMCom SIM800L (GSM/GPRS): no +CEREG, +COPS without AcT, "Call Ready" at boot.
+func SIM800() Profile {
+	return Profile{
+		Name: "SIM800", Manufacturer: "SIMCOM_Ltd", Model: "SIMCOM_SIM800L", Revision: "Revision:1308B04SIM800L16",
+		Echo:     true,
+		Banner:   []string{"RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"},
+		AfterPIN: []string{"+CPIN: READY", "Call Ready", "SMS Ready"},
+		PUK:      "12345678", Operator: "CHINA MOBILE", AcT: -1, RSSI: 18,
+		NoCEREG: true, ConnectText: "CONNECT", GuardTime: time.Second,
+	}
+}
+
+// Profiles returns every family's profile by name.
+func Profiles() map[string]Profile {
+	out := map[string]Profile{}
+	for _, p := range []Profile{SIM7600(), EC25(), BG96(), SARAR4(), SARAR5(), SIM800()} {
+		out[p.Name] = p
+	}
+	return out
+}

@@ -1,0 +1,257 @@
+//go:build linux
+
+package modemsim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// OpenPTY opens a pseudo-terminal pair with the slave in raw mode (8 bits clean: no echo, no CR/LF
+// translation, no signals), both ends usable with deadlines and unblocked by Close.
+func OpenPTY() (master, slave *os.File, err error) {
+	m, s, err := pty.Open()
+	if err != nil {
+		return nil, nil, fmt.Errorf("modemsim: open pty: %w", err)
+	}
+	// pty.Open made both descriptors blocking (through Fd): take non-blocking duplicates, which
+	// os.NewFile hands to the runtime poller, and drop the originals.
+	master, err = pollable(m)
+	if err != nil {
+		_ = s.Close()
+		return nil, nil, err
+	}
+	slave, err = pollable(s)
+	if err != nil {
+		_ = master.Close()
+		return nil, nil, err
+	}
+	if err := makeRaw(slave); err != nil {
+		_ = master.Close()
+		_ = slave.Close()
+		return nil, nil, fmt.Errorf("modemsim: raw mode on %s: %w", slave.Name(), err)
+	}
+	return master, slave, nil
+}
+
+// pollable replaces f by a non-blocking duplicate.
+func pollable(f *os.File) (*os.File, error) {
+	name := f.Name()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	_ = f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("modemsim: dup %s: %w", name, err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("modemsim: non-blocking %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// makeRaw is cfmakeraw(3) through termios.
+func makeRaw(f *os.File) error {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ierr error
+	err = sc.Control(func(fd uintptr) {
+		t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
+		if err != nil {
+			ierr = err
+			return
+		}
+		t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR |
+			unix.ICRNL | unix.IXON | unix.IXOFF | unix.IXANY
+		t.Oflag &^= unix.OPOST
+		t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		t.Cflag &^= unix.CSIZE | unix.PARENB | unix.CRTSCTS
+		t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
+		t.Cc[unix.VMIN] = 1
+		t.Cc[unix.VTIME] = 0
+		ierr = unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
+	})
+	if err != nil {
+		return err
+	}
+	return ierr
+}
+
+// PTY is a Modem served on a pseudo-terminal: open Path like a serial device (pppdial dial
+// --port PATH).
+type PTY struct {
+	// Path is the slave device, e.g. /dev/pts/7.
+	Path string
+
+	master, slave *os.File
+	cancel        context.CancelFunc
+	done          chan struct{}
+	err           error
+}
+
+// ServePTY serves m on a new pty until ctx is done or Close is called. The modem keeps its own
+// descriptor of the slave open, so a client may open and close Path repeatedly.
+func ServePTY(ctx context.Context, m *Modem) (*PTY, error) {
+	master, slave, err := OpenPTY()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := &PTY{Path: slave.Name(), master: master, slave: slave, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		err := m.Serve(ctx, master)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		p.err = err
+	}()
+	return p, nil
+}
+
+// Close stops the modem and closes the pty; it returns Serve's error.
+func (p *PTY) Close() error {
+	p.cancel()
+	<-p.done
+	_ = p.master.Close()
+	_ = p.slave.Close()
+	return p.err
+}
+
+// Done is closed when the modem stopped serving.
+func (p *PTY) Done() <-chan struct{} { return p.done }
+
+// bridge copies between the call's data stream and a peer until ctx ends or either side
+// closes; then it closes both and waits for its copiers.
+func bridge(ctx context.Context, data io.ReadWriter, peer io.ReadWriteCloser) error {
+	errc := make(chan error, 2)
+	go func() {
+		_, err := io.Copy(peer, data)
+		errc <- err
+	}()
+	go func() {
+		_, err := io.Copy(data, peer)
+		errc <- err
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		errc <- err
+	}
+	_ = peer.Close()
+	if c, ok := data.(io.Closer); ok {
+		_ = c.Close()
+	}
+	<-errc
+	<-errc
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err == nil {
+		return io.EOF // the peer hung up
+	}
+	return err
+}
+
+// BridgePTY is a DataFunc that connects the call to an existing pty, such as the serial port of
+// the pppd VM (peers/pppd-vm start prints PTY=...). The device is opened per call, in raw mode.
+func BridgePTY(path string) DataFunc {
+	return func(ctx context.Context, data io.ReadWriter) error {
+		fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("modemsim: open %s: %w", path, err)
+		}
+		f := os.NewFile(uintptr(fd), path)
+		if err := makeRaw(f); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("modemsim: raw mode on %s: %w", path, err)
+		}
+		return bridge(ctx, data, f)
+	}
+}
+
+// BridgeCommand is a DataFunc that runs name with args on a fresh pty per call (stdin and stdout
+// on the pty, stderr kept apart), e.g. BridgeCommand("slirp-fullbolt", "ppp"). HOME and the
+// working directory are a fresh temporary directory, so a user's rc files do not apply. The
+// process is sent SIGTERM, then SIGKILL, when the call ends.
+func BridgeCommand(name string, args ...string) DataFunc {
+	return func(ctx context.Context, data io.ReadWriter) error {
+		bin, err := exec.LookPath(name)
+		if err != nil {
+			return fmt.Errorf("modemsim: %w", err)
+		}
+		dir, err := os.MkdirTemp("", "modemsim-")
+		if err != nil {
+			return fmt.Errorf("modemsim: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		master, slave, err := OpenPTY()
+		if err != nil {
+			return err
+		}
+		var stderr lockedBuffer
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, &stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+		if err := cmd.Start(); err != nil {
+			_ = master.Close()
+			_ = slave.Close()
+			return fmt.Errorf("modemsim: start %s: %w", name, err)
+		}
+		_ = slave.Close()
+		waited := make(chan error, 1)
+		go func() { waited <- cmd.Wait() }()
+		berr := bridge(ctx, data, master)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-waited:
+		case <-time.After(3 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-waited
+		}
+		if berr != nil && ctx.Err() == nil {
+			return fmt.Errorf("modemsim: %s: %w (stderr: %q)", name, berr, stderr.tail(200))
+		}
+		return berr
+	}
+}
+
+// lockedBuffer collects a child's stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() < 64<<10 {
+		l.b.Write(p)
+	}
+	return len(p), nil
+}
+
+func (l *lockedBuffer) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.b.String()
+	if len(s) > n {
+		s = s[len(s)-n:]
+	}
+	return s
+}
