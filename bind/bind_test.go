@@ -239,14 +239,18 @@ func TestLinkDownFailsOpenConns(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 
-	errs := make(chan error, 2)
+	lnCli, err := (&bind.ListenConfig{Interface: "pp0", Registry: l.reg}).Listen(ctx, "tcp", ":8000")
+	require.NoError(t, err)
+	defer lnCli.Close()
+	errs := make(chan error, 3)
 	go func() { _, err := c.Read(make([]byte, 1)); errs <- err }()
 	go func() { _, _, err := pc.ReadFrom(make([]byte, 1)); errs <- err }()
+	go func() { _, err := lnCli.Accept(); errs <- err }()
 	time.Sleep(50 * time.Millisecond)
 	why := errors.New("LCP terminated by peer")
 	start := time.Now()
 	l.cli.SetDown(why)
-	for range 2 {
+	for range 3 {
 		select {
 		case err := <-errs:
 			require.Error(t, err)

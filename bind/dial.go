@@ -41,6 +41,10 @@ type Dialer struct {
 	Timeout time.Duration
 	// Resolver resolves names; nil means a Resolver on Interface.
 	Resolver *Resolver
+	// KeepAlive, if positive, turns TCP keepalive on with this idle time
+	// and probe interval. Unlike net.Dialer it is off by default, on every
+	// interface: probes cost cellular data and keep the radio awake.
+	KeepAlive time.Duration
 }
 
 // Dial connects to address over the interface ifname, through the
@@ -100,6 +104,10 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	for _, a := range addrs {
 		c, err := dialOne(ctx, n, proto, d.LocalAddr, netip.AddrPortFrom(a, port))
 		if err == nil {
+			if ka, ok := c.(keepAliver); ok && d.KeepAlive > 0 {
+				_ = ka.SetKeepAlive(true)
+				_ = ka.SetKeepAlivePeriod(d.KeepAlive)
+			}
 			return c, nil
 		}
 		if first == nil {
@@ -112,6 +120,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	return nil, first
 }
 
+// keepAliver is implemented by *net.TCPConn and by pp<N> TCP connections.
+type keepAliver interface {
+	SetKeepAlive(bool) error
+	SetKeepAlivePeriod(time.Duration) error
+}
+
 // dialOne dials one resolved address on n.
 func dialOne(ctx context.Context, n *netif.Netif, proto string, laddr, raddr netip.AddrPort) (net.Conn, error) {
 	network := proto
@@ -121,7 +135,7 @@ func dialOne(ctx context.Context, n *netif.Netif, proto string, laddr, raddr net
 		} else {
 			network += "6"
 		}
-		c, err := hostDial(ctx, n, network, laddr, raddr, 0)
+		c, err := hostDial(ctx, n, network, laddr, raddr)
 		if err != nil {
 			return nil, err
 		}

@@ -38,12 +38,10 @@ func zoned(n *netif.Netif, a netip.Addr) netip.Addr {
 	return a
 }
 
-func hostDial(ctx context.Context, n *netif.Netif, network string, laddr, raddr netip.AddrPort, keepAlive int) (net.Conn, error) {
+func hostDial(ctx context.Context, n *netif.Netif, network string, laddr, raddr netip.AddrPort) (net.Conn, error) {
 	proto, _, _ := parseNetwork(network)
-	d := net.Dialer{Control: bindToDevice(n.Name())}
-	if keepAlive < 0 {
-		d.KeepAlive = -1
-	}
+	// KeepAlive -1: off unless the bind Dialer turns it on (see Dialer.KeepAlive).
+	d := net.Dialer{Control: bindToDevice(n.Name()), KeepAlive: -1}
 	if laddr.IsValid() {
 		d.LocalAddr = netAddr(proto, netip.AddrPortFrom(zoned(n, laddr.Addr()), laddr.Port()))
 	}

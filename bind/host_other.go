@@ -27,7 +27,7 @@ func zoned(n *netif.Netif, a netip.Addr) netip.Addr {
 	return a
 }
 
-func hostDial(ctx context.Context, n *netif.Netif, network string, laddr, raddr netip.AddrPort, _ int) (net.Conn, error) {
+func hostDial(ctx context.Context, n *netif.Netif, network string, laddr, raddr netip.AddrPort) (net.Conn, error) {
 	return nil, os.NewSyscallError("setsockopt SO_BINDTODEVICE", syscall.EOPNOTSUPP)
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -168,6 +169,27 @@ func (c *stackConn) Write(b []byte) (int, error) {
 
 // Interface returns the interface the connection runs on.
 func (c *stackConn) Interface() *netif.Netif { return c.n }
+
+// SetKeepAlive turns TCP keepalive probes on or off, as on
+// *net.TCPConn.
+func (c *stackConn) SetKeepAlive(on bool) error {
+	c.ep.SocketOptions().SetKeepAlive(on)
+	return nil
+}
+
+// SetKeepAlivePeriod sets the idle time before the first probe and the
+// interval between probes, as on *net.TCPConn.
+func (c *stackConn) SetKeepAlivePeriod(d time.Duration) error {
+	idle := tcpip.KeepaliveIdleOption(d)
+	if terr := c.ep.SetSockOpt(&idle); terr != nil {
+		return stackErr(c.n, "setsockopt", terr)
+	}
+	iv := tcpip.KeepaliveIntervalOption(d)
+	if terr := c.ep.SetSockOpt(&iv); terr != nil {
+		return stackErr(c.n, "setsockopt", terr)
+	}
+	return nil
+}
 
 // stackListener is a TCP listener on a pp<N> netstack (gonet's listener
 // hides the accepted endpoints, which stackConn needs).

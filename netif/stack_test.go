@@ -200,3 +200,15 @@ func TestDownAbortsAndRedial(t *testing.T) {
 	assert.Equal(t, "again", string(bs))
 	assert.Equal(t, newA.String(), c2.LocalAddr().(*net.TCPAddr).IP.String())
 }
+
+func TestDownloadHelperLossy(t *testing.T) {
+	a, b, da, db := pairUp(t, netiftest.Options{DropRate: 0.01, Seed: 7})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := netiftest.Download(ctx, a, b, 2<<20)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2<<20), res.Bytes)
+	assert.Positive(t, res.Goodput())
+	assert.Positive(t, da.Stats().Lost+db.Stats().Lost, "the pipe lost packets")
+	t.Logf("2 MiB with 1%% loss: %v (%.1f MB/s)", res.Elapsed, res.Goodput()/1e6)
+}
