@@ -98,4 +98,3 @@ func newPRNG(seed uint64) io.Reader {
 }
 
 func (p prng) Read(b []byte) (int, error) { return p.r.Read(b) }
-
