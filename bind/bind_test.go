@@ -341,3 +341,26 @@ func TestTransferLossy(t *testing.T) {
 	t.Logf("10 MiB with 1%% loss in %v; client sent %d packets, %d lost", el, s.Sent, s.Lost)
 	assert.Positive(t, s.Lost)
 }
+
+// A dial in progress (the peer never answers the SYN) fails as soon as the
+// link goes down, not at the dial timeout.
+func TestLinkDownAbortsDial(t *testing.T) {
+	l := newLink(t, nil, netiftest.Options{})
+	ctx := testCtx(t, 20*time.Second)
+	l.devCli.SetDropRate(1)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := (&bind.Dialer{Interface: "pp0", Registry: l.reg}).DialContext(ctx, "tcp", "10.64.0.2:7")
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	l.cli.SetDown(errors.New("modem hung up"))
+	select {
+	case err := <-errc:
+		assert.ErrorIs(t, err, syscall.ENETDOWN)
+		assert.Less(t, time.Since(start), time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("dial still blocked after link down")
+	}
+}

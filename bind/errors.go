@@ -111,7 +111,10 @@ type linkErr struct {
 	link error // *netif.Error: ENETDOWN + reason
 }
 
-func (e *linkErr) Error() string   { return e.err.Error() + " (" + e.link.Error() + ")" }
+// Error says what failed and that the link is down.
+func (e *linkErr) Error() string { return e.err.Error() + " (" + e.link.Error() + ")" }
+
+// Unwrap returns the socket error and the link error, for errors.Is.
 func (e *linkErr) Unwrap() []error { return []error{e.err, e.link} }
 
 // Timeout reports whether the socket error was a timeout.

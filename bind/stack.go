@@ -86,10 +86,17 @@ func mapCtxErr(err error) error {
 // the net package's dialer does (and matching context.DeadlineExceeded).
 type timeoutErr struct{ err error }
 
-func (e *timeoutErr) Error() string   { return "i/o timeout" }
-func (e *timeoutErr) Timeout() bool   { return true }
+// Error returns "i/o timeout", as the net package's timeouts do.
+func (e *timeoutErr) Error() string { return "i/o timeout" }
+
+// Timeout implements net.Error.
+func (e *timeoutErr) Timeout() bool { return true }
+
+// Temporary implements net.Error.
 func (e *timeoutErr) Temporary() bool { return true }
-func (e *timeoutErr) Unwrap() error   { return e.err }
+
+// Unwrap returns context.DeadlineExceeded.
+func (e *timeoutErr) Unwrap() error { return e.err }
 
 // stackUDP opens a UDP endpoint on n, bound to laddr (if valid) and
 // connected to raddr (if valid).

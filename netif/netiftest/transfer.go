@@ -97,4 +97,5 @@ func newPRNG(seed uint64) io.Reader {
 	return prng{rand.NewChaCha8(s)}
 }
 
+// Read fills b with pseudo-random bytes.
 func (p prng) Read(b []byte) (int, error) { return p.r.Read(b) }
