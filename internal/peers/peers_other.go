@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
 	"testing"
 	"time"
@@ -112,6 +113,11 @@ func (vm *VM) ConsoleLog() string { return "" }
 
 // WaitConsole fails.
 func (vm *VM) WaitConsole(ctx context.Context, substr string) error { return errNotLinux }
+
+// WaitConsoleMatch fails.
+func (vm *VM) WaitConsoleMatch(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+	return nil, errNotLinux
+}
 
 // BigSHA256 fails.
 func (vm *VM) BigSHA256() (string, error) { return "", errors.New("peers: no VM on this system") }

@@ -66,6 +66,9 @@ func TestPPPDVMSpeaksPPP(t *testing.T) {
 	defer cancel()
 	require.NoError(t, vm.WaitConsole(ctx, "rcvd [LCP ConfReq id=0x1 <magic 0x12345678>]"))
 	assert.Contains(t, vm.ConsoleLog(), "sent [LCP ConfAck id=0x1 <magic 0x12345678>]")
+	m, err := vm.WaitConsoleMatch(ctx, regexp.MustCompile(`sent \[LCP ConfReq id=0x1 .*<magic (0x[0-9a-f]+)>`))
+	require.NoError(t, err)
+	assert.Len(t, m, 2)
 }
 
 // TestPPPDVMOptions checks that options reach pppd, each given as one argument or two.

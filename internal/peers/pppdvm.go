@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -220,6 +221,26 @@ func (vm *VM) WaitConsole(ctx context.Context, substr string) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("peers: %q not in %s/console.log: %w", substr, vm.Dir, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// WaitConsoleMatch polls the console log until re matches it, or ctx ends, and returns the
+// first match with its submatches. Useful because pppd pads some messages ("local  IP address").
+func (vm *VM) WaitConsoleMatch(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if m := re.FindStringSubmatch(vm.ConsoleLog()); m != nil {
+			return m, nil
+		}
+		if !alive(vm.PID, vm.token) {
+			return nil, fmt.Errorf("peers: VM %d exited while waiting for /%s/", vm.PID, re)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("peers: /%s/ not in %s/console.log: %w", re, vm.Dir, ctx.Err())
 		case <-tick.C:
 		}
 	}
