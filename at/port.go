@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -209,6 +210,17 @@ func (p *Port) SetDTR(on bool) error {
 		return err
 	}
 	return nil
+}
+
+// SetReadDeadline sets the underlying line's read deadline when it has one (serialline, net.Pipe,
+// a pty opened as *os.File). A Read that times out returns the line's timeout error once. Use it
+// in the data phase only: during Dial a timed-out read would end the command phase.
+func (p *Port) SetReadDeadline(t time.Time) error {
+	d, ok := p.rw.(interface{ SetReadDeadline(time.Time) error })
+	if !ok {
+		return fmt.Errorf("at: %T has no read deadline", p.rw)
+	}
+	return d.SetReadDeadline(t)
 }
 
 // Buffered returns how many bytes have been read from the line but not yet consumed.
