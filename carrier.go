@@ -1,0 +1,85 @@
+package pppdial
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pppdial/pppdial/at"
+)
+
+// ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
+// dropped the call). It matches at.ErrNoCarrier too.
+var ErrCarrierLost = fmt.Errorf("carrier lost: %w", at.ErrNoCarrier)
+
+// carrierWatch sits between the modem's data stream and the PPP link and turns a "NO CARRIER"
+// result code into the end of the stream. A modem that loses the call mid-session drops back
+// to command mode and prints NO CARRIER; without this the link would only notice when LCP
+// echoes go unanswered, tens of seconds later.
+//
+// The text counts only where it cannot be PPP data: between frames, i.e. right after a flag
+// byte (0x7e) or at the start of the stream, with nothing but CR/LF between. Inside a frame the
+// same bytes could be a payload (a downloaded modem log), so they are left alone.
+type carrierWatch struct {
+	rw io.ReadWriter
+	// since holds the bytes after the last flag, up to watchMax; inFrame is set once more than
+	// that, or anything that does not start a result code, has come.
+	since   [watchMax]byte
+	n       int
+	inFrame bool
+}
+
+// watchMax bounds a result code line with its surrounding blank lines.
+const watchMax = 24
+
+var noCarrier = []byte("NO CARRIER")
+
+func newCarrierWatch(rw io.ReadWriter) *carrierWatch { return &carrierWatch{rw: rw} }
+
+// Read passes the stream through and fails with ErrCarrierLost once NO CARRIER is seen.
+func (w *carrierWatch) Read(b []byte) (int, error) {
+	n, err := w.rw.Read(b)
+	for _, c := range b[:n] {
+		if c == 0x7e {
+			w.n, w.inFrame = 0, false
+			continue
+		}
+		if w.inFrame {
+			continue
+		}
+		if w.n == 0 && c != '\r' && c != '\n' {
+			// A frame's first byte; CR/LF first is how result codes start.
+			w.inFrame = true
+			continue
+		}
+		if w.n == len(w.since) {
+			w.inFrame = true
+			continue
+		}
+		w.since[w.n] = c
+		w.n++
+		if w.matches() {
+			return n, ErrCarrierLost
+		}
+	}
+	return n, err
+}
+
+// matches reports whether the bytes since the flag are a NO CARRIER line, tolerating modems
+// that send only LF or extra blank lines.
+func (w *carrierWatch) matches() bool {
+	return w.since[w.n-1] == '\n' && bytes.Equal(bytes.Trim(w.since[:w.n], "\r\n"), noCarrier)
+}
+
+// Write passes through.
+func (w *carrierWatch) Write(b []byte) (int, error) { return w.rw.Write(b) }
+
+// SetReadDeadline passes through, so the link can stop a blocked Read at teardown.
+func (w *carrierWatch) SetReadDeadline(t time.Time) error {
+	if d, ok := w.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
+		return d.SetReadDeadline(t)
+	}
+	return errors.ErrUnsupported
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// envName is the environment variable that sets a flag: PPPDIAL_ and the flag's name in upper
+// case with dashes as underscores (--lcp-echo-interval -> PPPDIAL_LCP_ECHO_INTERVAL). Secrets
+// given this way stay out of the process list, which every user of the machine can read.
+func envName(flagName string) string {
+	return "PPPDIAL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseWithEnv applies environment variables to fs's flags, then the command line, which wins.
+func parseWithEnv(fs *flag.FlagSet, args []string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("environment %s: %w", envName(f.Name), e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return fs.Parse(args)
+}

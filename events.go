@@ -1,0 +1,108 @@
+package pppdial
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/ppp"
+)
+
+// EventKind says what an Event reports. The names are stable: `pppdial dial --json` prints
+// them as the "event" field.
+type EventKind string
+
+// The event kinds, roughly in the order a session produces them.
+const (
+	// EventProgress: a step of bringing the modem up started (StepDone false) or finished
+	// (StepDone true, with Elapsed and Detail): port, wake, sim, signal, register, dial, ...
+	EventProgress EventKind = "progress"
+	// EventPhase: the PPP link entered Phase (Establish, Authenticate, Network, Terminate, Dead).
+	EventPhase EventKind = "phase"
+	// EventUp: IPCP opened and the interface is configured; Status has the addresses.
+	EventUp EventKind = "up"
+	// EventIPv6Up: IPV6CP opened; Status has the link-local addresses.
+	EventIPv6Up EventKind = "ipv6-up"
+	// EventDown: a link that was up has ended; Err says why, Code classifies it.
+	EventDown EventKind = "down"
+	// EventError: an attempt failed before the link came up; Err and Code say why.
+	EventError EventKind = "error"
+	// EventRedial: the session waits Delay before attempt number Attempt.
+	EventRedial EventKind = "redial"
+)
+
+// Event is something that happened to a session.
+type Event struct {
+	Time    time.Time
+	Kind    EventKind
+	Ifname  string        // the session's interface (pp0)
+	Attempt int           // the dial attempt (1 for the first)
+	Step    string        // EventProgress: the step (at.Step names, or "port")
+	Done    bool          // EventProgress: the step finished
+	Elapsed time.Duration // EventProgress: how long the finished step took
+	Detail  string        // EventProgress: what the step found ("-71 dBm", "registered home")
+	Phase   string        // EventPhase: the PPP phase
+	Status  ppp.Status    // EventUp, EventIPv6Up: addresses, DNS, MTU
+	Err     error         // EventDown, EventError, failed EventProgress: the cause
+	Code    string        // EventDown, EventError: Code(Err)
+	Delay   time.Duration // EventRedial: the wait before the attempt
+}
+
+// Errors of the session itself (the modem's and the link's come from packages at and ppp).
+var (
+	// ErrUsage: the Config cannot work (no port, contradictory options).
+	ErrUsage = errors.New("invalid configuration")
+	// ErrPort: the serial port could not be opened.
+	ErrPort = errors.New("cannot open the modem's port")
+)
+
+// The stable error codes Code returns, for scripts and service managers.
+const (
+	CodeUsage        = "usage"
+	CodePort         = "port"
+	CodeModem        = "modem"
+	CodeSIM          = "sim"
+	CodeRegistration = "registration"
+	CodeDial         = "dial"
+	CodeAuth         = "auth"
+	CodePPP          = "ppp"
+	CodeLinkLost     = "link-lost"
+	CodeCanceled     = "canceled"
+	CodeInternal     = "internal"
+)
+
+// Code classifies err with a stable short code: what a script or a service manager acts on.
+func Code(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return CodeCanceled
+	case errors.Is(err, ErrUsage):
+		return CodeUsage
+	case errors.Is(err, ErrPort):
+		return CodePort
+	case errors.Is(err, at.ErrSIMNotInserted), errors.Is(err, at.ErrSIMPINRequired),
+		errors.Is(err, at.ErrWrongPIN), errors.Is(err, at.ErrPUKRequired):
+		return CodeSIM
+	case errors.Is(err, at.ErrRegistrationDenied), errors.Is(err, at.ErrRegistrationTimeout):
+		return CodeRegistration
+	case errors.Is(err, at.ErrNoCarrier) && !errors.Is(err, ErrCarrierLost), errors.Is(err, at.ErrBusy),
+		errors.Is(err, at.ErrNoDialtone), errors.Is(err, at.ErrNoAnswer):
+		return CodeDial
+	case errors.Is(err, ppp.ErrAuthRejected), errors.Is(err, ppp.ErrAuthFailed), errors.Is(err, ppp.ErrAuthTimeout):
+		return CodeAuth
+	case errors.Is(err, ErrLinkLost), errors.Is(err, ErrCarrierLost), errors.Is(err, ppp.ErrPeerNotResponding),
+		errors.Is(err, ppp.ErrPeerTerminated), errors.Is(err, ppp.ErrLowerDown), errors.Is(err, errPortFailed):
+		return CodeLinkLost
+	case errors.Is(err, ppp.ErrNegotiation), errors.Is(err, ppp.ErrLoopback):
+		return CodePPP
+	}
+	var cme *at.CMEError
+	var step *at.StepError
+	if errors.As(err, &cme) || errors.As(err, &step) || errors.Is(err, at.ErrNoResponse) {
+		return CodeModem
+	}
+	return CodeInternal
+}

@@ -1,0 +1,542 @@
+package pppdial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/netif"
+	"github.com/pppdial/pppdial/ppp"
+)
+
+// Config is everything a session needs. Usually only Port, Modem.APN (and Modem.PIN, PPP
+// credentials) are set; every other field has a default a cellular link wants.
+type Config struct {
+	// Port is the modem's serial device (/dev/ttyUSB3, /dev/serial/by-id/..., a pty). With
+	// Persist, a port that disappears (a USB modem resetting) is waited for until it returns.
+	Port string
+	// Baud is the port's speed (default 115200); RTSCTS turns hardware flow control on.
+	Baud   int
+	RTSCTS bool
+	// Open, if set, replaces opening Port: tests and `pppdial demo` hand the session an
+	// in-memory line or a pty this way. It is called again for every redial after the line
+	// failed.
+	Open func(ctx context.Context) (io.ReadWriteCloser, error)
+
+	// Modem says how to bring the modem up: APN, PIN, dial string, step timeouts.
+	Modem at.Config
+	// Hangup tunes the escape and ATH that end a call (guard times).
+	Hangup at.HangupOptions
+	// PPP tunes the link: credentials, keepalive (EchoInterval, EchoFailures), IPv6, MRU,
+	// and Trace for a pcap of every frame. Role is always client.
+	PPP ppp.Config
+
+	// Registry receives the pp<N> interface (default netif.DefaultRegistry); Netif tunes it.
+	Registry *netif.Registry
+	Netif    netif.Options
+
+	// Persist keeps the link up: after a drop or a failed attempt the session redials after
+	// Holdoff (default 5 s), doubling the wait after each consecutive failure up to MaxBackoff
+	// (default 2 min), with ±20% jitter so that a fleet of gateways does not redial in step.
+	Persist    bool
+	Holdoff    time.Duration
+	MaxBackoff time.Duration
+	// MaxFail ends the session after this many consecutive failed attempts (0: never, with
+	// Persist). A failure that no retry can mend — a wrong PIN, no SIM — ends it at once.
+	MaxFail int
+
+	// Record, if set, receives a transcript of the first dial (AT phase and the first PPP
+	// bytes) in the format of testdata/transcripts, with the PIN and passwords redacted.
+	Record io.Writer
+	// OnEvent, if set, is called for every event, in order, from the session's goroutine. It
+	// must not block for long.
+	OnEvent func(Event)
+	// Logger receives the session's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Baud == 0 {
+		c.Baud = 115200
+	}
+	if c.Holdoff == 0 {
+		c.Holdoff = 5 * time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 2 * time.Minute
+	}
+	if c.MaxBackoff < c.Holdoff {
+		c.MaxBackoff = c.Holdoff
+	}
+	if c.Registry == nil {
+		c.Registry = netif.DefaultRegistry
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Modem.Logger == nil {
+		c.Modem.Logger = c.Logger
+	}
+	if c.PPP.Logger == nil {
+		c.PPP.Logger = c.Logger
+	}
+	if c.Netif.Logger == nil {
+		c.Netif.Logger = c.Logger
+	}
+	c.PPP.Role = ppp.Client
+	return c
+}
+
+// Session is a dialed cellular link that is kept up: the modem, the PPP link over it and the
+// pp<N> interface programs open sockets on. All methods are safe for concurrent use.
+type Session struct {
+	cfg  Config
+	log  *slog.Logger
+	dev  linkDevice
+	nif  *netif.Netif
+	stop context.CancelFunc
+	done chan struct{}
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed by Close
+
+	mu       sync.Mutex
+	closeCtx context.Context // Close's context: the deadline of the teardown
+	err      error           // why the session ended
+	conn   *ppp.Conn
+	status ppp.Status
+	info   at.Info
+	up     chan struct{} // closed at the first up
+	upErr  error         // set when the session ended before it was ever up
+	ups    int
+}
+
+// ErrLinkLost is the session's end when the link dropped and Persist was off; it wraps the
+// link's reason (errors.Is(err, ppp.ErrPeerNotResponding), ...).
+var ErrLinkLost = errors.New("link lost")
+
+// ErrMaxFail ends a persistent session after Config.MaxFail consecutive failed attempts; it
+// wraps the last attempt's error.
+var ErrMaxFail = errors.New("too many failed attempts")
+
+// Dial opens the modem's port, dials, brings PPP up and registers the pp<N> interface. It
+// returns once the link is up (IPCP open and the interface configured), or with the error
+// that stopped it: with Persist, failed attempts are retried until one succeeds, MaxFail is
+// reached, a failure that no retry can mend occurs, or ctx ends.
+//
+// ctx bounds the dial only. The returned Session keeps the link up — redialing after drops
+// when Persist is set — until Close, or until the link is lost for good (Done, Err).
+func Dial(ctx context.Context, cfg Config) (*Session, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Port == "" && cfg.Open == nil {
+		return nil, fmt.Errorf("pppdial: %w: no port given", ErrUsage)
+	}
+	s := &Session{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		done:     make(chan struct{}),
+		closing:  make(chan struct{}),
+		up:       make(chan struct{}),
+	}
+	nif, err := cfg.Registry.AddPPP(&s.dev, cfg.Netif)
+	if err != nil {
+		return nil, fmt.Errorf("pppdial: %w", err)
+	}
+	s.nif = nif
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	go s.supervise(runCtx)
+
+	select {
+	case <-s.up:
+		return s, nil
+	case <-s.done:
+		return nil, s.Err()
+	case <-ctx.Done():
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.Close(closeCtx)
+		return nil, fmt.Errorf("pppdial: dial: %w", context.Cause(ctx))
+	}
+}
+
+// Netif returns the session's pp<N> interface. Its name (Netif().Name()) is what bind.Dial
+// takes; it keeps its name across redials.
+func (s *Session) Netif() *netif.Netif { return s.nif }
+
+// Status returns the link's current status (addresses, DNS, MTU; zero while it is down).
+func (s *Session) Status() ppp.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// ModemInfo returns what the dialer learnt at the last successful dial: signal, operator,
+// access technology.
+func (s *Session) ModemInfo() at.Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info
+}
+
+// Stats returns the link's counters (the current link's; they restart at each redial) and
+// how many times the link came up.
+func (s *Session) Stats() Stats {
+	s.mu.Lock()
+	conn, ups := s.conn, s.ups
+	s.mu.Unlock()
+	st := Stats{Ups: ups, Netif: s.nif.Counters()}
+	if conn != nil {
+		st.Link = conn.Stats()
+	}
+	return st
+}
+
+// Stats are a session's counters.
+type Stats struct {
+	Ups   int            // times the link came up
+	Link  ppp.Stats      // the current link's PPP and framing counters
+	Netif netif.Counters // the interface's packet counters, across redials
+}
+
+// Done is closed when the session has ended: Close, a lost link without Persist, MaxFail, or a
+// failure no retry can mend. Err says which.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns why the session ended; nil while it runs and after a Close.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the session: LCP Terminate, hang up the modem, close the port, remove the
+// interface. It returns when everything has stopped, or when ctx ends (the remaining steps
+// are then cut short and their goroutines end within a second or two). Closing twice is fine.
+func (s *Session) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closeCtx = ctx
+		s.mu.Unlock()
+		close(s.closing)
+		s.stop()
+	})
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pppdial: close: %w", ctx.Err())
+	}
+}
+
+func (s *Session) emit(ev Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	if ev.Ifname == "" {
+		ev.Ifname = s.nif.Name()
+	}
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
+	}
+}
+
+// supervise runs attempts until the session ends. It is the only goroutine that dials, owns
+// the port and replaces the link.
+func (s *Session) supervise(ctx context.Context) {
+	var port *at.Port
+	failures := 0
+	var endErr error
+	defer func() {
+		if port != nil {
+			_ = port.Close()
+		}
+		_ = s.cfg.Registry.Remove(s.nif)
+		s.mu.Lock()
+		s.err = endErr
+		s.mu.Unlock()
+		close(s.done)
+	}()
+	for attempt := 1; ; attempt++ {
+		var err error
+		if port == nil {
+			port, err = s.openPort(ctx, attempt)
+		}
+		var wasUp bool
+		if err == nil {
+			wasUp, err = s.attempt(ctx, port, attempt)
+		}
+		if ctx.Err() != nil {
+			return // Close: endErr stays nil
+		}
+		if errors.Is(err, errPortFailed) {
+			if port != nil {
+				_ = port.Close()
+			}
+			port = nil
+		}
+		if wasUp {
+			failures = 0
+			if !s.cfg.Persist {
+				endErr = fmt.Errorf("pppdial: %w: %w", ErrLinkLost, err)
+				return
+			}
+		} else {
+			failures++
+			s.emit(Event{Kind: EventError, Err: err, Code: Code(err), Attempt: attempt})
+			switch {
+			case !s.cfg.Persist || permanent(err):
+				endErr = err
+				return
+			case s.cfg.MaxFail > 0 && failures >= s.cfg.MaxFail:
+				endErr = fmt.Errorf("pppdial: %w (%d): %w", ErrMaxFail, failures, err)
+				return
+			}
+		}
+		delay := backoff(s.cfg.Holdoff, s.cfg.MaxBackoff, failures)
+		s.emit(Event{Kind: EventRedial, Attempt: attempt + 1, Delay: delay, Err: err})
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// teardownContext bounds the end of a link: Close's context, or a default deadline when the
+// link ended by itself.
+func (s *Session) teardownContext() (context.Context, context.CancelFunc) {
+	s.mu.Lock()
+	ctx := s.closeCtx
+	s.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return context.WithTimeout(ctx, defaultTeardown)
+}
+
+// defaultTeardown bounds LCP Terminate plus the modem's hang-up when nothing tighter is given.
+const defaultTeardown = 5 * time.Second
+
+// errPortFailed marks an attempt that ended because the port itself failed (read or write
+// error, EOF): the port is reopened before the next attempt.
+var errPortFailed = errors.New("port failed")
+
+// openPort opens the line, waiting for a missing device path to (re)appear when persisting.
+func (s *Session) openPort(ctx context.Context, attempt int) (*at.Port, error) {
+	if s.cfg.Open != nil {
+		rw, err := s.cfg.Open(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPort, err)
+		}
+		return at.NewPort(rw), nil
+	}
+	path := s.cfg.Port
+	waited := false
+	for {
+		if _, err := os.Stat(path); err == nil {
+			break
+		} else if !s.cfg.Persist {
+			return nil, fmt.Errorf("%w: %w", ErrPort, err)
+		}
+		if !waited {
+			waited = true
+			s.emit(Event{Kind: EventProgress, Step: "port", Detail: "waiting for " + path + " to appear", Attempt: attempt})
+		}
+		t := time.NewTimer(500 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+	if resolved, err := filepath.EvalSymlinks(path); err == nil && resolved != path {
+		s.log.Debug("port", "path", path, "device", resolved)
+	}
+	p, err := at.Open(path, s.cfg.Baud, at.SerialOptions{RTSCTS: s.cfg.RTSCTS})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPort, err)
+	}
+	return p, nil
+}
+
+// attempt dials once and runs the link until it ends. wasUp reports whether IPCP opened.
+func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasUp bool, err error) {
+	mcfg := s.cfg.Modem
+	mcfg.OnProgress = func(p at.Progress) {
+		if prev := s.cfg.Modem.OnProgress; prev != nil {
+			prev(p)
+		}
+		ev := Event{Kind: EventProgress, Step: string(p.Step), Done: p.Done, Detail: p.Detail, Elapsed: p.Elapsed, Attempt: attempt}
+		if p.Err != nil {
+			ev.Err = p.Err
+		}
+		s.emit(ev)
+	}
+	var line io.ReadWriter = port
+	var rec *at.Recorder
+	if s.cfg.Record != nil && attempt == 1 {
+		rec = at.NewRecorder(port, s.cfg.Record, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
+		defer rec.Flush()
+		line = rec
+	}
+	sess, err := at.Dial(ctx, line, mcfg)
+	if err != nil {
+		if isPortError(err) {
+			err = fmt.Errorf("%w: %w", errPortFailed, err)
+		}
+		return false, err
+	}
+	s.mu.Lock()
+	s.info = sess.Info
+	s.mu.Unlock()
+
+	watch := newCarrierWatch(sess.Data)
+	conn := ppp.NewConn(watch, s.cfg.PPP)
+	s.dev.attach(conn)
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	conn.Start(ctx)
+
+	reason := s.runLink(conn)
+	wasUp = reason.wasUp
+	s.dev.attach(nil)
+	s.nif.SetDown(reason.err)
+	s.mu.Lock()
+	s.status = ppp.Status{}
+	s.mu.Unlock()
+
+	// The link is over; get the modem back to command mode unless it already is there (NO
+	// CARRIER: the modem hung up by itself) or cannot take commands (the port failed).
+	if !errors.Is(reason.err, at.ErrNoCarrier) && !errors.Is(reason.err, errPortFailed) {
+		hctx, cancel := s.teardownContext()
+		if herr := sess.Hangup(hctx); herr != nil {
+			s.log.Debug("hangup", "err", herr)
+		}
+		cancel()
+	}
+	if wasUp {
+		s.emit(Event{Kind: EventDown, Err: reason.err, Code: Code(reason.err), Attempt: attempt})
+	}
+	return wasUp, reason.err
+}
+
+type linkEnd struct {
+	err   error
+	wasUp bool
+}
+
+// runLink forwards the link's events until it ends, configuring the interface on the way.
+func (s *Session) runLink(conn *ppp.Conn) linkEnd {
+	var end linkEnd
+	closing := s.closing
+	events := conn.Events()
+	for events != nil {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				break
+			}
+			s.handleLinkEvent(ev, &end)
+		case <-closing:
+			closing = nil
+			// LCP Terminate gets at most half of the teardown's time: the modem's hang-up,
+			// with its guard times, needs the rest.
+			go func() {
+				ctx, cancel := s.teardownContext()
+				defer cancel()
+				if dl, ok := ctx.Deadline(); ok {
+					var cancel2 context.CancelFunc
+					ctx, cancel2 = context.WithTimeout(ctx, time.Until(dl)/2)
+					defer cancel2()
+				}
+				_ = conn.Close(ctx)
+			}()
+		}
+	}
+	<-conn.Done()
+	if end.err == nil {
+		end.err = conn.Err()
+	}
+	if isPortError(end.err) {
+		end.err = fmt.Errorf("%w: %w", errPortFailed, end.err)
+	}
+	return end
+}
+
+func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd) {
+	switch ev.Kind {
+	case ppp.EventPhase:
+		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String()})
+	case ppp.EventUp:
+		cfg := netif.Config{Local: ev.Status.Local, Peer: ev.Status.Peer, DNS: ev.Status.DNS, MTU: ev.Status.MTU,
+			LocalV6: ev.Status.LocalV6, PeerV6: ev.Status.PeerV6}
+		if err := s.nif.SetUp(cfg); err != nil {
+			s.log.Warn("interface configuration failed", "err", err)
+		}
+		end.wasUp = true
+		s.mu.Lock()
+		s.status = ev.Status
+		s.ups++
+		first := s.ups == 1
+		s.mu.Unlock()
+		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
+		if first {
+			close(s.up)
+		}
+	case ppp.EventIPv6Up:
+		s.mu.Lock()
+		s.status = ev.Status
+		s.mu.Unlock()
+		if s.nif.IsUp() {
+			_ = s.nif.SetUp(netif.Config{Local: ev.Status.Local, Peer: ev.Status.Peer, DNS: ev.Status.DNS,
+				MTU: ev.Status.MTU, LocalV6: ev.Status.LocalV6, PeerV6: ev.Status.PeerV6})
+		}
+		s.emit(Event{Kind: EventIPv6Up, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
+	case ppp.EventNetworkDown:
+		s.nif.SetDown(errors.New("IPCP closed"))
+		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String(), Detail: "network protocols down"})
+	case ppp.EventDown:
+		end.err = ev.Err
+	}
+}
+
+// isPortError reports an error of the line itself (device gone, closed, EOF), as opposed to a
+// protocol's answer.
+func isPortError(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrClosed) ||
+		errors.Is(err, errPortFailed) || (errors.Is(err, ppp.ErrLowerDown) && !errors.Is(err, at.ErrNoCarrier))
+}
+
+// backoff is the wait before the next attempt after failures consecutive failures: holdoff,
+// doubled per failure beyond the first, capped, with ±20% jitter.
+func backoff(holdoff, maxWait time.Duration, failures int) time.Duration {
+	d := holdoff
+	for i := 1; i < failures && d < maxWait; i++ {
+		d *= 2
+	}
+	d = min(d, maxWait)
+	jitter := time.Duration((rand.Float64()*0.4 - 0.2) * float64(d))
+	return d + jitter
+}
+
+// permanent reports failures that no redial can mend and that a redial could make worse: a PIN
+// the SIM rejected (retrying burns attempts towards the PUK), a SIM that needs its PUK, a
+// missing SIM, a PIN needed but not given, and usage errors.
+func permanent(err error) bool {
+	return errors.Is(err, at.ErrWrongPIN) || errors.Is(err, at.ErrPUKRequired) ||
+		errors.Is(err, at.ErrSIMNotInserted) || errors.Is(err, at.ErrSIMPINRequired) || errors.Is(err, ErrUsage)
+}
