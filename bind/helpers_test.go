@@ -49,15 +49,18 @@ func newLink(t testing.TB, reg *netif.Registry, opts netiftest.Options) *link {
 	t.Helper()
 	a, b := netiftest.Pipe(opts)
 	t.Cleanup(func() { _ = a.Close() })
-	l := newLinkOn(t, reg, a, b)
+	l := newLinkOn(t, reg, a, b,
+		netif.Config{Local: cliAddr, Peer: srvAddr, LocalV6: cliLL, PeerV6: srvLL, DNS: []netip.Addr{srvAddr}},
+		netif.Config{Local: srvAddr, Peer: cliAddr, LocalV6: srvLL, PeerV6: cliLL})
 	l.devCli, l.devSrv = a, b
 	return l
 }
 
 // newLinkOn builds a link over any pair of Devices (a packet pipe, or two
 // ppp.Conns on a serial line): client pp interface on cli, server on srv,
-// both up, a DNS server for *.test on the server side.
-func newLinkOn(t testing.TB, reg *netif.Registry, cli, srv netif.Device) *link {
+// brought up with cliCfg and srvCfg, a DNS server for *.test on the
+// server side.
+func newLinkOn(t testing.TB, reg *netif.Registry, cli, srv netif.Device, cliCfg, srvCfg netif.Config) *link {
 	t.Helper()
 	if reg == nil {
 		reg = netif.NewRegistry()
@@ -75,8 +78,8 @@ func newLinkOn(t testing.TB, reg *netif.Registry, cli, srv netif.Device) *link {
 		_ = reg.Remove(l.cli)
 		_ = reg.Remove(l.srv)
 	})
-	require.NoError(t, l.cli.SetUp(netif.Config{Local: cliAddr, Peer: srvAddr, LocalV6: cliLL, PeerV6: srvLL, DNS: []netip.Addr{srvAddr}}))
-	require.NoError(t, l.srv.SetUp(netif.Config{Local: srvAddr, Peer: cliAddr, LocalV6: srvLL, PeerV6: cliLL}))
+	require.NoError(t, l.cli.SetUp(cliCfg))
+	require.NoError(t, l.srv.SetUp(srvCfg))
 	pc, err := (&bind.ListenConfig{Interface: l.srv.Name(), Registry: reg}).ListenPacket(context.Background(), "udp", ":53")
 	require.NoError(t, err)
 	l.dns = serveDNS(pc, map[string][]netip.Addr{

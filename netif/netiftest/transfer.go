@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -36,11 +37,14 @@ func Download(ctx context.Context, client, server *netif.Netif, size int64) (Res
 	if !srvAddr.IsValid() {
 		return Result{}, errors.New("netiftest: server interface has no IPv4 address")
 	}
-	fa := tcpip.FullAddress{Addr: tcpip.AddrFrom4(srvAddr.As4()), Port: 9}
+	// An ephemeral port: repeated runs must not meet the last one's
+	// TIME_WAIT.
+	fa := tcpip.FullAddress{Addr: tcpip.AddrFrom4(srvAddr.As4())}
 	ln, err := gonet.ListenTCP(server.Stack(), fa, ipv4.ProtocolNumber)
 	if err != nil {
 		return Result{}, fmt.Errorf("listen: %w", err)
 	}
+	fa.Port = uint16(ln.Addr().(*net.TCPAddr).Port)
 	seed := rand.Uint64()
 	want := make(chan []byte, 1)
 	srvErr := make(chan error, 1)
