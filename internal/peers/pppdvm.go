@@ -43,8 +43,10 @@ const envToken = "PPPDIAL_VM_TOKEN"
 // Configure-Request we send is heard.
 const consoleReady = "Connect: ppp0"
 
-// Timeouts of the testing wrapper. The VM runs under TCG on a shared 2-core machine.
+// Timeouts of the testing wrapper. The VM runs under TCG on a shared 2-core machine; the wait
+// for a free VM slot (other tests' VMs) is bounded apart from the boot itself.
 const (
+	vmSlotTimeout  = 5 * time.Minute
 	vmStartTimeout = 90 * time.Second
 	vmBuildTimeout = 5 * time.Minute
 )
@@ -64,9 +66,10 @@ type VM struct {
 	// Options are the pppd options appended to the defaults.
 	Options []string
 
-	home  string
-	token string
-	slot  *os.File
+	home     string
+	token    string
+	slot     *os.File
+	slotWait time.Duration
 
 	stopOnce sync.Once
 	stopErr  error
@@ -86,12 +89,15 @@ func PPPDVM(t testing.TB, opts ...string) *VM {
 	if !imageBuilt(vmHome()) {
 		timeout = vmBuildTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), vmSlotTimeout+timeout)
 	defer cancel()
-	vm, stop, err := StartPPPDVM(ctx, opts...)
+	begin := time.Now()
+	vm, stop, err := startPPPDVM(ctx, timeout, opts...)
 	if err != nil {
 		startFailed(t, "pppd-vm", err)
 	}
+	t.Logf("pppd-vm %v: pty %s, run dir %s; waited %v for a slot, booted in %v",
+		opts, vm.PTY, vm.Dir, vm.slotWait.Round(time.Millisecond), (time.Since(begin) - vm.slotWait).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("stop pppd-vm: %v", err)
@@ -110,6 +116,12 @@ func PPPDVM(t testing.TB, opts ...string) *VM {
 // (idempotent, bounded), which stops qemu but keeps vm.Dir; remove it when done with the logs.
 // Errors wrap ErrPeerMissing when the VM cannot run on this machine.
 func StartPPPDVM(ctx context.Context, opts ...string) (vm *VM, stop func() error, err error) {
+	return startPPPDVM(ctx, 0, opts...)
+}
+
+// startPPPDVM is StartPPPDVM with an extra bound on the boot, counted once a slot is held
+// (0: ctx only).
+func startPPPDVM(ctx context.Context, bootTimeout time.Duration, opts ...string) (vm *VM, stop func() error, err error) {
 	script, err := PPPDVMScript()
 	if err != nil {
 		return nil, nil, err
@@ -124,15 +136,22 @@ func StartPPPDVM(ctx context.Context, opts ...string) (vm *VM, stop func() error
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("peers: %s: %w", home, err)
 	}
+	slotStart := time.Now()
 	slot, err := acquireSlot(ctx, home)
 	if err != nil {
 		return nil, nil, err
 	}
+	slotWait := time.Since(slotStart)
 	defer func() {
 		if err != nil {
 			_ = slot.Close()
 		}
 	}()
+	if bootTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, bootTimeout)
+		defer cancel()
+	}
 
 	token, err := newToken()
 	if err != nil {
@@ -150,7 +169,7 @@ func StartPPPDVM(ctx context.Context, opts ...string) (vm *VM, stop func() error
 		killByToken(token)
 		return nil, nil, fmt.Errorf("peers: pppd-vm start %v: %w; stderr: %s", opts, err, strings.TrimSpace(stderr.String()))
 	}
-	vm = &VM{Options: opts, home: home, token: token, slot: slot}
+	vm = &VM{Options: opts, home: home, token: token, slot: slot, slotWait: slotWait}
 	for _, f := range strings.Fields(stdout.String()) {
 		k, v, _ := strings.Cut(f, "=")
 		switch k {
