@@ -42,6 +42,13 @@ type Config struct {
 	// Registry receives the pp<N> interface (default netif.DefaultRegistry); Netif tunes it.
 	Registry *netif.Registry
 	Netif    netif.Options
+	// IfName asks for a particular name ("pp1"); empty takes "pp" and the lowest free number.
+	IfName string
+	// Attach, if set, hands the link's packets to something other than the interface's
+	// userspace stack — a TUN device for the host kernel. It is called once with the link's
+	// Device (stable across redials) and must install its packet handler on it; the pp<N>
+	// interface is still registered, for its name, state and counters.
+	Attach func(dev netif.Device) error
 
 	// Persist keeps the link up: after a drop or a failed attempt the session redials after
 	// Holdoff (default 5 s), doubling the wait after each consecutive failure up to MaxBackoff
@@ -111,12 +118,12 @@ type Session struct {
 	mu       sync.Mutex
 	closeCtx context.Context // Close's context: the deadline of the teardown
 	err      error           // why the session ended
-	conn   *ppp.Conn
-	status ppp.Status
-	info   at.Info
-	up     chan struct{} // closed at the first up
-	upErr  error         // set when the session ended before it was ever up
-	ups    int
+	conn     *ppp.Conn
+	status   ppp.Status
+	info     at.Info
+	up       chan struct{} // closed at the first up
+	upErr    error         // set when the session ended before it was ever up
+	ups      int
 }
 
 // ErrLinkLost is the session's end when the link dropped and Persist was off; it wraps the
@@ -140,17 +147,27 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("pppdial: %w: no port given", ErrUsage)
 	}
 	s := &Session{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		done:     make(chan struct{}),
-		closing:  make(chan struct{}),
-		up:       make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		done:    make(chan struct{}),
+		closing: make(chan struct{}),
+		up:      make(chan struct{}),
 	}
 	nif, err := cfg.Registry.AddPPP(&s.dev, cfg.Netif)
 	if err != nil {
 		return nil, fmt.Errorf("pppdial: %w", err)
 	}
 	s.nif = nif
+	if cfg.IfName != "" && nif.Name() != cfg.IfName {
+		_ = cfg.Registry.Remove(nif)
+		return nil, fmt.Errorf("pppdial: %w: interface %s not available (the next free one is %s)", ErrUsage, cfg.IfName, nif.Name())
+	}
+	if cfg.Attach != nil {
+		if err := cfg.Attach(&s.dev); err != nil {
+			_ = cfg.Registry.Remove(nif)
+			return nil, fmt.Errorf("pppdial: attach: %w", err)
+		}
+	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	go s.supervise(runCtx)

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pppdial/pppdial"
+	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/pcap"
+	"github.com/pppdial/pppdial/ppp"
+)
+
+const dialUsage = `Usage: pppdial dial --port PATH [flags]
+
+Dials the modem on PATH (a UART, a USB modem's ttyUSB/ttyACM port, a /dev/serial/by-id link or
+a pty), brings PPP up and keeps the link until SIGINT/SIGTERM, which hangs up (exit 0).
+The link is offered to programs through --socks (userspace stack) or --tun (the host kernel).
+
+Flags (each also from the environment as PPPDIAL_<NAME>, e.g. PPPDIAL_PIN):
+`
+
+// dialOptions are the flags of `pppdial dial`.
+type dialOptions struct {
+	port, apn, pin, user, password, dialString, pdp string
+	baud                                            int
+	rtscts                                          bool
+	ifname, socks, resolvConf                       string
+	tun, defaultRoute                               bool
+	persist                                         bool
+	holdoff, maxBackoff                             time.Duration
+	maxfail                                         int
+	echoInterval                                    time.Duration
+	echoFailures                                    int
+	ipv6                                            bool
+	pcapFile, recordFile                            string
+	jsonOut, verbose                                bool
+	statsInterval                                   time.Duration
+	guard                                           time.Duration
+	registerTimeout                                 time.Duration
+}
+
+func (o *dialOptions) register(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	BoolVar(*bool, string, bool, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}) {
+	fs.StringVar(&o.port, "port", "", "the modem's serial port (required)")
+	fs.IntVar(&o.baud, "baud", 115200, "serial speed")
+	fs.BoolVar(&o.rtscts, "rtscts", false, "hardware flow control (RTS/CTS)")
+	fs.StringVar(&o.apn, "apn", "", "APN for AT+CGDCONT (empty: the modem's stored context)")
+	fs.StringVar(&o.pdp, "pdp", "IP", `PDP type: "IP", "IPV6" or "IPV4V6"`)
+	fs.StringVar(&o.pin, "pin", "", "SIM PIN, entered only when the SIM asks (prefer PPPDIAL_PIN)")
+	fs.StringVar(&o.user, "user", "", "PAP/CHAP user name")
+	fs.StringVar(&o.password, "password", "", "PAP/CHAP password (prefer PPPDIAL_PASSWORD)")
+	fs.StringVar(&o.dialString, "dial", "", `what follows ATD (default "*99***<cid>#")`)
+	fs.StringVar(&o.ifname, "ifname", "", "interface name, ppN (default: the lowest free)")
+	fs.StringVar(&o.socks, "socks", "", "serve SOCKS5 on ADDR (e.g. 127.0.0.1:1080); connections leave over the link")
+	fs.BoolVar(&o.tun, "tun", false, "hand the link to the host kernel as a TUN interface named --ifname (needs CAP_NET_ADMIN)")
+	fs.BoolVar(&o.defaultRoute, "defaultroute", false, "with --tun: add a default route through the link")
+	fs.StringVar(&o.resolvConf, "resolv-conf", "", "write the link's DNS servers to FILE (resolv.conf format)")
+	fs.BoolVar(&o.persist, "persist", false, "redial after the link drops or an attempt fails")
+	fs.DurationVar(&o.holdoff, "holdoff", 5*time.Second, "wait before redialing (doubles per consecutive failure)")
+	fs.DurationVar(&o.maxBackoff, "max-backoff", 2*time.Minute, "longest wait between redials")
+	fs.IntVar(&o.maxfail, "maxfail", 0, "with --persist: give up after N consecutive failures (0: never)")
+	fs.DurationVar(&o.echoInterval, "lcp-echo-interval", 10*time.Second, "LCP echo keepalive interval (0: off)")
+	fs.IntVar(&o.echoFailures, "lcp-echo-failure", 3, "unanswered LCP echoes before the link is declared dead")
+	fs.BoolVar(&o.ipv6, "ipv6", false, "negotiate IPv6 (IPV6CP) beside IPv4")
+	fs.DurationVar(&o.guard, "guard", time.Second, "escape (+++) guard time for hang-up")
+	fs.DurationVar(&o.registerTimeout, "register-timeout", 90*time.Second, "how long to wait for network registration")
+	fs.StringVar(&o.pcapFile, "pcap", "", "write every PPP frame to FILE (pcap, PPP_WITH_DIR; tshark and Wireshark read it)")
+	fs.StringVar(&o.recordFile, "record", "", "write the dial's transcript to FILE (testdata/transcripts format; PIN redacted)")
+	fs.BoolVar(&o.jsonOut, "json", false, "print events as JSON lines on stdout")
+	fs.DurationVar(&o.statsInterval, "stats-interval", 30*time.Second, "with --json: how often to print a stats event")
+	fs.BoolVar(&o.verbose, "v", false, "debug logs on stderr (commands, every control packet; secrets redacted)")
+}
+
+func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o dialOptions
+	fs := newFlagSet("dial", stderr, dialUsage)
+	o.register(fs)
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pppdial dial: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	if o.port == "" {
+		fmt.Fprintln(stderr, "pppdial dial: --port is required (`pppdial ports` lists the serial ports)")
+		return exitUsage
+	}
+	if o.defaultRoute && !o.tun {
+		fmt.Fprintln(stderr, "pppdial dial: --defaultroute needs --tun (the host kernel must own the link to route through it)")
+		return exitUsage
+	}
+	if o.tun && o.socks != "" {
+		fmt.Fprintln(stderr, "pppdial dial: --tun and --socks are exclusive: with --tun every program uses the link through the kernel")
+		return exitUsage
+	}
+	if o.ifname != "" && !validIfname(o.ifname) {
+		fmt.Fprintf(stderr, "pppdial dial: --ifname %q: want ppN (pp0, pp1, ...)\n", o.ifname)
+		return exitUsage
+	}
+
+	rep := newReporter(stdout, stderr, o.jsonOut)
+	cfg, cleanup, err := o.sessionConfig(rep, stderr)
+	if err != nil {
+		rep.failure(err)
+		return exitCode(err)
+	}
+	defer cleanup()
+
+	if o.resolvConf != "" {
+		// Every up, not only the first: a redial may bring other DNS servers.
+		prev := cfg.OnEvent
+		cfg.OnEvent = func(e pppdial.Event) {
+			prev(e)
+			if e.Kind == pppdial.EventUp {
+				writeResolvConf(rep, o.resolvConf, e.Status)
+			}
+		}
+	}
+	var tunLink *tunAttachment
+	if o.tun {
+		tunLink, err = newTunAttachment(o.ifname, o.defaultRoute)
+		if err != nil {
+			rep.failure(fmt.Errorf("%w: %w", pppdial.ErrUsage, err))
+			return exitUsage
+		}
+		defer tunLink.Close()
+		cfg.Attach = tunLink.Attach
+		prev := cfg.OnEvent
+		cfg.OnEvent = func(e pppdial.Event) {
+			prev(e)
+			tunLink.Event(e)
+		}
+	}
+
+	sess, err := pppdial.Dial(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			rep.line("interrupted")
+			return exitOK
+		}
+		rep.failure(err)
+		return exitCode(err)
+	}
+	ifname := sess.Netif().Name()
+
+	var socks net.Listener
+	if o.socks != "" {
+		socks, err = serveSOCKS(o.socks, sess, cfg.Registry, rep)
+		if err != nil {
+			rep.failure(fmt.Errorf("%w: --socks: %w", pppdial.ErrUsage, err))
+			closeSession(sess, rep)
+			return exitUsage
+		}
+		defer socks.Close()
+		rep.line("%-22s %8s  %s (connections leave over %s)", "SOCKS5 on", "", socks.Addr(), ifname)
+	}
+
+	var tick <-chan time.Time
+	if o.jsonOut && o.statsInterval > 0 {
+		t := time.NewTicker(o.statsInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			rep.line("stopping: LCP terminate, hang up")
+			closeSession(sess, rep)
+			return exitOK
+		case <-sess.Done():
+			err := sess.Err()
+			if err == nil {
+				return exitOK
+			}
+			rep.failure(err)
+			return exitCode(err)
+		case <-tick:
+			rep.stats(ifname, sess.Stats())
+		}
+	}
+}
+
+// closeSession tears the session down within the 5 s a service manager waits after SIGTERM.
+func closeSession(sess *pppdial.Session, rep *reporter) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := sess.Close(ctx); err != nil {
+		rep.line("close: %v", err)
+		return
+	}
+	rep.line("%-22s %8s", "hung up", since(start))
+}
+
+// sessionConfig turns the flags into a session Config. cleanup closes the pcap and transcript
+// files.
+func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Config, func(), error) {
+	var closers []io.Closer
+	cleanup := func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}
+	cfg := pppdial.Config{
+		Port: o.port, Baud: o.baud, RTSCTS: o.rtscts,
+		Modem: at.Config{APN: o.apn, PDPType: o.pdp, PIN: o.pin, DialString: o.dialString, Guard: o.guard,
+			Timeouts: at.Timeouts{Register: o.registerTimeout}},
+		Hangup: at.HangupOptions{Guard: o.guard},
+		PPP: ppp.Config{Username: o.user, Password: o.password, IPv6: o.ipv6,
+			EchoInterval: o.echoInterval, EchoFailures: o.echoFailures},
+		IfName:  o.ifname,
+		Persist: o.persist, Holdoff: o.holdoff, MaxBackoff: o.maxBackoff, MaxFail: o.maxfail,
+		OnEvent: rep.event,
+	}
+	if o.verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if o.pcapFile != "" {
+		w, err := pcap.Create(o.pcapFile)
+		if err != nil {
+			return cfg, cleanup, fmt.Errorf("%w: --pcap: %w", pppdial.ErrUsage, err)
+		}
+		closers = append(closers, w)
+		// ppp.Direction's values are the PPP_WITH_DIR direction byte.
+		cfg.PPP.Trace = func(t time.Time, dir ppp.Direction, protocol uint16, info []byte) {
+			_ = w.WriteFrame(t, pcap.Direction(dir), protocol, info)
+		}
+	}
+	if o.recordFile != "" {
+		f, err := os.Create(o.recordFile)
+		if err != nil {
+			cleanup()
+			return cfg, func() {}, fmt.Errorf("%w: --record: %w", pppdial.ErrUsage, err)
+		}
+		closers = append(closers, f)
+		cfg.Record = f
+	}
+	return cfg, cleanup, nil
+}
+
+func validIfname(name string) bool {
+	if !strings.HasPrefix(name, "pp") || len(name) < 3 || len(name) > 5 {
+		return false
+	}
+	for _, c := range name[2:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// writeResolvConf writes the link's DNS servers where the user asked. It never touches
+// /etc/resolv.conf unless that is the path given.
+func writeResolvConf(rep *reporter, path string, st ppp.Status) {
+	if len(st.DNS) == 0 {
+		rep.line("resolv-conf: the peer gave no DNS servers; %s left alone", path)
+		return
+	}
+	var b strings.Builder
+	b.WriteString("# written by pppdial\n")
+	for _, d := range st.DNS {
+		fmt.Fprintf(&b, "nameserver %s\n", d)
+	}
+	tmp := path + ".pppdial.tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		rep.line("resolv-conf: %v", err)
+		return
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		rep.line("resolv-conf: %v", err)
+		return
+	}
+	rep.line("%-22s %8s  %s", "DNS written to", "", path)
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pppdial/pppdial"
+	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/ppp"
+)
+
+// reporter prints a session's events: one human line per step on stderr, and with --json one
+// JSON object per line on stdout.
+type reporter struct {
+	mu     sync.Mutex
+	stderr io.Writer
+	json   *json.Encoder // nil without --json
+	start  time.Time
+}
+
+func newReporter(stdout, stderr io.Writer, asJSON bool) *reporter {
+	r := &reporter{stderr: stderr, start: time.Now()}
+	if asJSON {
+		r.json = json.NewEncoder(stdout)
+	}
+	return r
+}
+
+// jsonEvent is the --json line format. Field names are stable: scripts parse them.
+type jsonEvent struct {
+	Time    time.Time    `json:"time"`
+	Event   string       `json:"event"`
+	Ifname  string       `json:"ifname,omitempty"`
+	Phase   string       `json:"phase,omitempty"`
+	Step    string       `json:"step,omitempty"`
+	Detail  string       `json:"detail,omitempty"`
+	Elapsed string       `json:"elapsed,omitempty"`
+	Local   string       `json:"local,omitempty"`
+	Peer    string       `json:"peer,omitempty"`
+	DNS     []netip.Addr `json:"dns,omitempty"`
+	MTU     int          `json:"mtu,omitempty"`
+	Reason  string       `json:"reason,omitempty"`
+	Error   string       `json:"error,omitempty"`
+	Code    string       `json:"code,omitempty"`
+	Attempt int          `json:"attempt,omitempty"`
+	Delay   string       `json:"delay,omitempty"`
+	Stats   *jsonStats   `json:"stats,omitempty"`
+}
+
+// jsonStats is the payload of a "stats" event.
+type jsonStats struct {
+	BytesIn      uint64 `json:"bytes_in"`
+	BytesOut     uint64 `json:"bytes_out"`
+	PacketsIn    uint64 `json:"packets_in"`
+	PacketsOut   uint64 `json:"packets_out"`
+	FCSErrors    uint64 `json:"fcs_errors"`
+	Drops        uint64 `json:"drops"`
+	EchoRequests uint64 `json:"echo_requests"`
+	EchoReplies  uint64 `json:"echo_replies"`
+	Ups          int    `json:"ups"`
+}
+
+func (r *reporter) writeJSON(e jsonEvent) {
+	if r.json == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = r.json.Encode(e)
+}
+
+func (r *reporter) line(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.stderr, format+"\n", args...)
+}
+
+// event reports one session event.
+func (r *reporter) event(e pppdial.Event) {
+	j := jsonEvent{Time: e.Time, Event: string(e.Kind), Ifname: e.Ifname, Attempt: e.Attempt}
+	switch e.Kind {
+	case pppdial.EventProgress:
+		if !e.Done && e.Step != "port" {
+			return // the human line comes when the step ends, with its duration
+		}
+		j.Step, j.Detail = e.Step, e.Detail
+		if e.Done {
+			j.Elapsed = e.Elapsed.Round(time.Millisecond).String()
+		}
+		if e.Err != nil {
+			j.Error = e.Err.Error()
+		}
+		r.writeJSON(j)
+		if e.Err == nil {
+			r.line("%-22s %8s  %s", stepTitle(e.Step), e.Elapsed.Round(time.Millisecond), e.Detail)
+		}
+	case pppdial.EventPhase:
+		j.Phase = e.Phase
+		r.writeJSON(j)
+		if title := phaseTitle(e.Phase); title != "" {
+			r.line("%-22s %8s  %s", title, "", e.Detail)
+		}
+	case pppdial.EventUp, pppdial.EventIPv6Up:
+		j.Local, j.Peer, j.DNS, j.MTU = addr(e.Status.Local), addr(e.Status.Peer), e.Status.DNS, e.Status.MTU
+		if e.Kind == pppdial.EventIPv6Up {
+			j.Local, j.Peer = addr(e.Status.LocalV6), addr(e.Status.PeerV6)
+			r.writeJSON(j)
+			r.line("%-22s %8s  %s local %s peer %s", "IPV6CP up", "", e.Ifname, j.Local, j.Peer)
+			return
+		}
+		r.writeJSON(j)
+		r.line("%-22s %8s  %s local %s peer %s dns %s mtu %d", "IPCP up", since(r.start), e.Ifname,
+			j.Local, orNone(j.Peer), dnsList(e.Status.DNS), e.Status.MTU)
+	case pppdial.EventDown:
+		j.Reason, j.Code = errText(e.Err), e.Code
+		r.writeJSON(j)
+		r.line("link down: %s", j.Reason)
+	case pppdial.EventError:
+		j.Error, j.Code = errText(e.Err), e.Code
+		r.writeJSON(j)
+		r.line("attempt %d failed: %s", e.Attempt, j.Error)
+	case pppdial.EventRedial:
+		j.Delay = e.Delay.Round(time.Millisecond).String()
+		r.writeJSON(j)
+		r.line("redialing in %s (attempt %d)", j.Delay, e.Attempt)
+	}
+}
+
+// stats reports the periodic counters.
+func (r *reporter) stats(ifname string, s pppdial.Stats) {
+	r.writeJSON(jsonEvent{Time: time.Now(), Event: "stats", Ifname: ifname, Stats: &jsonStats{
+		BytesIn: s.Netif.BytesIn, BytesOut: s.Netif.BytesOut, PacketsIn: s.Netif.PacketsIn, PacketsOut: s.Netif.PacketsOut,
+		FCSErrors: s.Link.Framing.FCSErrors, Drops: s.Netif.DropsIn + s.Netif.DropsOut + s.Link.TxDropped + s.Link.RxDropped,
+		EchoRequests: s.Link.EchoRequests, EchoReplies: s.Link.EchoReplies, Ups: s.Ups,
+	}})
+}
+
+// failure prints the one line that names the cause and what to try, and the JSON error event.
+func (r *reporter) failure(err error) {
+	code := pppdial.Code(err)
+	r.writeJSON(jsonEvent{Time: time.Now(), Event: "error", Error: errText(err), Code: code})
+	r.line("pppdial: %s — %s", errText(err), hint(err))
+}
+
+// hint says what a user can do about err.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, at.ErrWrongPIN):
+		return "the SIM rejected the PIN: check --pin / PPPDIAL_PIN (it is not retried, to spare the PUK)"
+	case errors.Is(err, at.ErrSIMPINRequired):
+		return "the SIM is locked: give its PIN with --pin or PPPDIAL_PIN"
+	case errors.Is(err, at.ErrPUKRequired):
+		return "the SIM is PUK-locked: unlock it with its PUK (in a phone, or AT+CPIN=\"PUK\",\"NEWPIN\")"
+	case errors.Is(err, at.ErrSIMNotInserted):
+		return "insert a SIM (and check it is seated); some modems need a power cycle after that"
+	case errors.Is(err, at.ErrNoResponse):
+		return "wrong port or baud? `pppdial ports` lists the modem's ports; try --baud 115200"
+	}
+	switch pppdial.Code(err) {
+	case pppdial.CodeUsage:
+		return "see pppdial dial -h"
+	case pppdial.CodePort:
+		return "check --port (`pppdial ports` lists them) and permissions (the dialout group)"
+	case pppdial.CodeRegistration:
+		return "check the antenna, the coverage and that the SIM's data plan is active"
+	case pppdial.CodeDial:
+		return "check --apn and --dial with your operator's settings"
+	case pppdial.CodeAuth:
+		return "check --user and --password (PPPDIAL_PASSWORD) with your operator's settings"
+	case pppdial.CodePPP:
+		return "run with -v to see the negotiation, or --pcap FILE to capture it"
+	case pppdial.CodeLinkLost:
+		return "use --persist to redial automatically"
+	case pppdial.CodeModem:
+		return "see the modem's answer above; -v shows every command"
+	}
+	return "run with -v for details"
+}
+
+func stepTitle(step string) string {
+	switch at.Step(step) {
+	case at.StepWake:
+		return "modem found"
+	case at.StepEchoOff:
+		return "echo off"
+	case at.StepErrors:
+		return "verbose errors"
+	case at.StepInit:
+		return "init"
+	case at.StepSIM:
+		return "SIM ready"
+	case at.StepSignal:
+		return "signal"
+	case at.StepRegister:
+		return "registered"
+	case at.StepOperator:
+		return "operator"
+	case at.StepAPN:
+		return "APN set"
+	case at.StepDial:
+		return "CONNECT"
+	}
+	return step
+}
+
+func phaseTitle(phase string) string {
+	switch phase {
+	case ppp.PhaseEstablish.String():
+		return "LCP negotiating"
+	case ppp.PhaseAuthenticate.String():
+		return "LCP up, authenticating"
+	case ppp.PhaseNetwork.String():
+		return "LCP up"
+	case ppp.PhaseTerminate.String():
+		return "LCP terminating"
+	}
+	return ""
+}
+
+func addr(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func dnsList(dns []netip.Addr) string {
+	if len(dns) == 0 {
+		return "(none)"
+	}
+	parts := make([]string, len(dns))
+	for i, d := range dns {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

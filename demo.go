@@ -1,0 +1,126 @@
+package pppdial
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/bind"
+	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/modemsim"
+	"github.com/pppdial/pppdial/modemsim/carrier"
+	"github.com/pppdial/pppdial/netif"
+	"github.com/pppdial/pppdial/ppp"
+)
+
+// DemoOptions tune RunDemo. The zero value runs the default demo.
+type DemoOptions struct {
+	// Profile is the emulated modem (default modemsim.SIM7600()).
+	Profile *modemsim.Profile
+	// Baud paces the emulated serial line (default 921600, a typical USB modem's AT port).
+	Baud int
+	// OnEvent receives the session's events as they happen.
+	OnEvent func(Event)
+	// Logger receives debug logs of every layer; nil discards them.
+	Logger *slog.Logger
+}
+
+// DemoResult is what the demo did.
+type DemoResult struct {
+	Modem   string     // the emulated modem's model
+	Info    at.Info    // what the dialer learnt: operator, signal, technology
+	Ifname  string     // the interface the page was fetched over
+	Status  ppp.Status // the link's addresses, DNS, MTU
+	URL     string     // the page fetched
+	Body    []byte     // its content
+	Elapsed time.Duration
+	Stats   Stats // the link's counters after the fetch
+}
+
+// RunDemo runs the whole chain without hardware: an emulated modem on an emulated serial line,
+// with an emulated carrier network behind ATD (a PPP server with HTTP and DNS). It dials the
+// modem through the real dialer, brings PPP up, registers a pp<N> interface in a private
+// registry, resolves the page's host name through the DNS server IPCP handed out and fetches
+// the page over the link's userspace TCP/IP stack, then closes everything.
+func RunDemo(ctx context.Context, opts DemoOptions) (*DemoResult, error) {
+	start := time.Now()
+	profile := modemsim.SIM7600()
+	if opts.Profile != nil {
+		profile = *opts.Profile
+	}
+	if opts.Baud == 0 {
+		opts.Baud = 921600
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	network := carrier.New(carrier.Config{Logger: log.With("side", "carrier")})
+	modem := modemsim.New(profile, network.DataFunc())
+	modem.Logger = log.With("side", "modem")
+	host, line := serialline.Pipe(serialline.Options{Baud: opts.Baud})
+
+	modemCtx, stopModem := context.WithCancel(ctx)
+	modemDone := make(chan error, 1)
+	go func() { modemDone <- modem.Serve(modemCtx, line) }()
+	defer func() {
+		stopModem()
+		host.Close()
+		<-modemDone
+	}()
+
+	reg := netif.NewRegistry()
+	opened := false
+	sess, err := Dial(ctx, Config{
+		Open: func(context.Context) (io.ReadWriteCloser, error) {
+			if opened {
+				return nil, fmt.Errorf("the emulated line is gone")
+			}
+			opened = true
+			return host, nil
+		},
+		Modem:    at.Config{APN: "internet"},
+		PPP:      ppp.Config{EchoInterval: 10 * time.Second},
+		Registry: reg,
+		OnEvent:  opts.OnEvent,
+		Logger:   log.With("side", "host"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &DemoResult{Modem: profile.Model, Info: sess.ModemInfo(), Ifname: sess.Netif().Name(), Status: sess.Status()}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = sess.Close(closeCtx)
+	}()
+
+	res.URL = "http://" + carrier.DefaultHost + "/"
+	client := &http.Client{
+		Transport: &http.Transport{DialContext: (&bind.Dialer{Interface: res.Ifname, Registry: reg}).DialContext},
+		Timeout:   30 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, res.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("demo: fetch over %s: %w", res.Ifname, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("demo: fetch over %s: %s", res.Ifname, resp.Status)
+	}
+	if res.Body, err = io.ReadAll(resp.Body); err != nil {
+		return nil, fmt.Errorf("demo: fetch over %s: %w", res.Ifname, err)
+	}
+	res.Stats = sess.Stats()
+	res.Elapsed = time.Since(start)
+	return res, nil
+}

@@ -1,0 +1,38 @@
+package pppdial
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/pppdial/pppdial/modemsim/carrier"
+)
+
+func TestRunDemoFetchesPageOverLink(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var kinds []EventKind
+	res, err := RunDemo(ctx, DemoOptions{OnEvent: func(e Event) {
+		mu.Lock()
+		kinds = append(kinds, e.Kind)
+		mu.Unlock()
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, carrier.DefaultPage, res.Body)
+	assert.Equal(t, "pp0", res.Ifname)
+	assert.Equal(t, "10.64.64.2", res.Status.Local.String())
+	assert.Equal(t, "10.64.64.1", res.Status.Peer.String())
+	assert.Equal(t, "Vodafone", res.Info.Operator)
+	assert.Positive(t, res.Stats.Netif.PacketsIn)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, kinds, EventProgress)
+	assert.Contains(t, kinds, EventUp)
+}

@@ -1,0 +1,15 @@
+// Package pppdial is a PPP-over-UART cellular modem stack: it brings an LTE modem up with AT
+// commands, runs PPP (LCP, PAP/CHAP, IPCP, IPV6CP) over RFC 1662 framing, and turns the link
+// into a pp<N> network interface with a userspace TCP/IP stack, on which package bind opens
+// sockets beside the host's own.
+//
+// This package is the session that ties the chain together for programs: Dial opens the port,
+// dials, negotiates, registers the interface and keeps it up — redialing with backoff after a
+// drop when Config.Persist is set — and Close tears it all down within a deadline. Events
+// report every step, with stable codes for failures. The pppdial command is a thin shell over
+// this package.
+//
+// The layers live in their own packages: at (the dialer), hdlc (framing), ppp (the link),
+// netif (interfaces), bind (sockets by interface), modemsim (emulated modems, used by the
+// tests and by `pppdial demo`).
+package pppdial
