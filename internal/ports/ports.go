@@ -56,7 +56,6 @@ var known = map[string]modem{
 	"1e0e:9001": {"SIMCom SIM7600", map[int]Role{0: RoleDiag, 1: RoleNMEA, 2: RoleAT, 3: RolePPP}},
 }
 
-
 // List returns the serial ports under sysRoot ("/sys" on a live system; tests pass a fake tree)
 // with /dev/serial/by-id links read from devRoot ("/dev"). Only real ports are listed: the
 // dozens of virtual consoles a kernel registers are left out.
