@@ -3,6 +3,7 @@ package hdlc
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"math/bits"
 )
 
 // FCS constants from RFC 1662 appendices C.2 and C.3. A frame's FCS is
@@ -51,28 +52,72 @@ func init() {
 	}
 }
 
+// clmulMin is the shortest input worth handing to clmulFold.
+const clmulMin = 64
+
 // FCS16 returns fcs updated with the bytes of p (RFC 1662 C.2 pppfcs16).
 // Start from [FCS16Init]; the result is not complemented.
 func FCS16(fcs uint16, p []byte) uint16 {
+	if useCLMUL && len(p) >= clmulMin {
+		n := len(p) &^ 15
+		lo, hi := clmulFold(p[:n], &clmulK, uint64(fcs))
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:8], lo)
+		binary.LittleEndian.PutUint64(b[8:], hi)
+		return fcs16Tables(fcs16Tables(0, b[:]), p[n:])
+	}
+	return fcs16Tables(fcs, p)
+}
+
+// fcs16Tables is FCS16 with the slicing-by-16 tables alone: the portable
+// path, and the one for inputs too short to fold.
+func fcs16Tables(fcs uint16, p []byte) uint16 {
 	t := fcs16Tab
 	c := uint32(fcs)
 	for len(p) >= 16 {
 		// The first eight bytes are split out of one 64-bit load with
 		// shifts, the last eight are loaded one by one: the mix keeps both
 		// the ALUs and the load ports busy, ~15% faster than either alone.
-		lo := binary.LittleEndian.Uint64(p) ^ uint64(c)
 		q := (*[16]byte)(p)
-		// Grouped in fours so the XORs form a shallow tree, not a chain.
-		c = (t[15][byte(lo)] ^ t[14][byte(lo>>8)] ^ t[13][byte(lo>>16)] ^ t[12][byte(lo>>24)]) ^
-			(t[11][byte(lo>>32)] ^ t[10][byte(lo>>40)] ^ t[9][byte(lo>>48)] ^ t[8][byte(lo>>56)]) ^
-			(t[7][q[8]] ^ t[6][q[9]] ^ t[5][q[10]] ^ t[4][q[11]]) ^
-			(t[3][q[12]] ^ t[2][q[13]] ^ t[1][q[14]] ^ t[0][q[15]])
+		lo := binary.LittleEndian.Uint64(q[:8]) ^ uint64(c)
+		c = t[15][byte(lo)] ^ t[14][byte(lo>>8)] ^ t[13][byte(lo>>16)] ^ t[12][byte(lo>>24)] ^
+			t[11][byte(lo>>32)] ^ t[10][byte(lo>>40)] ^ t[9][byte(lo>>48)] ^ t[8][byte(lo>>56)]
+		// A separate sum, so the two halves' XORs do not form one chain.
+		c ^= t[7][q[8]] ^ t[6][q[9]] ^ t[5][q[10]] ^ t[4][q[11]] ^
+			t[3][q[12]] ^ t[2][q[13]] ^ t[1][q[14]] ^ t[0][q[15]]
 		p = p[16:]
 	}
 	for _, b := range p {
 		c = c>>8 ^ t[0][byte(c)^b]
 	}
 	return uint16(c)
+}
+
+// clmulK holds, bit-reflected as the serial line's bit order requires, the
+// residues x^e mod P(x) for the FCS-16 polynomial P = x^16+x^12+x^5+1 that
+// let clmulFold move a 16-byte block forward over the stream with two
+// carry-less multiplications: a block's high-degree half H (its first 8
+// bytes) times x^(e1) plus its low half L times x^(e2), reduced mod P, is
+// congruent to the block shifted by the fold distance, and fits in 16
+// bytes. Folding by 16 bytes uses e = 192, 128; by 64 bytes e = 576, 512.
+// Each exponent is one less, because the product of two reflected 64-bit
+// operands comes out one bit short of the reflected 128-bit product.
+var clmulK = [4]uint64{
+	bits.Reverse64(xPowModP(192 - 1)), bits.Reverse64(xPowModP(128 - 1)),
+	bits.Reverse64(xPowModP(576 - 1)), bits.Reverse64(xPowModP(512 - 1)),
+}
+
+// xPowModP returns x^e mod P(x) for the FCS-16 polynomial, as a normal
+// (not reflected) polynomial: bit d is the coefficient of x^d.
+func xPowModP(e int) uint64 {
+	r := uint64(1)
+	for range e {
+		r <<= 1
+		if r&0x10000 != 0 {
+			r ^= 0x11021 // x^16 + x^12 + x^5 + 1
+		}
+	}
+	return r
 }
 
 // FCS32 returns fcs updated with the bytes of p (RFC 1662 C.3 pppfcs32).

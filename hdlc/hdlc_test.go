@@ -98,6 +98,33 @@ func TestFCSTablesMatchBitwise(t *testing.T) {
 	}
 }
 
+// FCS16 folds long inputs with carry-less multiplication where the CPU has
+// it: check it against the portable tables at every length around the
+// folding steps (16 and 64 bytes), at odd alignments, up to beyond an MRU.
+func TestFCS16Folding(t *testing.T) {
+	t.Logf("carry-less multiply in use: %v", useCLMUL)
+	r := rand.New(rand.NewPCG(9, 10))
+	buf := make([]byte, 2100)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	for n := 0; n <= 2000; n++ {
+		off := n % 7
+		p := buf[off : off+n]
+		init := uint16(r.Uint32())
+		require.Equal(t, fcs16Tables(init, p), FCS16(init, p), "len %d", n)
+	}
+	for _, n := range []int{64, 65, 127, 128, 1500, 2000} {
+		require.Equal(t, bitFCS16(FCS16Init, buf[:n]), FCS16(FCS16Init, buf[:n]), "len %d", n)
+		require.Equal(t, bitFCS16(0, buf[:n]), FCS16(0, buf[:n]), "len %d", n)
+	}
+	// All-ones and all-zero data, where a wrong constant shows at once.
+	for _, v := range []byte{0x00, 0xff} {
+		p := bytes.Repeat([]byte{v}, 1000)
+		require.Equal(t, bitFCS16(FCS16Init, p), FCS16(FCS16Init, p))
+	}
+}
+
 // checkWire asserts that wire is one frame whose only raw flags are the
 // first and last octets, in which every octet that must be escaped appears
 // escaped and nothing else is escaped.
