@@ -3,6 +3,7 @@ package hdlc
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -523,7 +524,7 @@ func TestTooLong(t *testing.T) {
 	// Clamping.
 	d.SetMaxLen(-5)
 	assert.Equal(t, frameOverhead, cap(d.buf))
-	d.SetMaxLen(1 << 40)
+	d.SetMaxLen(math.MaxInt)
 	assert.Equal(t, MaxMaxLen+frameOverhead, cap(d.buf))
 }
 
