@@ -108,14 +108,18 @@ func (d *Decoder) Feed(p []byte, fn func(protocol uint16, info []byte)) {
 			continue
 		}
 		p = p[1:] // the flag
+		// The frame is complete: the buffer is empty again before fn
+		// runs (info still aliases its array), so a SetMaxLen from fn
+		// has no frame in progress to carry over or drop.
+		frame := d.buf
+		d.buf = d.buf[:0]
 		if d.esc {
 			// 0x7d 0x7e: the sender abandoned the frame.
+			d.esc = false
 			d.stats.Aborts++
-		} else if len(d.buf) > 0 {
-			d.end(fn)
+		} else if len(frame) > 0 {
+			d.end(frame, fn)
 		}
-		d.esc = false
-		d.buf = d.buf[:0]
 	}
 }
 
@@ -210,9 +214,8 @@ func (d *Decoder) tooLong() {
 	d.buf = d.buf[:0]
 }
 
-// end checks the frame in d.buf and hands it to fn if good.
-func (d *Decoder) end(fn func(uint16, []byte)) {
-	b := d.buf
+// end checks the complete frame b and hands it to fn if good.
+func (d *Decoder) end(b []byte, fn func(uint16, []byte)) {
 	fcsLen := 2
 	if d.fcs32 {
 		fcsLen = 4

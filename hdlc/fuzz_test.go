@@ -10,52 +10,33 @@ import (
 var fuzzMaxLens = [...]int{DefaultMaxLen, 0, 1, 4, 16, 64, 300, MaxMaxLen}
 
 // FuzzDecode feeds arbitrary bytes to a decoder configured from cfg: bit 0
-// FCS-32, bit 1 receive ACCM 0, bits 2-4 the maximum length. It checks that
-// decoding never panics, that memory stays bounded, that the counters add
-// up, that every frame delivered is well formed, and that splitting the
-// input anywhere changes nothing.
+// FCS-32, bit 1 receive ACCM 0, bits 2-4 the maximum length, bit 5 a
+// callback that changes the ACCM, FCS width and maximum length after every
+// frame (as a link does when LCP opens). It checks that decoding never
+// panics, that memory stays bounded, that the counters add up, that every
+// frame delivered is well formed, and that splitting the input anywhere
+// changes nothing — setters from the callback included.
 func FuzzDecode(f *testing.F) {
 	e := NewEncoder()
 	f.Add(uint8(0), e.AppendFrame(nil, protoLCP, []byte{1, 1, 0, 4}))
 	f.Add(uint8(2), e.AppendFrame([]byte("CONNECT\r\n"), 0x0021, []byte{0x45, 0x7e, 0x7d, 0x00}))
 	f.Add(uint8(0), []byte{0x7e, 0xff, 0x7d, 0x7e, 0x41, 0x7e, 0x7d})
 	f.Add(uint8(3<<2), bytes.Repeat([]byte{0x7e, 0x21, 0x41, 0x42, 0x43, 0x44, 0x45}, 3))
+	f.Add(uint8(1<<5), bytes.Repeat([]byte{0x7e, 0x21, 0x41, 0x42, 0x43, 0x44, 0x45}, 3))
 	e.SetFCS32(true)
 	f.Add(uint8(1), e.AppendFrame(nil, 0x8021, []byte{1, 2, 0, 4}))
 
 	f.Fuzz(func(t *testing.T, cfg uint8, data []byte) {
-		maxLen := fuzzMaxLens[cfg>>2&7]
-		newDec := func() *Decoder {
-			d := NewDecoder()
-			d.SetFCS32(cfg&1 != 0)
-			if cfg&2 != 0 {
-				d.SetACCM(0)
-			}
-			d.SetMaxLen(maxLen)
-			return d
-		}
-
-		d := newDec()
-		var got []frame
-		d.Feed(data, func(p uint16, info []byte) {
-			if len(info) > maxLen {
-				t.Fatalf("info of %d bytes exceeds max %d", len(info), maxLen)
-			}
-			if p>>8&1 != 0 || p&1 == 0 {
-				t.Fatalf("malformed protocol %#04x delivered", p)
-			}
-			got = append(got, frame{p, bytes.Clone(info)})
-		})
-		if c := cap(d.buf); c != maxLen+frameOverhead {
-			t.Fatalf("buffer grew to %d, bound %d", c, maxLen+frameOverhead)
-		}
-		st := d.Stats()
+		got, st := fuzzDecode(t, cfg, [][]byte{data})
 		if st.BytesIn != uint64(len(data)) || st.FramesIn != uint64(len(got)) || st.FramesOut != 0 || st.BytesOut != 0 {
 			t.Fatalf("counters off: %+v for %d bytes, %d frames", st, len(data), len(got))
 		}
 		// Every frame or error but an overrun ends at a flag, and an
-		// overrun needs more bytes than the buffer holds.
-		ends := uint64(bytes.Count(data, []byte{flagSeq})) + uint64(len(data)/(maxLen+frameOverhead+1))
+		// overrun needs more bytes than the smallest buffer holds.
+		ends := uint64(bytes.Count(data, []byte{flagSeq})) + uint64(len(data)/(frameOverhead+1))
+		if cfg&(1<<5) == 0 {
+			ends = uint64(bytes.Count(data, []byte{flagSeq})) + uint64(len(data)/(fuzzMaxLens[cfg>>2&7]+frameOverhead+1))
+		}
 		if st.FramesIn+st.Errors() > ends {
 			t.Fatalf("%d frames and errors from %d possible ends: %+v", st.FramesIn+st.Errors(), ends, st)
 		}
@@ -66,24 +47,63 @@ func FuzzDecode(f *testing.F) {
 			k = int(cfg) * 7919 % (len(data) + 1)
 		}
 		for _, chunks := range [][][]byte{{data[:k], data[k:]}, splitBytes(data)} {
-			d2 := newDec()
-			got2 := feedAll(d2, chunks...)
-			if !equalFrames(got, got2) || d2.Stats() != st {
-				t.Fatalf("split into %d chunks: %v %+v, whole: %v %+v", len(chunks), got2, d2.Stats(), got, st)
+			got2, st2 := fuzzDecode(t, cfg, chunks)
+			if !equalFrames(got, got2) || st2 != st {
+				t.Fatalf("split into %d chunks: %v %+v, whole: %v %+v", len(chunks), got2, st2, got, st)
 			}
 		}
 
 		// What came out goes back in unchanged.
-		enc := NewEncoder()
-		enc.SetFCS32(cfg&1 != 0)
-		for _, fr := range got {
-			d3 := newDec()
-			got3 := feedAll(d3, enc.AppendFrame(nil, fr.Proto, fr.Info))
-			if !equalFrames([]frame{fr}, got3) {
-				t.Fatalf("re-encoded %v decodes as %v", fr, got3)
+		if cfg&(1<<5) == 0 {
+			enc := NewEncoder()
+			enc.SetFCS32(cfg&1 != 0)
+			for _, fr := range got {
+				d := NewDecoder()
+				d.SetFCS32(cfg&1 != 0)
+				d.SetMaxLen(MaxMaxLen)
+				if got3 := feedAll(d, enc.AppendFrame(nil, fr.Proto, fr.Info)); !equalFrames([]frame{fr}, got3) {
+					t.Fatalf("re-encoded %v decodes as %v", fr, got3)
+				}
 			}
 		}
 	})
+}
+
+// fuzzDecode decodes chunks with a decoder set up from cfg (see FuzzDecode)
+// and checks every frame and the buffer bound as it goes.
+func fuzzDecode(t *testing.T, cfg uint8, chunks [][]byte) ([]frame, Stats) {
+	d := NewDecoder()
+	d.SetFCS32(cfg&1 != 0)
+	if cfg&2 != 0 {
+		d.SetACCM(0)
+	}
+	maxLen := fuzzMaxLens[cfg>>2&7]
+	d.SetMaxLen(maxLen)
+	var got []frame
+	fn := func(p uint16, info []byte) {
+		if len(info) > maxLen {
+			t.Fatalf("info of %d bytes exceeds max %d", len(info), maxLen)
+		}
+		if p>>8&1 != 0 || p&1 == 0 {
+			t.Fatalf("malformed protocol %#04x delivered", p)
+		}
+		got = append(got, frame{p, bytes.Clone(info)})
+		if cfg&(1<<5) != 0 {
+			// Derived from the frame, so every split switches alike.
+			h := FCS16(FCS16Init, info)
+			d.SetACCM(uint32(h) * 0x9e3779b9 & -uint32(h&1))
+			d.SetFCS32(h&2 != 0)
+			maxLen = fuzzMaxLens[h>>2&7]
+			d.SetMaxLen(maxLen)
+		}
+	}
+	for _, c := range chunks {
+		d.Feed(c, fn)
+		if cp := cap(d.buf); cp != maxLen+frameOverhead {
+			t.Fatalf("buffer capacity %d, bound %d", cp, maxLen+frameOverhead)
+		}
+	}
+	return got, d.Stats()
 }
 
 func splitBytes(p []byte) [][]byte {

@@ -670,13 +670,14 @@ func TestSettersInsideCallback(t *testing.T) {
 	e = NewEncoder()
 	s = e.AppendFrame(nil, 0x0021, []byte("0123456789"))
 	s = e.AppendFrame(s, 0x0021, []byte("0123456789"))
+	s = e.AppendFrame(s, 0x0021, []byte("01234"))
 	got = got[:0]
 	d.Feed(s, func(p uint16, info []byte) {
 		d.SetMaxLen(5)
 		got = append(got, frame{p, bytes.Clone(info)})
 	})
-	assert.Equal(t, []frame{{0x21, []byte("0123456789")}}, got)
-	assert.Equal(t, uint64(1), d.Stats().TooLong)
+	assert.Equal(t, []frame{{0x21, []byte("0123456789")}, {0x21, []byte("01234")}}, got)
+	assert.Equal(t, Stats{FramesIn: 2, BytesIn: uint64(len(s)), TooLong: 1}, d.Stats())
 }
 
 func TestStatsAdd(t *testing.T) {
