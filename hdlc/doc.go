@@ -27,7 +27,8 @@
 // A callback rather than an iterator also lets the link react between frames
 // of the same chunk: when LCP opens, the link changes the receive ACCM or the
 // FCS width from inside the callback, and the change applies to the very
-// next byte of the chunk (RFC 1662 section 7.1 switches maps at that point).
+// next byte of the chunk: a peer starts using the negotiated map once the
+// Configure-Ack is exchanged, often within the same serial read.
 //
 // # Speed
 //
