@@ -33,6 +33,13 @@ const (
 
 var unspecified = netip.IPv4Unspecified()
 
+// FallbackPeerAddr is the address a client suggests to a peer that asks for 0.0.0.0 for itself
+// when no PeerAddr is configured: pppd's default remote address. Rejecting the option instead
+// (what pppd does during negotiation) makes slirp close IPCP right after opening it ("could not
+// determine local IP address"), so the peer is given this one; it only names the far end of a
+// point-to-point link.
+var FallbackPeerAddr = netip.AddrFrom4([4]byte{10, 64, 64, 64})
+
 // Options is one direction's set of IPCP option values. An invalid (zero) netip.Addr means the
 // option is absent; 0.0.0.0 means "please tell me".
 type Options struct {
@@ -104,7 +111,7 @@ func addr4(data []byte) (netip.Addr, bool) {
 //
 // IP-Address: a server acks PeerAddr and naks anything else to it; a client acks the peer's
 // own non-zero address, and for 0.0.0.0 (slirp asks that) naks to PeerAddr if configured, else
-// rejects the option (neither side knows the peer's address). DNS options: a server acks its
+// to FallbackPeerAddr. DNS options: a server acks its
 // configured addresses and naks to them, rejecting what it has none for; a client rejects them.
 // VJ compression, the deprecated IP-Addresses option, NBNS and anything unknown are rejected.
 func CheckRequest(opts []byte, p Policy, r *fsm.Responder) Options {
@@ -130,10 +137,10 @@ func CheckRequest(opts []byte, p Policy, r *fsm.Responder) Options {
 			case !a.IsUnspecified():
 				peer.Addr = a
 				r.Ack(typ, data)
-			case p.PeerAddr.Is4() && !p.PeerAddr.IsUnspecified():
+			case usable(p.PeerAddr):
 				r.Nak(typ, p.PeerAddr.AsSlice())
 			default:
-				r.Reject(typ, data)
+				r.Nak(typ, FallbackPeerAddr.AsSlice())
 			}
 		case (typ == OptPrimaryDNS || typ == OptSecondaryDNS) && ok && p.Server:
 			i := 0

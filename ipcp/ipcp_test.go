@@ -36,15 +36,22 @@ func TestClientInitialRequest(t *testing.T) {
 	assert.Empty(t, AppendRequest(nil, Policy{Server: true}.Initial()), "a server without an address sends none")
 }
 
-func TestClientRejectsSlirpRequest(t *testing.T) {
+func TestClientAnswersSlirpRequest(t *testing.T) {
 	code, out, _ := check(slirpReq, client)
 	assert.Equal(t, fsm.ConfigureReject, code)
-	assert.Equal(t, slirpReq, out, "VJ and the 0.0.0.0 address are both rejected")
-	// With a configured peer address, the 0.0.0.0 is naked to it instead (VJ still rejected).
+	assert.Equal(t, slirpReq[:6], out, "VJ rejected first (a Reject carries only rejects)")
+	// slirp then asks 0.0.0.0 for itself alone: it is given an address (it closes IPCP without).
+	code, out, _ = check([]byte{3, 6, 0, 0, 0, 0}, client)
+	assert.Equal(t, fsm.ConfigureNak, code)
+	assert.Equal(t, []byte{3, 6, 10, 64, 64, 64}, out)
+	code, _, peer := check([]byte{3, 6, 10, 64, 64, 64}, client)
+	assert.Equal(t, fsm.ConfigureAck, code)
+	assert.Equal(t, FallbackPeerAddr, peer.Addr)
+	// With a configured peer address, that one is suggested.
 	code, out, _ = check([]byte{3, 6, 0, 0, 0, 0}, Policy{PeerAddr: a("10.0.2.2")})
 	assert.Equal(t, fsm.ConfigureNak, code)
 	assert.Equal(t, []byte{3, 6, 10, 0, 2, 2}, out)
-	// After the Reject slirp asks for nothing, which is acked.
+	// A peer that sends no address at all is acked.
 	code, _, _ = check(nil, client)
 	assert.Equal(t, fsm.ConfigureAck, code)
 }
@@ -95,7 +102,7 @@ func TestSlirpIgnoresSecondaryDNS(t *testing.T) {
 	res, ok := n.Result()
 	require.True(t, ok)
 	assert.Equal(t, a("10.0.2.15"), res.Local)
-	assert.False(t, res.Peer.IsValid(), "slirp never gave its address")
+	assert.False(t, res.Peer.IsValid(), "no peer address acked in this exchange")
 	assert.Equal(t, []netip.Addr{a("10.0.2.3")}, res.DNS)
 }
 

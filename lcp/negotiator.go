@@ -33,6 +33,7 @@ func NewNegotiator(p Policy, rand func() uint32) *Negotiator {
 func (n *Negotiator) Reset() {
 	n.want = n.Policy.Initial(nonZero(n.Rand, 0))
 	n.authRefused = false
+	n.loopbacks = 0
 }
 
 // AppendRequest appends our Configure-Request options.
@@ -51,9 +52,6 @@ func (n *Negotiator) CheckRequest(opts, dst []byte) (fsm.Code, []byte) {
 	code, out := n.resp.Result(dst)
 	if code == fsm.ConfigureAck {
 		n.peer = v.Peer
-		if !v.Loopback {
-			n.loopbacks = 0
-		}
 	}
 	return code, out
 }
@@ -98,6 +96,8 @@ func (n *Negotiator) Magic() uint32 { return n.ours.Magic }
 // AuthRefused reports whether the peer naked or rejected the authentication protocol we demand.
 func (n *Negotiator) AuthRefused() bool { return n.authRefused }
 
-// Loopbacks returns how many consecutive magic-number collisions were seen: a persistent count
-// means the line is looped back (a modem echoing our frames).
+// Loopbacks returns how many magic-number collisions this negotiation has seen (in the peer's
+// requests and in its Naks of ours): two honest ends collide once in 2^32; a count that reaches
+// Max-Failure means the line is looped back (a modem echoing our frames), which pppd also
+// concludes after 5.
 func (n *Negotiator) Loopbacks() int { return n.loopbacks }

@@ -501,6 +501,9 @@ func (x *lcpLayer) Up() {
 // Down: LCP left Opened. Network protocols go down and framing reverts to the defaults.
 func (x *lcpLayer) Down() {
 	l := (*Link)(x)
+	if l.err == nil && errors.Is(l.lcp.Reason(), fsm.ErrTerminatedByPeer) {
+		l.err = ErrPeerTerminated // decided now, whatever happens during the wait that follows
+	}
 	l.echoNext = time.Time{}
 	l.auth = authState{}
 	l.ipcp.Down(l.now)
@@ -508,8 +511,13 @@ func (x *lcpLayer) Down() {
 		l.v6.Down(l.now)
 	}
 	l.setFraming(DefaultFraming(l.cfg.MRU))
-	if !l.dead && l.phase != PhaseTerminate {
-		l.setPhase(PhaseEstablish)
+	if !l.dead {
+		switch l.lcp.State() {
+		case fsm.Closing, fsm.Stopping:
+			l.setPhase(PhaseTerminate)
+		default:
+			l.setPhase(PhaseEstablish) // renegotiating
+		}
 	}
 }
 

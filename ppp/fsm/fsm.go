@@ -242,6 +242,8 @@ type FSM struct {
 	reason error
 	stats  Stats
 
+	layerAct byte // layer action of the current transition: 'u', 'd', 's', 'f' or 0
+
 	actionHook func(action string) // tests: observe every RFC action
 }
 
@@ -490,6 +492,7 @@ func (f *FSM) rxr(now time.Time, code Code, id uint8, data []byte) {
 // state. Packet-driven actions use the reply prepared in respCode/respID/resp.
 func (f *FSM) handle(now time.Time, ev Event) {
 	old := f.state
+	f.layerAct = 0
 	next, ok := f.transition(now, ev)
 	if !ok {
 		f.stats.Discarded++
@@ -503,6 +506,19 @@ func (f *FSM) handle(now time.Time, ev Event) {
 	}
 	if old != next {
 		f.log("state", "event", ev, "from", old, "to", next)
+	}
+	// The layer action runs last, in the new state (as pppd does): a layer that reacts by
+	// delivering another event to this automaton (a Close from This-Layer-Up) then finds it
+	// consistent, and nothing is left to overwrite the state afterwards.
+	switch act := f.layerAct; act {
+	case 'u':
+		f.layer.Up()
+	case 'd':
+		f.layer.Down()
+	case 's':
+		f.layer.Started()
+	case 'f':
+		f.layer.Finished()
 	}
 }
 
@@ -774,25 +790,27 @@ func (f *FSM) irc(terminate bool) {
 	}
 }
 
+// The layer actions are recorded here and performed by handle once the state is updated; no
+// cell of the table has more than one.
 func (f *FSM) tlu() {
 	f.act("tlu")
 	f.reason = nil
-	f.layer.Up()
+	f.layerAct = 'u'
 }
 
 func (f *FSM) tld() {
 	f.act("tld")
-	f.layer.Down()
+	f.layerAct = 'd'
 }
 
 func (f *FSM) tls() {
 	f.act("tls")
-	f.layer.Started()
+	f.layerAct = 's'
 }
 
 func (f *FSM) tlf() {
 	f.act("tlf")
-	f.layer.Finished()
+	f.layerAct = 'f'
 }
 
 // zrc: Zero-Restart-Count, so that the next timeout (one restart period from now) is TO-: the

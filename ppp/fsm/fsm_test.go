@@ -423,3 +423,43 @@ func TestNakLoopFromPeerEnds(t *testing.T) {
 	assert.ErrorIs(t, h.f.Reason(), ErrNotConverging)
 	assert.Len(t, h.r.naked, 3)
 }
+
+// closeOnUp closes its automaton from This-Layer-Up, as the link does when LCP opens without
+// the authentication it requires.
+type closeOnUp struct {
+	numRules
+	f   *FSM
+	now time.Time
+}
+
+func (c *closeOnUp) Up() {
+	c.ups++
+	if c.f.State() != Opened {
+		panic("layer action before the state change")
+	}
+	c.f.Close(c.now)
+}
+
+func TestLayerActionRunsInNewState(t *testing.T) {
+	ra := &closeOnUp{numRules: numRules{want: 1, limit: 1}}
+	rb := &numRules{want: 1, limit: 1}
+	p := &pair{ra: &ra.numRules, rb: rb, now: time.Unix(0, 0)}
+	p.a = New(Config{}, ra, ra, func(pkt []byte) {
+		p.logA = append(p.logA, Code(pkt[0]))
+		p.qb = append(p.qb, append([]byte(nil), pkt...))
+	})
+	p.b = New(Config{}, rb, rb, func(pkt []byte) {
+		p.logB = append(p.logB, Code(pkt[0]))
+		p.qa = append(p.qa, append([]byte(nil), pkt...))
+	})
+	ra.f, ra.now = p.a, p.now
+	p.a.Open(p.now)
+	p.a.Up(p.now)
+	p.b.Open(p.now)
+	p.b.Up(p.now)
+	p.pump(t)
+	assert.Equal(t, 1, ra.ups)
+	assert.Equal(t, 1, ra.downs, "the Close from Up took the layer down again")
+	assert.Equal(t, Closed, p.a.State())
+	assert.Contains(t, p.logA, TerminateRequest)
+}
