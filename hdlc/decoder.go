@@ -81,7 +81,8 @@ func (d *Decoder) Stats() Stats { return d.stats }
 // aliases the decoder's buffer and is valid only until fn returns: copy what
 // must outlive the call. Frames may span chunks; how the stream is split
 // makes no difference to what comes out. Setters called from inside fn apply
-// from the next byte of p on. fn must not call Feed.
+// from the next byte of p on. fn must not call Feed; a nil fn drops the
+// frames (they are still counted).
 func (d *Decoder) Feed(p []byte, fn func(protocol uint16, info []byte)) {
 	d.stats.BytesIn += uint64(len(p))
 	for len(p) > 0 {
@@ -258,5 +259,7 @@ func (d *Decoder) end(b []byte, fn func(uint16, []byte)) {
 		return
 	}
 	d.stats.FramesIn++
-	fn(proto, b)
+	if fn != nil {
+		fn(proto, b)
+	}
 }

@@ -56,7 +56,9 @@ func init() {
 const clmulMin = 64
 
 // FCS16 returns fcs updated with the bytes of p (RFC 1662 C.2 pppfcs16).
-// Start from [FCS16Init]; the result is not complemented.
+// Start from [FCS16Init]; the result is not complemented. On amd64 with
+// PCLMULQDQ, inputs of clmulMin bytes or more are folded by carry-less
+// multiplication first; elsewhere the slicing-by-16 tables do it all.
 func FCS16(fcs uint16, p []byte) uint16 {
 	if useCLMUL && len(p) >= clmulMin {
 		n := len(p) &^ 15
