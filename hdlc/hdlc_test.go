@@ -360,7 +360,7 @@ func TestFlagSharing(t *testing.T) {
 	n := len(wire)
 	wire = e.AppendFrame(wire, 0x0021, []byte{2})
 	assert.NotEqual(t, byte(flagSeq), wire[n], "second frame must reuse the closing flag")
-	assert.Equal(t, 2, bytes.Count(wire, []byte{flagSeq})-1, "three flags for two frames")
+	assert.Equal(t, 3, bytes.Count(wire, []byte{flagSeq}), "three flags for two frames")
 	// dst not ending in a flag gets an opening flag.
 	wire2 := e.AppendFrame([]byte("AT"), 0x0021, []byte{3})
 	assert.Equal(t, []byte("AT~"), wire2[:3])
