@@ -355,7 +355,9 @@ func (d *dialer) escape(ctx context.Context, deadline time.Time) error {
 // quarter longer than the guard: the modem times its guard from when the last '+' arrived, so a
 // command sent exactly one guard time later could land inside it and cancel the escape.
 func sendEscape(ctx context.Context, p *Port, guard time.Duration) error {
-	if err := sleep(ctx, guard-p.sinceWrite()); err != nil {
+	// The modem times the silence from when our last byte reached it, which on a busy or paced
+	// line is later than when we wrote it: wait a little longer than the guard.
+	if err := sleep(ctx, guard+guard/4-p.sinceWrite()); err != nil {
 		return err
 	}
 	if _, err := p.Write([]byte("+++")); err != nil {
