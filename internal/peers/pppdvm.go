@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,7 @@ const consoleReady = "Connect: ppp0"
 // for a free VM slot (other tests' VMs) is bounded apart from the boot itself.
 const (
 	vmSlotTimeout  = 5 * time.Minute
-	vmStartTimeout = 90 * time.Second
+	vmStartTimeout = 120 * time.Second
 	vmBuildTimeout = 5 * time.Minute
 )
 
@@ -157,17 +158,29 @@ func startPPPDVM(ctx context.Context, bootTimeout time.Duration, opts ...string)
 	if err != nil {
 		return nil, nil, err
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, script, append([]string{"start"}, opts...)...)
-	cmd.Env = append(os.Environ(), envToken+"="+token)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	// The script gives the VM 30 s to boot; on a loaded machine (TCG, other tests' VMs and
+	// builds) that is sometimes not enough, so a boot that timed out is tried once more.
+	var stdout bytes.Buffer
+	for attempt := 1; ; attempt++ {
+		var stderr bytes.Buffer
+		stdout.Reset()
+		cmd := exec.CommandContext(ctx, script, append([]string{"start"}, opts...)...)
+		cmd.Env = append(os.Environ(), envToken+"="+token)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 5 * time.Second
+		err := cmd.Run()
+		if err == nil {
+			break
+		}
 		// qemu daemonizes into its own session: the process group kill does not reach it.
 		killByToken(token)
-		return nil, nil, fmt.Errorf("peers: pppd-vm start %v: %w; stderr: %s", opts, err, strings.TrimSpace(stderr.String()))
+		err = fmt.Errorf("peers: pppd-vm start %v (attempt %d): %w; stderr: %s", opts, attempt, err, strings.TrimSpace(stderr.String()))
+		if attempt == 2 || ctx.Err() != nil || !strings.Contains(stderr.String(), "did not start") {
+			return nil, nil, err
+		}
+		slog.Warn("pppd-vm: retrying a boot that timed out", "err", err)
 	}
 	vm = &VM{Options: opts, home: home, token: token, slot: slot, slotWait: slotWait}
 	for _, f := range strings.Fields(stdout.String()) {
