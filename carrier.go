@@ -3,7 +3,6 @@ package pppdial
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -11,8 +10,13 @@ import (
 )
 
 // ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
-// dropped the call). It matches at.ErrNoCarrier too.
-var ErrCarrierLost = fmt.Errorf("carrier lost: %w", at.ErrNoCarrier)
+// dropped the call). errors.Is(err, at.ErrNoCarrier) holds for it too.
+var ErrCarrierLost error = carrierLost{}
+
+type carrierLost struct{}
+
+func (carrierLost) Error() string        { return "carrier lost: the modem reported NO CARRIER" }
+func (carrierLost) Is(target error) bool { return target == at.ErrNoCarrier }
 
 // carrierWatch sits between the modem's data stream and the PPP link and turns a "NO CARRIER"
 // result code into the end of the stream. A modem that loses the call mid-session drops back

@@ -83,6 +83,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxBackoff < c.Holdoff {
 		c.MaxBackoff = c.Holdoff
 	}
+	if c.Hangup.Guard == 0 {
+		c.Hangup.Guard = c.Modem.Guard
+	}
 	if c.Registry == nil {
 		c.Registry = netif.DefaultRegistry
 	}
@@ -434,18 +437,19 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	s.mu.Lock()
 	s.status = ppp.Status{}
 	s.mu.Unlock()
+	if wasUp {
+		// Reported before the hang-up, which can take seconds on a dead line.
+		s.emit(Event{Kind: EventDown, Err: reason.err, Code: Code(reason.err), Attempt: attempt})
+	}
 
 	// The link is over; get the modem back to command mode unless it already is there (NO
 	// CARRIER: the modem hung up by itself) or cannot take commands (the port failed).
 	if !errors.Is(reason.err, at.ErrNoCarrier) && !errors.Is(reason.err, errPortFailed) {
 		hctx, cancel := s.teardownContext()
-		if herr := sess.Hangup(hctx); herr != nil {
+		if herr := at.Hangup(hctx, sess.Port(), s.cfg.Hangup); herr != nil {
 			s.log.Debug("hangup", "err", herr)
 		}
 		cancel()
-	}
-	if wasUp {
-		s.emit(Event{Kind: EventDown, Err: reason.err, Code: Code(reason.err), Attempt: attempt})
 	}
 	return wasUp, reason.err
 }

@@ -51,7 +51,7 @@ type result struct {
 // execLine runs a command line: everything before "AT" is ignored (V.250 5.2.1), several
 // commands may follow one AT ("ATE0V1", "AT+CSQ;+CREG?").
 func (s *session) execLine(line string) {
-	i := strings.Index(strings.ToUpper(line), "AT")
+	i := indexAT(line)
 	if i < 0 {
 		return
 	}
@@ -464,4 +464,16 @@ func (s *session) dial(number string) result {
 		}
 	})
 	return result{async: true}
+}
+
+// indexAT finds the "AT" prefix in any case. It compares bytes, not an upper-cased copy: line
+// may hold any bytes (a host's PPP frames after the call dropped), and upper-casing invalid
+// UTF-8 changes lengths, so an index into the copy would not fit line.
+func indexAT(line string) int {
+	for i := 0; i+1 < len(line); i++ {
+		if line[i]|0x20 == 'a' && line[i+1]|0x20 == 't' {
+			return i
+		}
+	}
+	return -1
 }

@@ -604,7 +604,10 @@ func (l *Link) echoTick(now time.Time) {
 	}
 	l.rxSinceEcho = false
 	if l.echoPending >= l.cfg.EchoFailures {
-		l.fail(ErrPeerNotResponding)
+		// The peer has stopped answering: a Terminate exchange would only wait Max-Terminate
+		// restart periods for an Ack that cannot come, keeping a dead link "up" for seconds
+		// more. End at once so that the session can redial.
+		l.Abort(now, ErrPeerNotResponding)
 		return
 	}
 	l.echoPending++

@@ -151,12 +151,19 @@ func (n *Network) serve(ctx context.Context, data io.ReadWriter) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The server's side is configured and listening before the link starts: the dialer may
+	// send its first packet (a DNS query) the instant its IPCP opens, which can be before this
+	// side has processed its own IPCP event, and a real operator's hosts are always there.
+	if err := nif.SetUp(netif.Config{Local: n.cfg.Local, Peer: n.cfg.Peer, DNS: n.cfg.DNS}); err != nil {
+		return fmt.Errorf("carrier: %w", err)
+	}
+	services, err := n.startServices(runCtx, nif.Name())
+	if err != nil {
+		return err
+	}
 	conn.Start(runCtx)
-	var services *services
 	defer func() {
-		if services != nil {
-			services.stop()
-		}
+		services.stop()
 		closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		defer cancelClose()
 		_ = conn.Close(closeCtx)
@@ -164,15 +171,10 @@ func (n *Network) serve(ctx context.Context, data io.ReadWriter) error {
 	for ev := range conn.Events() {
 		switch ev.Kind {
 		case ppp.EventUp:
+			n.stats.up.Add(1)
+			// Same addresses: only the MTU changes and the listeners stay.
 			if err := nif.SetUp(netif.Config{Local: ev.Status.Local, Peer: ev.Status.Peer, DNS: n.cfg.DNS, MTU: ev.Status.MTU}); err != nil {
 				return fmt.Errorf("carrier: %w", err)
-			}
-			if services == nil {
-				n.stats.up.Add(1)
-				services, err = n.startServices(runCtx, nif.Name())
-				if err != nil {
-					return err
-				}
 			}
 		case ppp.EventDown:
 			nif.SetDown(ev.Err)

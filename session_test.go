@@ -1,0 +1,239 @@
+package pppdial
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/modemsim"
+	"github.com/pppdial/pppdial/ppp"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// The HTTP client's idle connections over the link are closed by their own timers.
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+	)
+}
+
+func TestSessionUpFetchAndBoundedClose(t *testing.T) {
+	r := newRig(t, modemsim.EC25(), serialline.Options{Baud: 921600})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sess, err := Dial(ctx, r.config())
+	require.NoError(t, err)
+	assert.Equal(t, "pp0", sess.Netif().Name())
+	assert.True(t, sess.Netif().IsUp())
+	assert.Equal(t, "Telekom.de", sess.ModemInfo().Operator)
+
+	sum, err := r.fetch(ctx, sess, "/")
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256([]byte("hello from the pppdial carrier network\n")), sum)
+
+	start := time.Now()
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelClose()
+	require.NoError(t, sess.Close(closeCtx))
+	assert.Less(t, time.Since(start), 3*time.Second, "LCP terminate + hang-up")
+	assert.NoError(t, sess.Err(), "a closed session has no error")
+	assert.Equal(t, 1, r.modem.Stats().Hangups, "the modem was hung up with ATH")
+	_, err = r.reg.ByName("pp0")
+	assert.Error(t, err, "the interface is removed on close")
+}
+
+func TestSessionLinkLostWithoutPersist(t *testing.T) {
+	p := modemsim.SIM7600()
+	p.CarrierDropAfter = 500 * time.Millisecond
+	r := newRig(t, p, serialline.Options{})
+	sess := r.dial(r.config())
+	select {
+	case <-sess.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end after the carrier dropped")
+	}
+	err := sess.Err()
+	require.ErrorIs(t, err, ErrLinkLost)
+	assert.ErrorIs(t, err, ErrCarrierLost, "NO CARRIER in the data stream is the reason")
+	assert.Equal(t, CodeLinkLost, Code(err))
+	down := r.waitEvent(EventDown, time.Second)
+	assert.ErrorIs(t, down.Err, at.ErrNoCarrier)
+}
+
+func TestSessionRedialsAfterCarrierDrop(t *testing.T) {
+	p := modemsim.EC25()
+	p.CarrierDropAfter = 1500 * time.Millisecond
+	r := newRig(t, p, serialline.Options{})
+	cfg := r.config()
+	cfg.Persist = true
+	sess := r.dial(cfg)
+	first := sess.Status()
+
+	down := r.waitEvent(EventDown, 10*time.Second)
+	assert.ErrorIs(t, down.Err, ErrCarrierLost)
+	assert.Equal(t, CodeLinkLost, down.Code)
+	r.waitEvent(EventUp, 10*time.Second)
+	assert.Equal(t, first.Local, sess.Status().Local)
+
+	// A transfer on the new link works.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := r.fetch(ctx, sess, "/")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, r.modem.Stats().Dials, 2)
+	assert.Zero(t, r.modem.Stats().PINAttempts, "a redial needs no PIN")
+}
+
+func TestSessionPeerTerminates(t *testing.T) {
+	p := modemsim.BG96()
+	p.RegistrationDelay = 0
+	r := newRig(t, p, serialline.Options{})
+	cfg := r.config()
+	cfg.Persist = true
+	sess := r.dial(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.network.Terminate(ctx)
+	down := r.waitEvent(EventDown, 5*time.Second)
+	assert.ErrorIs(t, down.Err, ppp.ErrPeerTerminated)
+	r.waitEvent(EventUp, 10*time.Second)
+	assert.True(t, sess.Netif().IsUp())
+}
+
+func TestSessionNoCarrierOnFirstDials(t *testing.T) {
+	p := modemsim.SARAR4()
+	p.NoCarrierDials = 2
+	r := newRig(t, p, serialline.Options{})
+	cfg := r.config()
+	cfg.Persist = true
+	r.dial(cfg)
+	for i := 0; i < 2; i++ {
+		e := r.waitEvent(EventError, time.Second)
+		assert.ErrorIs(t, e.Err, at.ErrNoCarrier)
+		assert.Equal(t, CodeDial, e.Code)
+	}
+	assert.Equal(t, 3, r.modem.Stats().Dials)
+}
+
+func TestSessionMaxFail(t *testing.T) {
+	p := modemsim.SIM800()
+	p.BusyDials = 10
+	r := newRig(t, p, serialline.Options{})
+	cfg := r.config()
+	cfg.Persist, cfg.MaxFail = true, 3
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, cfg)
+	require.ErrorIs(t, err, ErrMaxFail)
+	assert.ErrorIs(t, err, at.ErrBusy)
+	assert.Equal(t, CodeDial, Code(err))
+	assert.Equal(t, 3, r.modem.Stats().Dials)
+}
+
+func TestSessionWrongPINIsNeverRetried(t *testing.T) {
+	p := modemsim.SIM7600()
+	p.PIN = "1234"
+	r := newRig(t, p, serialline.Options{})
+	cfg := r.config()
+	cfg.Persist = true
+	cfg.Modem.PIN = "0000"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, cfg)
+	require.ErrorIs(t, err, at.ErrWrongPIN)
+	assert.Equal(t, CodeSIM, Code(err))
+	assert.Equal(t, 1, r.modem.Stats().PINAttempts, "a rejected PIN burns an attempt: never twice")
+}
+
+func TestSessionEchoDetectsDeadLine(t *testing.T) {
+	r := newRig(t, modemsim.EC25(), serialline.Options{})
+	cfg := r.config()
+	cfg.PPP.EchoInterval, cfg.PPP.EchoFailures = 200*time.Millisecond, 3
+	sess := r.dial(cfg)
+	r.mu.Lock()
+	host, line := r.host, r.line
+	r.mu.Unlock()
+	start := time.Now()
+	host.SetFaults(serialline.Faults{Blackhole: true})
+	line.SetFaults(serialline.Faults{Blackhole: true})
+	down := r.waitEvent(EventDown, 5*time.Second)
+	elapsed := time.Since(start)
+	assert.ErrorIs(t, down.Err, ppp.ErrPeerNotResponding)
+	select {
+	case <-sess.Done(): // after the hang-up attempt on the dead line, bounded
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end")
+	}
+	assert.ErrorIs(t, sess.Err(), ppp.ErrPeerNotResponding)
+	// interval x failures + one interval, and some scheduling slack.
+	assert.Less(t, elapsed, 200*time.Millisecond*4+300*time.Millisecond)
+}
+
+func TestSessionPortVanishesAndReturns(t *testing.T) {
+	r := newRig(t, modemsim.EC25(), serialline.Options{})
+	cfg := r.config()
+	cfg.Persist = true
+	sess := r.dial(cfg)
+
+	r.vanish()
+	down := r.waitEvent(EventDown, 5*time.Second)
+	assert.Equal(t, CodeLinkLost, down.Code)
+	assert.False(t, sess.Netif().IsUp())
+	// The port stays away for a few attempts, then comes back.
+	r.waitEvent(EventError, 5*time.Second)
+	r.waitEvent(EventError, 5*time.Second)
+	r.plug()
+	r.waitEvent(EventUp, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := r.fetch(ctx, sess, "/")
+	require.NoError(t, err)
+}
+
+func TestSessionSocketsFromBeforeRedialFail(t *testing.T) {
+	p := modemsim.EC25()
+	p.CarrierDropAfter = 2 * time.Second
+	r := newRig(t, p, serialline.Options{Baud: 115200})
+	cfg := r.config()
+	cfg.Persist = true
+	sess := r.dial(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A 1 MiB download at 115200 baud takes about 90 s: it is still running when the carrier
+	// drops, and must fail with an error instead of hanging.
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.fetch(ctx, sess, "/big")
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		require.Error(t, err)
+		assert.False(t, errors.Is(err, context.DeadlineExceeded), "failed by the drop, not the test's deadline: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a socket of the dropped link hangs")
+	}
+	// Sockets opened after the redial work.
+	r.waitEvent(EventDown, 5*time.Second)
+	r.waitEvent(EventUp, 10*time.Second)
+	_, err := r.fetch(ctx, sess, "/")
+	require.NoError(t, err)
+}
+
+func TestBackoff(t *testing.T) {
+	holdoff, maxWait := time.Second, 10*time.Second
+	for failures, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 9: 10 * time.Second} {
+		for range 20 {
+			got := backoff(holdoff, maxWait, failures)
+			assert.InDelta(t, float64(want), float64(got), 0.2*float64(want), "failures=%d", failures)
+		}
+	}
+}
