@@ -19,6 +19,7 @@ const (
 	lineJunk            // binary or garbled bytes
 )
 
+// String names the kind, for tests and logs.
 func (k lineKind) String() string {
 	switch k {
 	case lineEmpty:

@@ -145,3 +145,12 @@ func FuzzTranscript(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactInvalidUTF8 is the case strings.ToUpper would break: bytes that are not UTF-8 before
+// the command.
+func TestRedactInvalidUTF8(t *testing.T) {
+	in := "\xff\xfe" + `AT+CPIN="1234"`
+	if got := redactLine(in); got != "\xff\xfe"+`AT+CPIN="****"` {
+		t.Fatalf("%q", got)
+	}
+}

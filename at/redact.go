@@ -24,7 +24,7 @@ var secretArgs = map[string][]int{
 // redactLine hides secret arguments of an AT command line ("AT+CPIN=\"1234\"" becomes
 // "AT+CPIN=\"****\""). Lines that are not such a command are returned unchanged.
 func redactLine(line string) string {
-	up := strings.ToUpper(line)
+	up := asciiUpper(line)
 	i := strings.Index(up, "AT")
 	for i >= 0 {
 		rest := up[i+2:]
@@ -46,6 +46,18 @@ func redactLine(line string) string {
 		i += 2 + j
 	}
 	return line
+}
+
+// asciiUpper upper-cases ASCII letters only, so the result indexes like s even when s holds
+// bytes that are not UTF-8 (strings.ToUpper would turn each into a 3-byte U+FFFD).
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // redactArgs replaces the chosen comma-separated arguments, keeping their quotes.

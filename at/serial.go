@@ -47,6 +47,7 @@ func (s *serialPort) Read(b []byte) (int, error) {
 	}
 }
 
+// Write writes to the port; it can block on flow control and Close does not interrupt it.
 func (s *serialPort) Write(b []byte) (int, error) { return s.p.Write(b) }
 
 // Close closes the port; a pending Read returns. A Write blocked on flow control is not

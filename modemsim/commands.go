@@ -159,7 +159,7 @@ func (s *session) inAnswer() []string {
 
 // exec runs one command (without "AT").
 func (s *session) exec(cmd string) result {
-	up := strings.ToUpper(cmd)
+	up := asciiUpper(cmd) // same length as cmd: arg below is cut from cmd at up's index
 	name, arg := up, ""
 	if i := strings.IndexAny(up, "=?"); i >= 0 {
 		name, arg = up[:i], cmd[i:]
@@ -464,6 +464,17 @@ func (s *session) dial(number string) result {
 		}
 	})
 	return result{async: true}
+}
+
+// asciiUpper upper-cases ASCII letters only, keeping every byte where it was.
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // indexAT finds the "AT" prefix in any case. It compares bytes, not an upper-cased copy: line

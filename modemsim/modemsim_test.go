@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -239,9 +240,31 @@ func TestPIN(t *testing.T) {
 	r := newRig(t, p, greeter)
 	c := cfg()
 	c.PIN = "4321"
+	var logs lockedBuf
+	c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, err := r.dial(t, c)
 	require.NoError(t, err)
 	assert.Equal(t, 1, r.m.Stats().PINAttempts)
+	assert.Contains(t, r.m.Commands(), `AT+CPIN="4321"`, "the modem got the PIN")
+	assert.Contains(t, logs.String(), `AT+CPIN=\"****\"`, "the log shows the command, redacted")
+	assert.NotContains(t, logs.String(), "4321", "the PIN never reaches the log, not even in the echo")
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestPINRequiredButNotConfigured(t *testing.T) {

@@ -237,6 +237,7 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write keeps the first 64 KiB.
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
