@@ -126,7 +126,9 @@ func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]net
 }
 
 // servers returns the configured servers or the interface's ones; host
-// interfaces without any fall back to the host's /etc/resolv.conf.
+// interfaces without any fall back to the host's /etc/resolv.conf (a
+// loopback stub such as 127.0.0.53 cannot be reached through a socket
+// bound to wlan0: give such interfaces their DNS servers in AddHost).
 func (r *Resolver) servers(n *netif.Netif) []netip.AddrPort {
 	if len(r.Servers) > 0 {
 		out := make([]netip.AddrPort, len(r.Servers))
