@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pppdial/pppdial/ppp/fsm"
@@ -362,7 +363,7 @@ func (n *Negotiator) Result() (res Result, ok bool) {
 		}
 	} else {
 		for _, d := range []netip.Addr{n.ours.DNS1, n.ours.DNS2} {
-			if usable(d) {
+			if usable(d) && !slices.Contains(res.DNS, d) { // pppd hands out one server twice
 				res.DNS = append(res.DNS, d)
 			}
 		}

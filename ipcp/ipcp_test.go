@@ -158,3 +158,12 @@ func TestParseAndFormat(t *testing.T) {
 	assert.Equal(t, "<compress 0x002d> <addr 0.0.0.0>", FormatOptions(slirpReq))
 	assert.Equal(t, "<ms-dns1 1.1.1.1> <ms-dns2 8.8.8.8> <opt 9 >", FormatOptions([]byte{129, 6, 1, 1, 1, 1, 131, 6, 8, 8, 8, 8, 9, 2}))
 }
+
+func TestResultDeduplicatesDNS(t *testing.T) {
+	n := NewNegotiator(client)
+	require.NoError(t, n.Naked([]byte{3, 6, 10, 0, 0, 2, 129, 6, 10, 0, 0, 1, 131, 6, 10, 0, 0, 1}))
+	n.Acked(nil)
+	res, ok := n.Result()
+	require.True(t, ok)
+	assert.Equal(t, []netip.Addr{a("10.0.0.1")}, res.DNS)
+}

@@ -67,9 +67,11 @@ func (l *Link) authProgress() {
 
 func (l *Link) authTick(now time.Time) {
 	a := &l.auth
-	if l.phase == PhaseAuthenticate && !a.deadline.IsZero() && !now.Before(a.deadline) {
+	if !a.deadline.IsZero() && !now.Before(a.deadline) {
 		a.deadline = time.Time{}
-		if !a.verified {
+		if l.phase != PhaseAuthenticate {
+			// left the phase another way (closing): nothing to time out
+		} else if !a.verified {
 			l.fail(fmt.Errorf("%w: the peer did not authenticate itself", ErrAuthTimeout))
 		} else {
 			l.fail(fmt.Errorf("%w: no answer to our %v credentials", ErrAuthTimeout, a.prove))

@@ -116,7 +116,10 @@ func (w *wire) pass(to string, f *frame) bool {
 // simulated time passes; it returns whether cond held.
 func (w *wire) run(limit time.Duration, cond func() bool) bool {
 	end := w.now.Add(limit)
-	for {
+	for spins := 0; ; spins++ {
+		if spins > 10000 {
+			w.t.Fatalf("timers spin without time passing: a next=%v b next=%v now=%v", w.a.NextDeadline(), w.b.NextDeadline(), w.now)
+		}
 		w.pump()
 		if cond() {
 			return true
@@ -131,6 +134,7 @@ func (w *wire) run(limit time.Duration, cond func() bool) bool {
 		}
 		if next.After(w.now) {
 			w.now = next
+			spins = 0
 		}
 		w.a.Tick(w.now)
 		w.b.Tick(w.now)
