@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -400,4 +401,60 @@ func TestOutcome(t *testing.T) {
 	assert.Equal(t, "error sim-not-inserted", Outcome(parseCME("10")))
 	assert.True(t, outcomeMatches("error cme", parseCME("50")))
 	assert.False(t, outcomeMatches("error busy", ErrNoCarrier))
+}
+
+// dtrPipe is a line with DTR control, for the hang-up fallback.
+type dtrPipe struct {
+	net.Conn
+	mu      sync.Mutex
+	dropped bool
+}
+
+func (d *dtrPipe) SetDTR(on bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !on {
+		d.dropped = true
+	}
+	return nil
+}
+
+// TestHangupFallsBackToDTR: a modem that ignores "+++" (and takes ATH only once DTR dropped
+// ended the call) is hung up through DTR, within the bound.
+func TestHangupFallsBackToDTR(t *testing.T) {
+	host, modem := net.Pipe()
+	defer host.Close()
+	defer modem.Close()
+	line := &dtrPipe{Conn: host}
+	go func() {
+		b := make([]byte, 64)
+		for {
+			n, err := modem.Read(b)
+			if err != nil {
+				return
+			}
+			if bytes.Contains(b[:n], []byte("ATH")) {
+				line.mu.Lock()
+				dropped := line.dropped
+				line.mu.Unlock()
+				if dropped {
+					_, _ = modem.Write([]byte("\r\nOK\r\n"))
+				} else {
+					_, _ = modem.Write([]byte("~\xff}#~")) // still in data mode: PPP, no OK
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	err := Hangup(context.Background(), line, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond})
+	require.NoError(t, err)
+	assert.True(t, line.dropped)
+	assert.Less(t, time.Since(start), time.Second)
+
+	// Without DTR the same modem cannot be hung up: a typed error, still bounded.
+	start = time.Now()
+	line.dropped = false
+	err = Hangup(context.Background(), line, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond, NoDTR: true})
+	require.ErrorIs(t, err, ErrHangupFailed)
+	assert.Less(t, time.Since(start), time.Second)
 }
