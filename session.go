@@ -405,13 +405,17 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		s.emit(ev)
 	}
 	var line io.ReadWriter = port
-	var rec *at.Recorder
+	var held *heldRecord
 	if s.cfg.Record != nil && attempt == 1 {
-		rec = at.NewRecorder(port, s.cfg.Record, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
+		held = &heldRecord{w: s.cfg.Record}
+		rec := at.NewRecorder(port, held, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
 		defer rec.Flush()
 		line = rec
 	}
 	sess, err := at.Dial(ctx, line, mcfg)
+	if held != nil {
+		held.release(mcfg, err)
+	}
 	if err != nil {
 		if isPortError(err) {
 			err = fmt.Errorf("%w: %w", errPortFailed, err)
@@ -428,7 +432,9 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	s.mu.Lock()
 	s.conn = conn
 	s.mu.Unlock()
-	conn.Start(ctx)
+	// The link ends by an explicit Close when the session closes (runLink), with its own bound,
+	// not by cancellation: its reason is then "link closed", not the context's.
+	conn.Start(context.WithoutCancel(ctx))
 
 	reason := s.runLink(conn)
 	wasUp = reason.wasUp
@@ -514,10 +520,10 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd) {
 		s.ups++
 		first := s.ups == 1
 		s.mu.Unlock()
-		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
 		if first {
 			close(s.up)
 		}
+		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
 	case ppp.EventIPv6Up:
 		s.mu.Lock()
 		s.status = ev.Status

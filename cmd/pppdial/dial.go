@@ -164,6 +164,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer socks.Close()
 		rep.line("%-22s %8s  %s (connections leave over %s)", "SOCKS5 on", "", socks.Addr(), ifname)
+		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "socks", Ifname: ifname, Addr: socks.Addr().String()})
 	}
 
 	var tick <-chan time.Time

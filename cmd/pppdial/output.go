@@ -50,6 +50,7 @@ type jsonEvent struct {
 	Code    string       `json:"code,omitempty"`
 	Attempt int          `json:"attempt,omitempty"`
 	Delay   string       `json:"delay,omitempty"`
+	Addr    string       `json:"addr,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
 }
 
@@ -97,7 +98,7 @@ func (r *reporter) event(e pppdial.Event) {
 			j.Error = e.Err.Error()
 		}
 		r.writeJSON(j)
-		if e.Err == nil {
+		if e.Err == nil && e.Detail != "0 commands" {
 			r.line("%-22s %8s  %s", stepTitle(e.Step), e.Elapsed.Round(time.Millisecond), e.Detail)
 		}
 	case pppdial.EventPhase:

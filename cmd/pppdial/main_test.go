@@ -1,0 +1,391 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pppdial/pppdial/modemsim"
+	"github.com/pppdial/pppdial/modemsim/carrier"
+	"github.com/pppdial/pppdial/ppp"
+)
+
+// bin is the pppdial binary the tests drive, as a user would.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pppdial-cli")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "pppdial")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// modemPTY serves an emulated modem with profile p on a pty and returns its path.
+func modemPTY(t *testing.T, p modemsim.Profile, data modemsim.DataFunc) string {
+	t.Helper()
+	p.GuardTime = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	pty, err := modemsim.ServePTY(ctx, modemsim.New(p, data))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		cancel()
+		_ = pty.Close()
+	})
+	return pty.Path
+}
+
+// proc is a running pppdial with its JSON events.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	events chan map[string]any
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs pppdial with args (prefix is a command to run it under, e.g. ip netns exec).
+func start(t *testing.T, prefix []string, args ...string) *proc {
+	t.Helper()
+	argv := append(append(prefix, bin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	p := &proc{t: t, cmd: cmd, events: make(chan map[string]any, 256), stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	require.NoError(t, cmd.Start())
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var e map[string]any
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				p.events <- e
+			}
+		}
+		p.err = cmd.Wait()
+		close(p.events)
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("pppdial stderr:\n%s", p.stderr.String())
+		}
+	})
+	return p
+}
+
+// waitEvent returns the first event named name, failing on timeout or exit.
+func (p *proc) waitEvent(name string, within time.Duration) map[string]any {
+	p.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case e, ok := <-p.events:
+			if !ok {
+				p.t.Fatalf("pppdial exited (%v) before a %q event; stderr:\n%s", p.err, name, p.stderr.String())
+			}
+			if e["event"] == name {
+				return e
+			}
+		case <-deadline:
+			p.t.Fatalf("no %q event within %v; stderr:\n%s", name, within, p.stderr.String())
+		}
+	}
+}
+
+// interrupt sends SIGINT and returns the exit code and how long the exit took.
+func (p *proc) interrupt() (int, time.Duration) {
+	p.t.Helper()
+	start := time.Now()
+	require.NoError(p.t, p.cmd.Process.Signal(os.Interrupt))
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.t.Fatalf("pppdial did not exit within 10 s of SIGINT")
+	}
+	return exitStatus(p.err), time.Since(start)
+}
+
+func exitStatus(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// runToEnd runs pppdial to completion and returns its exit code, stdout and stderr.
+func runToEnd(t *testing.T, timeout time.Duration, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	require.NoError(t, ctx.Err(), "pppdial %v did not finish in %v; stderr:\n%s", args, timeout, stderr.String())
+	return exitStatus(err), stdout.String(), stderr.String()
+}
+
+func TestDemoExitsZeroAndShowsTheFetch(t *testing.T) {
+	code, stdout, stderr := runToEnd(t, 60*time.Second, "demo")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "fetched http://demo.pppdial.test/ over pp0: 39 bytes")
+	assert.Contains(t, stdout, "local 10.64.64.2, peer 10.64.64.1")
+	assert.Contains(t, stdout, "IPCP up")
+
+	code, stdout, _ = runToEnd(t, 60*time.Second, "demo", "--json")
+	require.Equal(t, 0, code)
+	var last map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var e map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &e), "every stdout line is JSON: %q", line)
+		require.Contains(t, e, "time")
+		require.Contains(t, e, "event")
+		last = e
+	}
+	assert.Equal(t, "demo", last["event"])
+	assert.Equal(t, float64(39), last["bytes"])
+	assert.Equal(t, "10.64.64.2", last["local"])
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	code, _, stderr := runToEnd(t, 10*time.Second, "dial")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--port is required")
+	code, _, _ = runToEnd(t, 10*time.Second, "frobnicate")
+	assert.Equal(t, exitUsage, code)
+	code, stdout, _ := runToEnd(t, 10*time.Second, "help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "Exit codes:")
+	code, stdout, _ = runToEnd(t, 10*time.Second, "version")
+	assert.Equal(t, 0, code)
+	assert.True(t, strings.HasPrefix(stdout, "pppdial "))
+}
+
+func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
+	network := carrier.New(carrier.Config{})
+	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
+	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
+		"--socks", "127.0.0.1:0", "--resolv-conf", filepath.Join(t.TempDir(), "resolv.conf"))
+	up := p.waitEvent("up", 30*time.Second)
+	assert.Equal(t, "pp0", up["ifname"])
+	assert.Equal(t, "10.64.64.2", up["local"])
+	assert.Equal(t, "10.64.64.1", up["peer"])
+	assert.Equal(t, []any{"10.64.64.1"}, up["dns"])
+	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+
+	// A name resolved by the link's DNS, through SOCKS5, over the link.
+	body := socksGet(t, socks, "http://"+carrier.DefaultHost+"/")
+	assert.Equal(t, carrier.DefaultPage, body)
+
+	code, took := p.interrupt()
+	assert.Equal(t, 0, code)
+	assert.Less(t, took, 5*time.Second)
+	assert.Contains(t, p.stderr.String(), "hung up")
+}
+
+// socksGet fetches url through the SOCKS5 proxy with curl, as a user would, or with a minimal
+// SOCKS5 CONNECT when curl is not installed.
+func socksGet(t *testing.T, proxy, url string) []byte {
+	t.Helper()
+	if curl, err := exec.LookPath("curl"); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, curl, "-sS", "--fail", "--socks5-hostname", proxy, url).Output()
+		require.NoError(t, err, "curl via %s", proxy)
+		return out
+	}
+	t.Log("curl not installed: using a Go SOCKS5 client")
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return socks5Connect(ctx, proxy, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 60 * time.Second}).Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
+}
+
+// socks5Connect opens a SOCKS5 CONNECT (RFC 1928, no authentication) to addr by name.
+func socks5Connect(ctx context.Context, proxy, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", proxy)
+	if err != nil {
+		return nil, err
+	}
+	host, portStr, _ := net.SplitHostPort(addr)
+	var port int
+	fmt.Sscan(portStr, &port)
+	req := []byte{5, 1, 0}
+	req = append(req, 5, 1, 0, 3, byte(len(host)))
+	req = append(req, host...)
+	req = append(req, byte(port>>8), byte(port))
+	if _, err := c.Write(req); err != nil {
+		c.Close()
+		return nil, err
+	}
+	resp := make([]byte, 2+10)
+	if _, err := io.ReadFull(c, resp); err != nil || resp[1] != 0 || resp[3] != 0 {
+		c.Close()
+		return nil, fmt.Errorf("socks5 connect failed: %v %x", err, resp)
+	}
+	return c, nil
+}
+
+func TestDialFailuresExitWithTheirCode(t *testing.T) {
+	cases := []struct {
+		name  string
+		tweak func(*modemsim.Profile)
+		args  []string
+		code  int
+		cause string
+	}{
+		{"no SIM", func(p *modemsim.Profile) { p.NoSIM = true }, nil, exitModem, "insert a SIM"},
+		{"wrong PIN", func(p *modemsim.Profile) { p.PIN = "1234" }, []string{"--pin", "9999"}, exitModem, "rejected the PIN"},
+		{"PIN needed", func(p *modemsim.Profile) { p.PIN = "1234" }, nil, exitModem, "--pin"},
+		{"denied", func(p *modemsim.Profile) { p.Denied = true }, nil, exitRegistration, "registration"},
+		{"no carrier", func(p *modemsim.Profile) { p.NoCarrierDials = 5 }, nil, exitModem, "--apn"},
+		{"busy", func(p *modemsim.Profile) { p.BusyDials = 5 }, nil, exitModem, "busy"},
+		{"auth rejected", nil, []string{"--user", "user", "--password", "wrong"}, exitPPP, "authentication"},
+		{"link lost", func(p *modemsim.Profile) { p.CarrierDropAfter = time.Second }, nil, exitLinkLost, "--persist"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := modemsim.SIM7600()
+			if tc.tweak != nil {
+				tc.tweak(&p)
+			}
+			network := carrier.New(carrier.Config{PPP: ppp.Config{RequireAuth: ppp.AuthPAP, Username: "user", Password: "secret"}})
+			path := modemPTY(t, p, network.DataFunc())
+			args := append([]string{"dial", "--port", path, "--apn", "internet", "--guard", "100ms",
+				"--user", "user", "--password", "secret", "--lcp-echo-interval", "0"}, tc.args...)
+			code, _, stderr := runToEnd(t, 60*time.Second, args...)
+			assert.Equal(t, tc.code, code, stderr)
+			last := lastLine(stderr)
+			assert.True(t, strings.HasPrefix(last, "pppdial: "), "the last line names the cause: %q", last)
+			assert.Contains(t, strings.ToLower(last), strings.ToLower(tc.cause))
+			assert.NotContains(t, stderr, "secret", "the password never appears")
+			assert.NotContains(t, stderr, "9999", "the PIN never appears")
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestDialPersistRedialsAfterCarrierDrop(t *testing.T) {
+	p := modemsim.EC25()
+	p.CarrierDropAfter = 1500 * time.Millisecond
+	network := carrier.New(carrier.Config{})
+	path := modemPTY(t, p, network.DataFunc())
+	proc := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--persist", "--holdoff", "100ms")
+	proc.waitEvent("up", 30*time.Second)
+	down := proc.waitEvent("down", 10*time.Second)
+	assert.Contains(t, down["reason"], "NO CARRIER")
+	assert.Equal(t, "link-lost", down["code"])
+	proc.waitEvent("redial", 5*time.Second)
+	proc.waitEvent("up", 30*time.Second)
+	code, _ := proc.interrupt()
+	assert.Equal(t, 0, code)
+}
+
+func TestPcapAndRecord(t *testing.T) {
+	network := carrier.New(carrier.Config{})
+	path := modemPTY(t, modemsim.BG96(), network.DataFunc())
+	dir := t.TempDir()
+	pcapFile, record := filepath.Join(dir, "link.pcap"), filepath.Join(dir, "dial.txt")
+	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms",
+		"--pcap", pcapFile, "--record", record)
+	p.waitEvent("up", 60*time.Second)
+	code, _ := p.interrupt()
+	require.Equal(t, 0, code)
+
+	st, err := os.Stat(pcapFile)
+	require.NoError(t, err)
+	assert.Greater(t, st.Size(), int64(24+16*4), "the pcap holds the negotiation")
+	if tshark, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command(tshark, "-r", pcapFile).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, string(out), "LCP")
+		assert.Contains(t, string(out), "IPCP")
+		assert.NotContains(t, string(out), "Malformed")
+	}
+	transcript, err := os.ReadFile(record)
+	require.NoError(t, err)
+	assert.Contains(t, string(transcript), "ATD*99***1#")
+	// The recorded transcript replays against the dialer.
+	code, stdout, stderr := runToEnd(t, 60*time.Second, "replay", record)
+	assert.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+}
+
+// sha256Hex returns the hex sha256 of b.
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// serveBig serves 1 MiB of random bytes on 127.0.0.1 and returns the port and the sha256.
+func serveBig(t *testing.T) (int, string) {
+	big := make([]byte, 1<<20)
+	_, _ = rand.Read(big)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(big) })}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port, sha256Hex(big)
+}
