@@ -12,21 +12,33 @@ import (
 
 // heldRecord holds a transcript back until the dial's outcome is known, because the
 // transcript's headers, which come first, say what outcome a replay must reach ("# expect:").
-// After release it passes writes through.
+//
+// After the dial it keeps only the modem's first data events: the peer's first PPP bytes are
+// what a replay feeds to the data stream, while our own PPP frames carry random magic numbers
+// no replay can match, and the later hang-up is not part of a dial.
 type heldRecord struct {
-	mu       sync.Mutex
-	w        io.Writer
-	buf      bytes.Buffer
-	released bool
+	mu         sync.Mutex
+	w          io.Writer
+	buf        bytes.Buffer
+	released   bool
+	dataEvents int // modem data events written after the dial
 }
 
+// maxDataEvents is how many of the modem's reads after CONNECT a transcript keeps.
+const maxDataEvents = 2
+
+// Write takes one event line from the Recorder (it writes line by line).
 func (h *heldRecord) Write(b []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.released {
-		return h.w.Write(b)
+	if !h.released {
+		return h.buf.Write(b)
 	}
-	return h.buf.Write(b)
+	if !bytes.HasPrefix(b, []byte("<")) || h.dataEvents >= maxDataEvents {
+		return len(b), nil
+	}
+	h.dataEvents++
+	return h.w.Write(b)
 }
 
 // release writes the headers for cfg and the outcome of the dial (err), then what was held.

@@ -4,11 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/pppdial/pppdial/at"
 )
 
-const atUsage = `Usage: pppdial at --port PATH [--baud N] CMD...
+const atUsage = `Usage: pppdial at --port PATH [--baud N] [--timeout D] CMD...
 
-Sends each AT command (with or without the leading "AT") and prints the modem's answer.
+Sends each AT command (with or without its leading "AT") to the modem and prints the answers,
+then the final result (OK, ERROR, +CME ERROR: ...). Unsolicited result codes that arrive
+meanwhile are printed with a "urc:" prefix. Exit 0 when every command got OK.
+
+  pppdial at --port /dev/ttyUSB2 ATI +CSQ +CREG? +COPS?
 
 Flags:
 `
@@ -17,6 +24,7 @@ func cmdAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("at", stderr, atUsage)
 	port := fs.String("port", "", "the modem's serial port")
 	baud := fs.Int("baud", 115200, "serial speed")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for each answer")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -24,7 +32,31 @@ func cmdAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	_ = baud
-	fmt.Fprintln(stderr, "pppdial at: not yet")
-	return exitInternal
+	p, err := at.Open(*port, *baud, at.SerialOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "pppdial at: %v — check --port (`pppdial ports` lists them)\n", err)
+		return exitModem
+	}
+	defer p.Close()
+	answers, err := at.Commands(ctx, p, fs.Args(), *timeout, func(urc string) {
+		fmt.Fprintf(stdout, "urc: %s\n", urc)
+	}, nil)
+	code := exitOK
+	for _, a := range answers {
+		fmt.Fprintf(stdout, "> %s\n", a.Command)
+		for _, l := range a.Info {
+			fmt.Fprintf(stdout, "%s\n", l)
+		}
+		if a.Err != nil {
+			fmt.Fprintf(stdout, "%v\n", a.Err)
+			code = exitModem
+		} else {
+			fmt.Fprintln(stdout, "OK")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pppdial at: %v\n", err)
+		return exitModem
+	}
+	return code
 }

@@ -369,7 +369,7 @@ func TestPcapAndRecord(t *testing.T) {
 	assert.Contains(t, string(transcript), "ATD*99***1#")
 	// The recorded transcript replays against the dialer.
 	code, stdout, stderr := runToEnd(t, 60*time.Second, "replay", record)
-	assert.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Equal(t, 0, code, "%s\n%s\ntranscript:\n%s", stdout, stderr, transcript)
 }
 
 // sha256Hex returns the hex sha256 of b.
@@ -388,4 +388,13 @@ func serveBig(t *testing.T) (int, string) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().(*net.TCPAddr).Port, sha256Hex(big)
+}
+
+func TestATCommandPrintsAnswers(t *testing.T) {
+	path := modemPTY(t, modemsim.EC25(), nil)
+	code, stdout, stderr := runToEnd(t, 30*time.Second, "at", "--port", path, "ATE0", "+CSQ", "AT+COPS?", "+NOPE")
+	assert.Equal(t, exitModem, code, "the unknown command fails: %s", stderr)
+	assert.Contains(t, stdout, "> AT+CSQ\n+CSQ: 24,99\nOK\n")
+	assert.Contains(t, stdout, `+COPS: 0,0,"Telekom.de",7`)
+	assert.Contains(t, stdout, "> AT+NOPE\n")
 }

@@ -1,0 +1,48 @@
+package at
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Answer is what a modem answered to one command of Commands.
+type Answer struct {
+	Command string   // the command as sent, with its "AT"
+	Info    []string // the information lines before the final result
+	Err     error    // nil for OK; else ErrCommandFailed, *CMEError, ErrCommandTimeout, ...
+}
+
+// Commands sends each command to the modem on port and returns the answers, in order: a tool
+// for trying a modem by hand (`pppdial at`). A command may be given with or without its "AT".
+// Unsolicited result codes that arrive meanwhile go to onURC when it is set. timeout bounds each
+// command (default 5 s). It stops early only when ctx ends or the port fails; a command the
+// modem refuses is reported in its Answer and the next one is sent.
+func Commands(ctx context.Context, port io.ReadWriter, cmds []string, timeout time.Duration, onURC func(string), log *slog.Logger) ([]Answer, error) {
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if onURC == nil {
+		onURC = func(string) {}
+	}
+	e := newEngine(NewPort(port), log, onURC)
+	defer e.retire()
+	var out []Answer
+	for _, c := range cmds {
+		body := c
+		if len(body) >= 2 && strings.EqualFold(body[:2], "AT") {
+			body = body[2:]
+		}
+		info, err := e.exec(ctx, body, timeout)
+		out = append(out, Answer{Command: "AT" + body, Info: info, Err: err})
+		if ctx.Err() != nil || e.done {
+			return out, err
+		}
+	}
+	return out, nil
+}
