@@ -43,6 +43,7 @@ type Config struct {
 	Registry *netif.Registry
 	Netif    netif.Options
 	// IfName asks for a particular name ("pp1"); empty takes "pp" and the lowest free number.
+	// A name already in use fails with ErrUsage.
 	IfName string
 	// Attach, if set, hands the link's packets to something other than the interface's
 	// userspace stack — a TUN device for the host kernel. It is called once with the link's
@@ -156,15 +157,16 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		closing: make(chan struct{}),
 		up:      make(chan struct{}),
 	}
-	nif, err := cfg.Registry.AddPPP(&s.dev, cfg.Netif)
+	nopts := cfg.Netif
+	nopts.Name = cfg.IfName
+	nif, err := cfg.Registry.AddPPP(&s.dev, nopts)
 	if err != nil {
+		if errors.Is(err, netif.ErrExists) {
+			err = fmt.Errorf("%w: %w", ErrUsage, err)
+		}
 		return nil, fmt.Errorf("pppdial: %w", err)
 	}
 	s.nif = nif
-	if cfg.IfName != "" && nif.Name() != cfg.IfName {
-		_ = cfg.Registry.Remove(nif)
-		return nil, fmt.Errorf("pppdial: %w: interface %s not available (the next free one is %s)", ErrUsage, cfg.IfName, nif.Name())
-	}
 	if cfg.Attach != nil {
 		if err := cfg.Attach(&s.dev); err != nil {
 			_ = cfg.Registry.Remove(nif)

@@ -97,7 +97,7 @@ func NewRegistry() *Registry {
 // Device's packet handler.
 func (r *Registry) AddPPP(dev Device, opts Options) (*Netif, error) {
 	r.mu.Lock()
-	name, idx, err := r.allocLocked()
+	name, idx, err := r.allocLocked(opts.Name)
 	if err != nil {
 		r.mu.Unlock()
 		return nil, err
@@ -152,8 +152,15 @@ func (r *Registry) AddHost(name string, dns ...netip.Addr) (*Netif, error) {
 	return n, nil
 }
 
-// allocLocked picks "pp" + the lowest free number and a free index.
-func (r *Registry) allocLocked() (string, int, error) {
+// allocLocked picks want, or "pp" + the lowest free number when want is empty, and a free index.
+func (r *Registry) allocLocked(want string) (string, int, error) {
+	if want != "" {
+		if _, used := r.byName[want]; used {
+			return "", 0, fmt.Errorf("netif %s: %w", want, ErrExists)
+		}
+		idx, err := r.allocIndexLocked()
+		return want, idx, err
+	}
 	var name string
 	for i := 0; i < MaxInterfaces; i++ {
 		s := "pp" + strconv.Itoa(i)

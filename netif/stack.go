@@ -26,6 +26,9 @@ type Options struct {
 	TCPSendBuffer, TCPReceiveBuffer int
 	// Default makes the new interface the registry's default one.
 	Default bool
+	// Name asks for a particular name (pppd's ifname, e.g. "pp1"); empty takes "pp" and the
+	// lowest free number. A name already registered fails with ErrExists.
+	Name string
 }
 
 const nicID tcpip.NICID = 1
