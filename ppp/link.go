@@ -73,6 +73,10 @@ type Link struct {
 	echoPending int
 	rxSinceEcho bool
 
+	// negotiated transmit framing not applied yet, and when it will be at the latest
+	txPending  Framing
+	txDeadline time.Time
+
 	status  Status
 	framing Framing
 	stats   Stats
@@ -235,6 +239,7 @@ func (l *Link) NextDeadline() time.Time {
 		add(l.v6.Deadline())
 	}
 	if l.lcp.IsOpened() {
+		add(l.txDeadline)
 		add(l.echoNext)
 		add(l.auth.nextDeadline())
 	}
@@ -253,6 +258,9 @@ func (l *Link) Tick(now time.Time) {
 		l.v6.Tick(now)
 	}
 	if l.lcp.IsOpened() && !l.dead {
+		if !l.txDeadline.IsZero() && !now.Before(l.txDeadline) {
+			l.applyTxFraming()
+		}
 		l.authTick(now)
 		l.echoTick(now)
 	}
@@ -268,6 +276,9 @@ func (l *Link) Input(now time.Time, protocol uint16, info []byte) {
 	}
 	l.rxSinceEcho = true
 	l.counters(protocol).in(len(info))
+	if !l.txDeadline.IsZero() && l.lcp.IsOpened() && (protocol != ProtoLCP || len(info) == 0 || info[0] > byte(fsm.CodeReject)) {
+		l.applyTxFraming() // anything but LCP negotiation from the peer: it is open
+	}
 	if l.log != nil && protocol != ProtoIPv4 && protocol != ProtoIPv6 {
 		l.logPacket(Received, protocol, info)
 	}
@@ -404,6 +415,14 @@ func (l *Link) setFraming(f Framing) {
 	l.sink.SetFraming(f)
 }
 
+// applyTxFraming switches the transmit side to the negotiated ACCM, PFC and ACFC, once the
+// peer has shown it is open (a frame other than LCP negotiation) or a restart period after LCP
+// opened.
+func (l *Link) applyTxFraming() {
+	l.txDeadline = time.Time{}
+	l.setFraming(l.txPending)
+}
+
 // sync keeps the phase in step with LCP's state after an event: a Terminate exchange under way
 // is the Terminate phase.
 func (l *Link) sync() {
@@ -481,14 +500,23 @@ func (x *lcpLayer) Up() {
 		l.fail(fmt.Errorf("%w: it refused %v", ErrAuthFailed, l.cfg.RequireAuth))
 		return
 	}
-	l.setFraming(Framing{
+	negotiated := Framing{
 		TxACCM:  peer.EffectiveACCM(),
 		RxACCM:  ours.EffectiveACCM(),
 		PFC:     peer.PFC,
 		ACFC:    peer.ACFC,
 		MRU:     max(ours.EffectiveMRU(), lcp.DefaultMRU),
 		PeerMRU: peer.EffectiveMRU(),
-	})
+	}
+	// The transmit side keeps the default (escape every control character, no compression)
+	// until the peer shows it has opened too (see applyTxFraming): when our Configure-Ack is
+	// the exchange's last packet, the peer switches its receive ACCM only on reading it, and a
+	// frame sent right behind it with the new map would reach a peer (pppd's kernel) still
+	// discarding control characters, and be lost to an FCS error.
+	early := negotiated
+	early.TxACCM, early.PFC, early.ACFC = lcp.DefaultACCM, false, false
+	l.setFraming(early)
+	l.txPending, l.txDeadline = negotiated, l.now.Add(l.cfg.Restart)
 	l.status.MTU = peer.EffectiveMRU()
 	if l.cfg.EchoInterval > 0 {
 		l.echoNext = l.now.Add(l.cfg.EchoInterval)
@@ -505,6 +533,7 @@ func (x *lcpLayer) Down() {
 		l.err = ErrPeerTerminated // decided now, whatever happens during the wait that follows
 	}
 	l.echoNext = time.Time{}
+	l.txDeadline = time.Time{}
 	l.auth = authState{}
 	l.ipcp.Down(l.now)
 	if l.v6 != nil {

@@ -354,8 +354,8 @@ func TestLinkSilentPeerNegotiationFails(t *testing.T) {
 	assert.Equal(t, uint64(10), w.a.Stats().LCP.FramesOut)
 }
 
-// ACCM, PFC and ACFC take effect when LCP opens, after the last LCP packet of the exchange,
-// and revert when it closes.
+// ACCM, PFC and ACFC take effect when LCP opens: receive side at once, transmit side once the
+// peer shows it is open too; they revert when LCP closes.
 func TestLinkFramingApplied(t *testing.T) {
 	cc := clientConf
 	cc.ACCM = 0x000a0000
@@ -366,26 +366,45 @@ func TestLinkFramingApplied(t *testing.T) {
 	w.open()
 	requireUp(t, w)
 	// Server's view: it must escape XON/XOFF for the client, may compress addresses, not
-	// protocols (the client did request PFC; the server's NoPFC only refuses it for receiving).
-	fs := w.sb.framings[len(w.sb.framings)-1]
+	// protocols (NoPFC: the server rejected the client's PFC, so it never compresses).
+	require.Len(t, w.sb.framings, 3, "defaults, LCP open (receive side), peer seen open (transmit side)")
+	early, fs := w.sb.framings[1], w.sb.framings[2]
+	assert.Equal(t, DefaultFraming(1500).TxACCM, early.TxACCM)
+	assert.False(t, early.ACFC || early.PFC)
+	assert.Equal(t, 1400, early.PeerMRU)
 	assert.Equal(t, uint32(0x000a0000), fs.TxACCM)
 	assert.Equal(t, uint32(0), fs.RxACCM)
 	assert.True(t, fs.ACFC)
+	assert.False(t, fs.PFC)
 	assert.Equal(t, 1400, fs.PeerMRU)
 	assert.Equal(t, 1400, w.b.Status().MTU)
 	fc := w.sa.framings[len(w.sa.framings)-1]
 	assert.Equal(t, uint32(0x000a0000), fc.RxACCM)
 	assert.Equal(t, uint32(0), fc.TxACCM)
 	assert.False(t, fc.PFC, "the server rejected PFC")
+	assert.True(t, fc.ACFC)
 	assert.Equal(t, 1500, fc.MRU, "we always accept 1500")
-	// The framing changed after LCP's last packet and before any other protocol's.
-	at := w.sa.framingAt[len(w.sa.framingAt)-1]
-	for _, f := range w.sa.sent[:at] {
-		assert.Equal(t, ProtoLCP, f.proto)
-	}
+	// The transmit switch came after a non-LCP frame from the peer.
+	at := w.sb.framingAt[2]
+	assert.Greater(t, at, 0)
+	assert.NotZero(t, w.b.Stats().IPCP.FramesIn+w.b.Stats().PAP.FramesIn+w.b.Stats().CHAP.FramesIn)
 	w.a.Close(w.now, nil)
 	w.run(time.Minute, func() bool { return w.a.Done() })
 	assert.Equal(t, DefaultFraming(1400), w.sa.framings[len(w.sa.framings)-1])
+}
+
+// A peer that opens and then stays silent still gets the negotiated framing after a restart
+// period.
+func TestLinkTxFramingFallback(t *testing.T) {
+	cc := clientConf
+	cc.NoPeerDNS = true
+	w := newWire(t, cc, serverConf)
+	w.filter = func(to string, f frame) (frame, bool) { return f, to != "a" || f.proto == ProtoLCP }
+	w.open()
+	require.True(t, w.run(time.Minute, func() bool { return w.a.lcp.IsOpened() }))
+	assert.True(t, w.sa.framings[len(w.sa.framings)-1].ACFC == false)
+	w.run(3*time.Second, func() bool { return false })
+	assert.True(t, w.sa.framings[len(w.sa.framings)-1].ACFC)
 }
 
 // Our frames coming straight back (a modem echoing): loopback detected.
