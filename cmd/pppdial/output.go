@@ -102,9 +102,9 @@ func (r *reporter) event(e pppdial.Event) {
 			r.line("%-22s %8s  %s", stepTitle(e.Step), e.Elapsed.Round(time.Millisecond), e.Detail)
 		}
 	case pppdial.EventPhase:
-		j.Phase = e.Phase
+		j.Phase, j.Detail = e.Phase, e.Detail
 		r.writeJSON(j)
-		if title := phaseTitle(e.Phase); title != "" {
+		if title := phaseTitle(e.Phase); title != "" && e.Detail == "" {
 			r.line("%-22s %8s  %s", title, "", e.Detail)
 		}
 	case pppdial.EventUp, pppdial.EventIPv6Up:
