@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -30,6 +30,13 @@ type Port struct {
 	skipLF   bool          // drop one '\n' if it is the next byte (CONNECT line ended at "\r")
 	rbuf     []byte        // background read buffer; owned by whoever set reading
 
+	// nativeDL: rw has its own read deadline. Otherwise (a go.bug.st/serial port) Port keeps
+	// one itself, rdeadline, and reads through the background reader so that a Read can give up
+	// while the line's read goes on: the PPP link must be able to stop reading at teardown
+	// without the next dial losing the modem's answer to a read nobody waits for.
+	nativeDL  bool
+	rdeadline time.Time
+
 	wmu       sync.Mutex
 	lastWrite time.Time
 }
@@ -39,7 +46,8 @@ func NewPort(rw io.ReadWriter) *Port {
 	if p, ok := rw.(*Port); ok {
 		return p
 	}
-	return &Port{rw: rw, changed: make(chan struct{}), rbuf: make([]byte, 4096)}
+	_, native := rw.(interface{ SetReadDeadline(time.Time) error })
+	return &Port{rw: rw, changed: make(chan struct{}), rbuf: make([]byte, 4096), nativeDL: native}
 }
 
 // broadcastLocked wakes everyone waiting for a change. Call with mu held.
@@ -136,6 +144,18 @@ func (p *Port) Read(b []byte) (int, error) {
 			p.mu.Unlock()
 			return 0, err
 		}
+		if !p.nativeDL {
+			dl := p.rdeadline
+			if !dl.IsZero() && !time.Now().Before(dl) {
+				p.mu.Unlock()
+				return 0, os.ErrDeadlineExceeded
+			}
+			if err := p.waitLocked(nil, dl); errors.Is(err, context.DeadlineExceeded) {
+				p.mu.Unlock()
+				return 0, os.ErrDeadlineExceeded
+			}
+			continue
+		}
 		if p.reading {
 			ch := p.changed
 			p.mu.Unlock()
@@ -213,12 +233,18 @@ func (p *Port) SetDTR(on bool) error {
 }
 
 // SetReadDeadline sets the underlying line's read deadline when it has one (serialline, net.Pipe,
-// a pty opened as *os.File). A Read that times out returns the line's timeout error once. Use it
+// a pty opened as *os.File); otherwise (a serial port) the Port keeps the deadline itself, and a
+// read of the line that is still in flight when a Read gives up delivers its bytes to the next
+// Read. A Read that times out returns os.ErrDeadlineExceeded (or the line's timeout error). Use it
 // in the data phase only: during Dial a timed-out read would end the command phase.
 func (p *Port) SetReadDeadline(t time.Time) error {
 	d, ok := p.rw.(interface{ SetReadDeadline(time.Time) error })
 	if !ok {
-		return fmt.Errorf("at: %T has no read deadline", p.rw)
+		p.mu.Lock()
+		p.rdeadline = t
+		p.broadcastLocked()
+		p.mu.Unlock()
+		return nil
 	}
 	return d.SetReadDeadline(t)
 }
