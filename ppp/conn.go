@@ -77,7 +77,8 @@ type Conn struct {
 	rxDirty   atomic.Bool
 	handler   atomic.Pointer[func([]byte)]
 	rxDrop    atomic.Uint64
-	hdlcStats atomic.Pointer[hdlc.Stats] // decoder counters, published by the reader
+	decMu     sync.Mutex
+	decStats  hdlc.Stats // decoder counters, published by the reader after each chunk
 
 	events chan Event
 
@@ -218,9 +219,9 @@ func (c *Conn) Stats() Stats {
 	c.txMu.Lock()
 	s.Framing = c.enc.Stats()
 	c.txMu.Unlock()
-	if d := c.hdlcStats.Load(); d != nil {
-		s.Framing = s.Framing.Add(*d)
-	}
+	c.decMu.Lock()
+	s.Framing = s.Framing.Add(c.decStats)
+	c.decMu.Unlock()
 	return s
 }
 
@@ -291,18 +292,19 @@ func (c *Conn) WritePacket(pkt []byte) error {
 }
 
 // Close ends the link: LCP Terminate-Request, then Dead on the Terminate-Ack or after
-// Max-Terminate restarts. It returns when the Conn's goroutines are gone, or at the latest
-// after CloseTimeout (or when ctx ends, whichever is first: the link is then aborted without
-// waiting for the peer). It returns ErrIOStuck if a goroutine is still blocked in rw (closing
-// rw releases it), ctx's error if ctx ended first, else nil. Close before Start just marks the
-// Conn closed. rw is not closed.
+// Max-Terminate restarts. It is bounded twice: by CloseTimeout, after which the link is aborted
+// without waiting for the peer and the reader and writer goroutines get up to one more second
+// to return; and by ctx, whose end aborts the link at once and makes Close return ctx's error
+// within a few milliseconds, the goroutines finishing in the background (Done tells when).
+// Close returns ErrIOStuck if a goroutine is still blocked in rw (a Write that never returns, a
+// Read on a stream without read deadlines): closing rw releases it. Otherwise nil. Close before
+// Start just marks the Conn closed. rw is never closed here: that is the caller's decision
+// (a modem port may still be needed for a hangup). Close may be called concurrently and more
+// than once; it must not be called from the packet handler.
 func (c *Conn) Close(ctx context.Context) error {
 	if !c.started.Load() {
 		c.startOnce.Do(func() { // never started: nothing to stop
 			c.link.Close(time.Now(), nil)
-			c.mu.Lock()
-			c.err = c.link.Err()
-			c.mu.Unlock()
 			close(c.stop)
 			close(c.readerDone)
 			close(c.writerDone)
@@ -316,35 +318,39 @@ func (c *Conn) Close(ctx context.Context) error {
 	}
 	deadline := time.NewTimer(c.cfg.CloseTimeout)
 	defer deadline.Stop()
-	var ctxErr error
 	select {
 	case <-c.done:
+		return c.closeResult()
 	case <-ctx.Done():
-		ctxErr = ctx.Err()
-	case <-deadline.C:
-	}
-	select {
-	case <-c.done:
-	default:
-		select {
-		case c.abortReq <- struct{}{}:
-		default:
-		}
-		grace := time.NewTimer(ioGrace + 100*time.Millisecond)
+		c.abort()
+		grace := time.NewTimer(50 * time.Millisecond)
+		defer grace.Stop()
 		select {
 		case <-c.done:
 		case <-grace.C:
 		}
-		grace.Stop()
+		return ctx.Err()
+	case <-deadline.C:
+		c.abort()
+		grace := time.NewTimer(ioGrace + 100*time.Millisecond)
+		defer grace.Stop()
+		select {
+		case <-c.done:
+			return c.closeResult()
+		case <-grace.C:
+			return fmt.Errorf("%w (link goroutine did not finish)", ErrIOStuck)
+		}
 	}
+}
+
+func (c *Conn) abort() {
 	select {
-	case <-c.done:
+	case c.abortReq <- struct{}{}:
 	default:
-		return fmt.Errorf("%w (link goroutine did not finish)", ErrIOStuck)
 	}
-	if ctxErr != nil {
-		return ctxErr
-	}
+}
+
+func (c *Conn) closeResult() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closeErr
@@ -473,8 +479,9 @@ func (c *Conn) reader() {
 				c.applyRxFraming()
 			}
 			c.dec.Feed(buf[:n], onFrame)
-			st := c.dec.Stats()
-			c.hdlcStats.Store(&st)
+			c.decMu.Lock()
+			c.decStats = c.dec.Stats()
+			c.decMu.Unlock()
 		}
 		select {
 		case <-c.stop:
