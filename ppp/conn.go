@@ -71,14 +71,14 @@ type Conn struct {
 	txDrop  atomic.Uint64
 
 	// receive path
-	dec       *hdlc.Decoder // reader goroutine only
-	rxFree    chan *rxBuf
-	rxQueue   chan *rxBuf
-	rxDirty   atomic.Bool
-	handler   atomic.Pointer[func([]byte)]
-	rxDrop    atomic.Uint64
-	decMu     sync.Mutex
-	decStats  hdlc.Stats // decoder counters, published by the reader after each chunk
+	dec      *hdlc.Decoder // reader goroutine only
+	rxFree   chan *rxBuf
+	rxQueue  chan *rxBuf
+	rxDirty  atomic.Bool
+	handler  atomic.Pointer[func([]byte)]
+	rxDrop   atomic.Uint64
+	decMu    sync.Mutex
+	decStats hdlc.Stats // decoder counters, published by the reader after each chunk
 
 	events chan Event
 
