@@ -194,15 +194,16 @@ func (c Config) withDefaults() Config {
 
 // Validate reports configuration errors that would make the link fail later in a confusing
 // way.
+// A link whose Config does not validate ends at once with the Validate error.
 func (c Config) Validate() error {
 	if c.Role == Server && !c.PeerAddr.Is4() {
-		return fmt.Errorf("ppp: a server needs an IPv4 PeerAddr to assign")
+		return fmt.Errorf("%w: a server needs an IPv4 PeerAddr to assign", ErrInvalidConfig)
 	}
 	if c.LocalAddr.IsValid() && !c.LocalAddr.Is4() {
-		return fmt.Errorf("ppp: LocalAddr %v is not IPv4", c.LocalAddr)
+		return fmt.Errorf("%w: LocalAddr %v is not IPv4", ErrInvalidConfig, c.LocalAddr)
 	}
 	if c.RequireAuth > AuthCHAP {
-		return fmt.Errorf("ppp: unknown RequireAuth %d", c.RequireAuth)
+		return fmt.Errorf("%w: unknown RequireAuth %d", ErrInvalidConfig, c.RequireAuth)
 	}
 	return nil
 }

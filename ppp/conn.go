@@ -197,7 +197,7 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err returns why the link ended (nil while it runs): ErrClosed, ErrPeerTerminated,
 // ErrPeerNotResponding, *AuthError, ErrAuthFailed, ErrAuthTimeout, ErrNegotiation,
-// ErrLoopback or ErrLowerDown, possibly wrapped.
+// ErrLoopback, ErrLowerDown or ErrInvalidConfig, possibly wrapped.
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -16,5 +16,5 @@
 //
 // Why a link ended is always a typed error, usable with errors.Is and errors.As:
 // ErrPeerNotResponding, ErrPeerTerminated, *AuthError (ErrAuthRejected), ErrAuthFailed,
-// ErrAuthTimeout, ErrNegotiation, ErrLoopback, ErrLowerDown, ErrClosed.
+// ErrAuthTimeout, ErrNegotiation, ErrLoopback, ErrLowerDown, ErrClosed, ErrInvalidConfig.
 package ppp

@@ -28,6 +28,8 @@ var (
 	ErrAuthTimeout = errors.New("authentication timed out")
 	// ErrLoopback: our own LCP frames come back (a modem in echo mode, a looped line).
 	ErrLoopback = errors.New("serial line is looped back")
+	// ErrInvalidConfig: Config.Validate failed; the link never started.
+	ErrInvalidConfig = errors.New("invalid PPP configuration")
 )
 
 // Errors returned by Conn.WritePacket.

@@ -164,6 +164,10 @@ func (l *Link) Open(now time.Time) {
 		return
 	}
 	l.opened = true
+	if err := l.cfg.Validate(); err != nil {
+		l.finish(err)
+		return
+	}
 	l.setFraming(DefaultFraming(l.cfg.MRU))
 	l.setPhase(PhaseEstablish)
 	l.lcp.Open(now)

@@ -453,6 +453,11 @@ func TestEventAndStringers(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	assert.NoError(t, clientConf.Validate())
 	assert.NoError(t, serverConf.Validate())
-	assert.Error(t, Config{Role: Server}.Validate())
-	assert.Error(t, Config{LocalAddr: addr("::1")}.Validate())
+	assert.ErrorIs(t, Config{Role: Server}.Validate(), ErrInvalidConfig)
+	assert.ErrorIs(t, Config{LocalAddr: addr("::1")}.Validate(), ErrInvalidConfig)
+	assert.ErrorIs(t, Config{RequireAuth: 9}.Validate(), ErrInvalidConfig)
+	l := NewLink(Config{Role: Server}, &recSink{})
+	l.Open(time.Now())
+	assert.True(t, l.Done())
+	assert.ErrorIs(t, l.Err(), ErrInvalidConfig)
 }
