@@ -62,7 +62,8 @@ func (d Direction) String() string {
 // TraceFunc is called for every frame that passes through a Conn, in both directions, with the
 // frame's protocol and information field (after HDLC decoding, before HDLC encoding). info is
 // valid only during the call. It is called from the Conn's goroutines (and from WritePacket's
-// caller), possibly concurrently, so it must be safe for concurrent use; a pcap writer's
+// caller), possibly concurrently and with the transmit lock held, so it must be safe for
+// concurrent use, quick, and must not call the Conn; a pcap writer's
 // WriteFrame fits: Trace: func(t time.Time, d ppp.Direction, p uint16, b []byte) {
 // w.WriteFrame(t, pcap.Direction(d), p, b) }.
 type TraceFunc func(t time.Time, dir Direction, protocol uint16, info []byte)
