@@ -29,7 +29,7 @@ const (
 // ErrIOStuck is returned by Close when the link ended but the reader or writer goroutine is
 // still blocked in rw.Read or rw.Write (a port without read deadlines, a writer nobody
 // drains). It returns when rw does; closing rw releases it.
-var ErrIOStuck = errors.New("ppp: I/O goroutine still blocked in the stream")
+var ErrIOStuck = errors.New("reader or writer still blocked in the stream")
 
 type txBuf struct{ data []byte }
 
