@@ -50,6 +50,9 @@ func DefaultFraming(mru int) Framing {
 // time, and NextDeadline says when Tick must be called next. A Link is used by one goroutine;
 // Conn is the runner that binds it to a serial stream.
 type Link struct {
+	// ncpEnded is the reason to end the link once the current event is handled: the peer
+	// terminated the last open network protocol.
+	ncpEnded error
 	cfg  Config
 	sink Sink
 	log  *slog.Logger
@@ -433,6 +436,12 @@ func (l *Link) sync() {
 	if l.dead {
 		return
 	}
+	if err := l.ncpEnded; err != nil {
+		// Outside the automaton's action: closing LCP from inside IPCP's This-Layer-Down
+		// would re-enter IPCP while it handles the Terminate-Request.
+		l.ncpEnded = nil
+		l.fail(err)
+	}
 	switch l.lcp.State() {
 	case fsm.Closing, fsm.Stopping:
 		l.setPhase(PhaseTerminate)
@@ -688,6 +697,12 @@ func (n *ncpLayer) Down() {
 	l.status.IPv4 = false
 	if !l.dead {
 		l.emit(EventNetworkDown, nil)
+	}
+	// The peer closed IPCP with a Terminate-Request and no other network protocol is open: the
+	// link carries nothing any more. End it now rather than after IPCP's Stopping timer and
+	// Finished (a restart period later), so that the session notices at once and redials.
+	if errors.Is(l.ipcp.Reason(), fsm.ErrTerminatedByPeer) && (l.v6 == nil || !l.v6.IsOpened()) {
+		l.ncpEnded = reasonFrom("IPCP", l.ipcp.Reason())
 	}
 }
 

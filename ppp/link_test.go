@@ -461,3 +461,18 @@ func TestConfigValidate(t *testing.T) {
 	assert.True(t, l.Done())
 	assert.ErrorIs(t, l.Err(), ErrInvalidConfig)
 }
+
+func TestLinkEndsAtOnceWhenPeerTerminatesIPCP(t *testing.T) {
+	w := newWire(t, clientConf, serverConf)
+	w.open()
+	requireUp(t, w)
+	// The peer (a network that drops the session) closes IPCP, not LCP.
+	start := w.now
+	w.a.Input(w.now, ProtoIPCP, []byte{byte(fsm.TerminateRequest), 0x42, 0, 4})
+	require.True(t, w.run(time.Minute, func() bool { return w.a.Done() }))
+	assert.ErrorIs(t, w.a.Err(), ErrPeerTerminated)
+	assert.Contains(t, w.a.Err().Error(), "IPCP")
+	// No restart period spent in IPCP's Stopping state: LCP's Terminate exchange with the
+	// (responsive) peer is all it takes.
+	assert.Less(t, w.now.Sub(start), time.Second)
+}
