@@ -53,10 +53,10 @@ type Link struct {
 	// ncpEnded is the reason to end the link once the current event is handled: the peer
 	// terminated the last open network protocol.
 	ncpEnded error
-	cfg  Config
-	sink Sink
-	log  *slog.Logger
-	now  time.Time
+	cfg      Config
+	sink     Sink
+	log      *slog.Logger
+	now      time.Time
 
 	phase  Phase
 	opened bool
