@@ -138,8 +138,10 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Attach = tunLink.Attach
 		prev := cfg.OnEvent
 		cfg.OnEvent = func(e pppdial.Event) {
-			prev(e)
+			// Configure the kernel interface before the event is reported: whoever acts on
+			// `up` (a script, a service's ExecStartPost) must find pp0 addressed and routed.
 			tunLink.Event(e)
+			prev(e)
 		}
 	}
 
