@@ -1,0 +1,95 @@
+package pppdial
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pppdial/pppdial/at"
+)
+
+// chunked is a stream that returns its data in fixed-size reads, as a serial port does.
+type chunked struct {
+	data []byte
+	size int
+}
+
+func (c *chunked) Read(b []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(b), c.size, len(c.data))
+	copy(b, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func (c *chunked) Write(b []byte) (int, error) { return len(b), nil }
+
+// drain reads w to the end and returns what passed and the error that ended it.
+func drain(w *carrierWatch) ([]byte, error) {
+	var out []byte
+	buf := make([]byte, 64)
+	for {
+		n, err := w.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func TestCarrierWatch(t *testing.T) {
+	frame := []byte("~\xff\x03\xc0\x21\x09\x01\x00\x08abcd\x12\x34~")
+	for name, tc := range map[string]struct {
+		stream []byte
+		lost   bool
+	}{
+		"between frames":         {append(append([]byte{}, frame...), "\r\nNO CARRIER\r\n"...), true},
+		"at the start":           {[]byte("\r\nNO CARRIER\r\n"), true},
+		"LF only":                {append(append([]byte{}, frame...), "\nNO CARRIER\n"...), true},
+		"inside a frame payload": {[]byte("~\x21\x45\r\nNO CARRIER\r\nmore data~"), false},
+		"no line end yet":        {append(append([]byte{}, frame...), "\r\nNO CARRIER"...), false},
+		"other result code":      {append(append([]byte{}, frame...), "\r\nOK\r\n"...), false},
+		"plain frames":           {bytes.Repeat(frame, 5), false},
+	} {
+		for _, size := range []int{1, 3, 7, 64} {
+			w := newCarrierWatch(&chunked{data: tc.stream, size: size})
+			out, err := drain(w)
+			if tc.lost {
+				require.ErrorIs(t, err, ErrCarrierLost, "%s (reads of %d)", name, size)
+				assert.ErrorIs(t, err, at.ErrNoCarrier)
+			} else {
+				require.ErrorIs(t, err, io.EOF, "%s (reads of %d)", name, size)
+				assert.Equal(t, tc.stream, out, "%s: bytes pass untouched", name)
+			}
+		}
+	}
+}
+
+func FuzzCarrierWatch(f *testing.F) {
+	f.Add([]byte("~\xff\x03\xc0\x21~\r\nNO CARRIER\r\n"), uint8(3))
+	f.Add([]byte("\r\nNO CARRIER\r\n"), uint8(1))
+	f.Add([]byte("~~~~\r\n\r\n\r\nNO CARRIER\n"), uint8(5))
+	f.Fuzz(func(t *testing.T, stream []byte, size uint8) {
+		w := newCarrierWatch(&chunked{data: stream, size: int(size%64) + 1})
+		out, err := drain(w)
+		if !errors.Is(err, ErrCarrierLost) && !errors.Is(err, io.EOF) {
+			t.Fatalf("unexpected error %v", err)
+		}
+		if !bytes.HasPrefix(stream, out) {
+			t.Fatalf("bytes changed in passing")
+		}
+		if errors.Is(err, io.EOF) && len(out) != len(stream) {
+			t.Fatalf("bytes lost")
+		}
+		// Whenever the stream holds a NO CARRIER line right after a flag, it is found.
+		if bytes.Contains(stream, []byte("~\r\nNO CARRIER\r\n")) && !errors.Is(err, ErrCarrierLost) {
+			t.Fatalf("missed NO CARRIER in %q", stream)
+		}
+	})
+}
