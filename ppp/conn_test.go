@@ -466,3 +466,33 @@ func BenchmarkRoundTrip(b *testing.B) {
 		<-back
 	}
 }
+
+func TestConnEchoRTT(t *testing.T) {
+	cc := clientConf
+	cc.EchoInterval = 300 * time.Millisecond
+	p := newConnPair(t, cc, serverConf)
+	waitUp(t, p.client)
+	assert.Zero(t, p.client.Stats().EchoRTT, "no echo answered yet")
+	waitFor := func(what string, cond func(Stats) bool) Stats {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if st := p.client.Stats(); cond(st) {
+				return st
+			}
+			time.Sleep(time.Millisecond)
+		}
+		t.Fatalf("timed out waiting for %s", what)
+		return Stats{}
+	}
+	// Hold the server's answers from just before a request until 100 ms after it: that
+	// request's round trip must show the hold.
+	st := waitFor("a first reply", func(s Stats) bool { return s.EchoReplies > 0 })
+	p.sp.SetFaults(serialline.Faults{Stall: true})
+	st = waitFor("a request in the stall", func(s Stats) bool { return s.EchoRequests > st.EchoRequests })
+	time.Sleep(100 * time.Millisecond)
+	p.sp.SetFaults(serialline.Faults{})
+	st = waitFor("its reply", func(s Stats) bool { return s.EchoReplies > st.EchoReplies })
+	assert.GreaterOrEqual(t, st.EchoRTT, 100*time.Millisecond, "the held reply's round trip")
+	assert.Less(t, st.EchoRTT, 250*time.Millisecond, "measured from the request, not from an older one")
+}

@@ -53,6 +53,8 @@ type Link struct {
 	// ncpEnded is the reason to end the link once the current event is handled: the peer
 	// terminated the last open network protocol.
 	ncpEnded error
+	// echoSent is when the last keepalive Echo-Request went out (for Stats.EchoRTT).
+	echoSent time.Time
 	cfg      Config
 	sink     Sink
 	log      *slog.Logger
@@ -619,6 +621,10 @@ func (x *lcpLayer) EchoReply(id uint8, data []byte) {
 		return
 	}
 	l.stats.EchoReplies++
+	if !l.echoSent.IsZero() {
+		// The reply answers the latest request or an earlier one: an upper bound either way.
+		l.stats.EchoRTT = l.now.Sub(l.echoSent)
+	}
 	l.echoPending = 0
 }
 
@@ -654,6 +660,7 @@ func (l *Link) echoTick(now time.Time) {
 	}
 	l.echoPending++
 	l.stats.EchoRequests++
+	l.echoSent = now
 	binary.BigEndian.PutUint32(l.rnd[:4], l.lcpN.Magic())
 	l.lcp.SendCode(fsm.EchoRequest, l.rnd[:4])
 }

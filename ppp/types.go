@@ -124,6 +124,8 @@ type Stats struct {
 	Discarded uint64
 	// EchoRequests counts keepalive Echo-Requests sent; EchoReplies the replies received.
 	EchoRequests, EchoReplies uint64
+	// EchoRTT is the round-trip time of the last answered keepalive echo (0 before the first).
+	EchoRTT time.Duration
 	// TxDropped counts outgoing IP packets dropped by Conn (transmit queue full);
 	// RxDropped incoming IP packets dropped (no packet handler set).
 	TxDropped, RxDropped uint64

@@ -215,8 +215,9 @@ func TestUsageAndVersion(t *testing.T) {
 func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
+	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
-		"--socks", "127.0.0.1:0", "--resolv-conf", filepath.Join(t.TempDir(), "resolv.conf"))
+		"--socks", "127.0.0.1:0", "--resolv-conf", resolv, "--stats-interval", "200ms", "--lcp-echo-interval", "100ms")
 	up := p.waitEvent("up", 30*time.Second)
 	assert.Equal(t, "pp0", up["ifname"])
 	assert.Equal(t, "10.64.64.2", up["local"])
@@ -227,6 +228,19 @@ func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
 	// A name resolved by the link's DNS, through SOCKS5, over the link.
 	body := socksGet(t, socks, "http://"+carrier.DefaultHost+"/")
 	assert.Equal(t, carrier.DefaultPage, body)
+
+	conf, err := os.ReadFile(resolv)
+	require.NoError(t, err)
+	assert.Contains(t, string(conf), "nameserver 10.64.64.1\n")
+
+	// Periodic stats: traffic counted, keepalive answered with its round-trip time.
+	var stats map[string]any
+	for stats == nil || stats["echo_replies"].(float64) == 0 {
+		stats = p.waitEvent("stats", 5*time.Second)["stats"].(map[string]any)
+	}
+	assert.Positive(t, stats["bytes_in"].(float64))
+	assert.Positive(t, stats["packets_out"].(float64))
+	assert.NotEmpty(t, stats["echo_rtt"])
 
 	code, took := p.interrupt()
 	assert.Equal(t, 0, code)

@@ -64,6 +64,7 @@ type jsonStats struct {
 	Drops        uint64 `json:"drops"`
 	EchoRequests uint64 `json:"echo_requests"`
 	EchoReplies  uint64 `json:"echo_replies"`
+	EchoRTT      string `json:"echo_rtt,omitempty"`
 	Ups          int    `json:"ups"`
 }
 
@@ -135,11 +136,15 @@ func (r *reporter) event(e pppdial.Event) {
 
 // stats reports the periodic counters.
 func (r *reporter) stats(ifname string, s pppdial.Stats) {
-	r.writeJSON(jsonEvent{Time: time.Now(), Event: "stats", Ifname: ifname, Stats: &jsonStats{
+	js := &jsonStats{
 		BytesIn: s.Netif.BytesIn, BytesOut: s.Netif.BytesOut, PacketsIn: s.Netif.PacketsIn, PacketsOut: s.Netif.PacketsOut,
 		FCSErrors: s.Link.Framing.FCSErrors, Drops: s.Netif.DropsIn + s.Netif.DropsOut + s.Link.TxDropped + s.Link.RxDropped,
 		EchoRequests: s.Link.EchoRequests, EchoReplies: s.Link.EchoReplies, Ups: s.Ups,
-	}})
+	}
+	if s.Link.EchoRTT > 0 {
+		js.EchoRTT = s.Link.EchoRTT.Round(time.Microsecond).String()
+	}
+	r.writeJSON(jsonEvent{Time: time.Now(), Event: "stats", Ifname: ifname, Stats: js})
 }
 
 // failure prints the one line that names the cause and what to try, and the JSON error event.
