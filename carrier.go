@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/pppdial/pppdial/at"
@@ -18,6 +19,21 @@ type carrierLost struct{}
 func (carrierLost) Error() string        { return "carrier lost: the modem reported NO CARRIER" }
 func (carrierLost) Is(target error) bool { return target == at.ErrNoCarrier }
 
+// ErrDCDLost: the modem dropped its carrier-detect line (DCD) in the middle of the session.
+// errors.Is(err, ErrCarrierLost) holds for it too: it is the same event, seen on a wire.
+var ErrDCDLost error = dcdLost{}
+
+type dcdLost struct{}
+
+func (dcdLost) Error() string { return "carrier lost: the modem dropped DCD" }
+func (dcdLost) Is(target error) bool {
+	return target == ErrCarrierLost || target == at.ErrNoCarrier
+}
+
+// dcdPoll is how often DCD is read while the link is up: well inside the one second within
+// which a drop must be noticed.
+const dcdPoll = 200 * time.Millisecond
+
 // carrierWatch sits between the modem's data stream and the PPP link and turns a "NO CARRIER"
 // result code into the end of the stream. A modem that loses the call mid-session drops back
 // to command mode and prints NO CARRIER; without this the link would only notice when LCP
@@ -28,6 +44,8 @@ func (carrierLost) Is(target error) bool { return target == at.ErrNoCarrier }
 // same bytes could be a payload (a downloaded modem log), so they are left alone.
 type carrierWatch struct {
 	rw io.ReadWriter
+	// dropped, once set by drop, ends the stream: the next Read returns it.
+	dropped atomic.Pointer[error]
 	// since holds the bytes after the last flag, up to watchMax; inFrame is set once more than
 	// that, or anything that does not start a result code, has come.
 	since   [watchMax]byte
@@ -42,9 +60,16 @@ var noCarrier = []byte("NO CARRIER")
 
 func newCarrierWatch(rw io.ReadWriter) *carrierWatch { return &carrierWatch{rw: rw} }
 
-// Read passes the stream through and fails with ErrCarrierLost once NO CARRIER is seen.
+// Read passes the stream through and fails with ErrCarrierLost once NO CARRIER is seen, or
+// with the reason given to drop.
 func (w *carrierWatch) Read(b []byte) (int, error) {
+	if e := w.dropped.Load(); e != nil {
+		return 0, *e
+	}
 	n, err := w.rw.Read(b)
+	if e := w.dropped.Load(); e != nil {
+		return n, *e
+	}
 	for _, c := range b[:n] {
 		if c == 0x7e {
 			w.n, w.inFrame = 0, false
@@ -75,6 +100,13 @@ func (w *carrierWatch) Read(b []byte) (int, error) {
 // that send only LF or extra blank lines.
 func (w *carrierWatch) matches() bool {
 	return w.since[w.n-1] == '\n' && bytes.Equal(bytes.Trim(w.since[:w.n], "\r\n"), noCarrier)
+}
+
+// drop ends the stream with reason, as the modem's other carrier signals (DCD) report it: a
+// Read blocked on the line is woken through the read deadline.
+func (w *carrierWatch) drop(reason error) {
+	w.dropped.CompareAndSwap(nil, &reason)
+	_ = w.SetReadDeadline(time.Now())
 }
 
 // Write passes through.

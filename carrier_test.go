@@ -2,14 +2,19 @@ package pppdial
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/modemsim"
 )
 
 // chunked is a stream that returns its data in fixed-size reads, as a serial port does.
@@ -92,4 +97,32 @@ func FuzzCarrierWatch(f *testing.F) {
 			t.Fatalf("missed NO CARRIER in %q", stream)
 		}
 	})
+}
+
+// dcdLine is an emulated serial line with a carrier-detect wire the test controls.
+type dcdLine struct {
+	*serialline.Port
+	dcd atomic.Bool
+}
+
+func (l *dcdLine) CarrierDetect() (bool, error) { return l.dcd.Load(), nil }
+
+func TestSessionNoticesDCDDrop(t *testing.T) {
+	r := newRig(t, modemsim.EC25(), serialline.Options{})
+	r.mu.Lock()
+	line := &dcdLine{Port: r.host}
+	r.mu.Unlock()
+	line.dcd.Store(true)
+	cfg := r.config()
+	cfg.Open = func(context.Context) (io.ReadWriteCloser, error) { return line, nil }
+	sess := r.dial(cfg)
+	require.True(t, sess.Netif().IsUp())
+
+	start := time.Now()
+	line.dcd.Store(false) // the modem lost the call; no NO CARRIER text this time
+	down := r.waitEvent(EventDown, 3*time.Second)
+	assert.Less(t, time.Since(start), time.Second, "noticed within a second")
+	assert.ErrorIs(t, down.Err, ErrDCDLost)
+	assert.ErrorIs(t, down.Err, ErrCarrierLost)
+	assert.Equal(t, CodeLinkLost, down.Code)
 }

@@ -438,7 +438,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// not by cancellation: its reason is then "link closed", not the context's.
 	conn.Start(context.WithoutCancel(ctx))
 
-	reason := s.runLink(conn)
+	reason := s.runLink(conn, watch, port)
 	wasUp = reason.wasUp
 	s.dev.attach(nil)
 	s.nif.SetDown(reason.err)
@@ -467,13 +467,25 @@ type linkEnd struct {
 	wasUp bool
 }
 
-// runLink forwards the link's events until it ends, configuring the interface on the way.
-func (s *Session) runLink(conn *ppp.Conn) linkEnd {
+// runLink forwards the link's events until it ends, configuring the interface on the way, and
+// watches the port's DCD line where it has one.
+func (s *Session) runLink(conn *ppp.Conn, watch *carrierWatch, port *at.Port) linkEnd {
 	var end linkEnd
 	closing := s.closing
 	events := conn.Events()
+	var dcd <-chan time.Time
+	if up, err := port.CarrierDetect(); err == nil && up {
+		t := time.NewTicker(dcdPoll)
+		defer t.Stop()
+		dcd = t.C
+	}
 	for events != nil {
 		select {
+		case <-dcd:
+			if up, err := port.CarrierDetect(); err == nil && !up {
+				dcd = nil
+				watch.drop(ErrDCDLost)
+			}
 		case ev, ok := <-events:
 			if !ok {
 				events = nil

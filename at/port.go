@@ -232,6 +232,20 @@ func (p *Port) SetDTR(on bool) error {
 	return nil
 }
 
+// errNoDCD says the line cannot report carrier detect (an in-memory pipe, or a pty).
+var errNoDCD = errors.New("line has no carrier-detect (DCD) status")
+
+// CarrierDetect reports the DCD line where the port has one (a real serial port): a modem with
+// AT&C1 (the usual default) drops DCD when the call ends. Lines without modem status (a pty, an
+// in-memory pipe) answer with an error.
+func (p *Port) CarrierDetect() (bool, error) {
+	d, ok := p.rw.(interface{ CarrierDetect() (bool, error) })
+	if !ok {
+		return false, errNoDCD
+	}
+	return d.CarrierDetect()
+}
+
 // SetReadDeadline sets the underlying line's read deadline when it has one (serialline, net.Pipe,
 // a pty opened as *os.File); otherwise (a serial port) the Port keeps the deadline itself, and a
 // read of the line that is still in flight when a Read gives up delivers its bytes to the next

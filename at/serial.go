@@ -123,3 +123,16 @@ func setRTSCTS(fd int, on bool) error {
 	}
 	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
+
+// CarrierDetect reads the DCD line. A pty has no modem lines and answers ENOTTY; that is
+// reported as errNoDCD.
+func (s *serialPort) CarrierDetect() (bool, error) {
+	bits, err := s.p.GetModemStatusBits()
+	if err != nil {
+		if isNoTTY(err) {
+			return false, errNoDCD
+		}
+		return false, err
+	}
+	return bits.DCD, nil
+}
