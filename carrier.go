@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,11 +39,13 @@ const dcdPoll = 200 * time.Millisecond
 // carrierWatch sits between the modem's data stream and the PPP link and turns a "NO CARRIER"
 // result code into the end of the stream. A modem that loses the call mid-session drops back
 // to command mode and prints NO CARRIER; without this the link would only notice when LCP
-// echoes go unanswered, tens of seconds later.
+// echoes go unanswered, tens of seconds later — or never, with keepalive off.
 //
-// The text counts only where it cannot be PPP data: between frames, i.e. right after a flag
-// byte (0x7e) or at the start of the stream, with nothing but CR/LF between. Inside a frame the
-// same bytes could be a payload (a downloaded modem log), so they are left alone.
+// Between frames (right after a flag byte 0x7e, or at the start of the stream, with nothing but
+// CR/LF before it) the line ends the stream at once. Inside a frame the same bytes could be a
+// payload (a downloaded modem log), so there it only raises suspicion: a modem that dropped the
+// call in the middle of a frame sends nothing after its NO CARRIER, while a payload goes on
+// within microseconds. If the line stays quiet for noCarrierQuiet, the carrier is lost.
 type carrierWatch struct {
 	rw io.ReadWriter
 	// dropped, once set by drop, ends the stream: the next Read returns it.
@@ -51,31 +55,63 @@ type carrierWatch struct {
 	since   [watchMax]byte
 	n       int
 	inFrame bool
+	// recent holds the stream's last len(noCarrierLine) bytes, to find the line inside a frame.
+	recent  [len("\r\nNO CARRIER\r\n")]byte
+	nrecent int
+	suspect bool // a NO CARRIER line came inside a frame: is the line quiet after it?
+
+	mu     sync.Mutex
+	userDL time.Time // the read deadline the link asked for; ours may be earlier
 }
 
 // watchMax bounds a result code line with its surrounding blank lines.
 const watchMax = 24
 
-var noCarrier = []byte("NO CARRIER")
+// noCarrierQuiet is how long the line must stay silent after a NO CARRIER inside a frame for
+// the carrier to count as lost.
+const noCarrierQuiet = 300 * time.Millisecond
+
+var (
+	noCarrier     = []byte("NO CARRIER")
+	noCarrierLine = []byte("\r\nNO CARRIER\r\n")
+)
 
 func newCarrierWatch(rw io.ReadWriter) *carrierWatch { return &carrierWatch{rw: rw} }
 
-// Read passes the stream through and fails with ErrCarrierLost once NO CARRIER is seen, or
-// with the reason given to drop.
+// Read passes the stream through and fails with ErrCarrierLost once NO CARRIER is seen (see
+// carrierWatch), or with the reason given to drop.
 func (w *carrierWatch) Read(b []byte) (int, error) {
 	if e := w.dropped.Load(); e != nil {
 		return 0, *e
+	}
+	var quietUntil time.Time
+	if w.suspect {
+		quietUntil = time.Now().Add(noCarrierQuiet)
+		w.setDeadline(quietUntil)
 	}
 	n, err := w.rw.Read(b)
 	if e := w.dropped.Load(); e != nil {
 		return n, *e
 	}
+	if w.suspect {
+		w.suspect = false
+		w.setDeadline(time.Time{})
+		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(quietUntil) && !w.userDeadlinePassed() {
+			return 0, ErrCarrierLost
+		}
+	}
 	for _, c := range b[:n] {
+		w.remember(c)
 		if c == 0x7e {
 			w.n, w.inFrame = 0, false
 			continue
 		}
 		if w.inFrame {
+			if c == '\n' && w.recentIsNoCarrier() {
+				w.suspect = true
+			} else if w.suspect {
+				w.suspect = false // more data after it: a payload
+			}
 			continue
 		}
 		if w.n == 0 && c != '\r' && c != '\n' {
@@ -102,20 +138,57 @@ func (w *carrierWatch) matches() bool {
 	return w.since[w.n-1] == '\n' && bytes.Equal(bytes.Trim(w.since[:w.n], "\r\n"), noCarrier)
 }
 
+// remember keeps the last bytes of the stream.
+func (w *carrierWatch) remember(c byte) {
+	if w.nrecent < len(w.recent) {
+		w.recent[w.nrecent] = c
+		w.nrecent++
+		return
+	}
+	copy(w.recent[:], w.recent[1:])
+	w.recent[len(w.recent)-1] = c
+}
+
+func (w *carrierWatch) recentIsNoCarrier() bool {
+	return w.nrecent == len(w.recent) && bytes.Equal(w.recent[:], noCarrierLine)
+}
+
 // drop ends the stream with reason, as the modem's other carrier signals (DCD) report it: a
 // Read blocked on the line is woken through the read deadline.
 func (w *carrierWatch) drop(reason error) {
 	w.dropped.CompareAndSwap(nil, &reason)
-	_ = w.SetReadDeadline(time.Now())
+	w.setDeadline(time.Now())
 }
 
 // Write passes through.
 func (w *carrierWatch) Write(b []byte) (int, error) { return w.rw.Write(b) }
 
-// SetReadDeadline passes through, so the link can stop a blocked Read at teardown.
+// SetReadDeadline is the link's read deadline (it stops a blocked Read at teardown); the
+// watch's own, earlier, quiet timer does not replace it.
 func (w *carrierWatch) SetReadDeadline(t time.Time) error {
-	if d, ok := w.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
-		return d.SetReadDeadline(t)
+	w.mu.Lock()
+	w.userDL = t
+	w.mu.Unlock()
+	return w.setDeadline(time.Time{})
+}
+
+// setDeadline sets the line's deadline to the earlier of own (zero: none) and the link's.
+func (w *carrierWatch) setDeadline(own time.Time) error {
+	d, ok := w.rw.(interface{ SetReadDeadline(time.Time) error })
+	if !ok {
+		return errors.ErrUnsupported
 	}
-	return errors.ErrUnsupported
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := w.userDL
+	if !own.IsZero() && (t.IsZero() || own.Before(t)) {
+		t = own
+	}
+	return d.SetReadDeadline(t)
+}
+
+func (w *carrierWatch) userDeadlinePassed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.userDL.IsZero() && !time.Now().Before(w.userDL)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,4 +126,47 @@ func TestSessionNoticesDCDDrop(t *testing.T) {
 	assert.ErrorIs(t, down.Err, ErrDCDLost)
 	assert.ErrorIs(t, down.Err, ErrCarrierLost)
 	assert.Equal(t, CodeLinkLost, down.Code)
+}
+
+func TestCarrierWatchNoCarrierAfterTruncatedFrame(t *testing.T) {
+	host, modem := serialline.Pipe(serialline.Options{})
+	defer host.Close()
+	defer modem.Close()
+	w := newCarrierWatch(host)
+	// The call dropped in the middle of a frame: its tail never comes, the modem's line does.
+	_, err := modem.Write([]byte("~\xff\x03\x00\x21\x45\x00\x05\xdc\r\nNO CARRIER\r\n"))
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = drain(w)
+	require.ErrorIs(t, err, ErrCarrierLost)
+	assert.GreaterOrEqual(t, time.Since(start), noCarrierQuiet, "only after the line stayed quiet")
+	assert.Less(t, time.Since(start), time.Second)
+
+	// The same bytes followed by more of the frame are payload, not a result code.
+	host2, modem2 := serialline.Pipe(serialline.Options{})
+	defer host2.Close()
+	w2 := newCarrierWatch(host2)
+	go func() {
+		_, _ = modem2.Write([]byte("~\x21\x45 log: \r\nNO CARRIER\r\n"))
+		time.Sleep(50 * time.Millisecond)
+		_, _ = modem2.Write([]byte("and more~"))
+		time.Sleep(2 * noCarrierQuiet)
+		modem2.Close()
+	}()
+	out, err := drain(w2)
+	require.ErrorIs(t, err, io.EOF)
+	assert.True(t, bytes.HasSuffix(out, []byte("and more~")))
+
+	// The link's own deadline still works while the watch is suspicious.
+	host3, modem3 := serialline.Pipe(serialline.Options{})
+	defer host3.Close()
+	defer modem3.Close()
+	w3 := newCarrierWatch(host3)
+	_, err = modem3.Write([]byte("~\x21\x45\r\nNO CARRIER\r\n"))
+	require.NoError(t, err)
+	_, err = w3.Read(make([]byte, 64))
+	require.NoError(t, err)
+	require.NoError(t, w3.SetReadDeadline(time.Now()))
+	_, err = w3.Read(make([]byte, 64))
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "teardown's deadline is reported as such")
 }

@@ -119,15 +119,16 @@ type Session struct {
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
 
-	mu       sync.Mutex
-	closeCtx context.Context // Close's context: the deadline of the teardown
-	err      error           // why the session ended
-	conn     *ppp.Conn
-	status   ppp.Status
-	info     at.Info
-	up       chan struct{} // closed at the first up
-	upErr    error         // set when the session ended before it was ever up
-	ups      int
+	mu         sync.Mutex
+	closeCtx   context.Context // Close's context: the deadline of the teardown
+	teardownBy time.Time       // the current link's teardown deadline, once it is ending
+	err        error           // why the session ended
+	conn       *ppp.Conn
+	status     ppp.Status
+	info       at.Info
+	up         chan struct{} // closed at the first up
+	upErr      error         // set when the session ended before it was ever up
+	ups        int
 }
 
 // ErrLinkLost is the session's end when the link dropped and Persist was off; it wraps the
@@ -335,16 +336,21 @@ func (s *Session) supervise(ctx context.Context) {
 	}
 }
 
-// teardownContext bounds the end of a link: Close's context, or a default deadline when the
-// link ended by itself.
+// teardownContext bounds the end of a link — LCP Terminate and the modem's hang-up together —
+// by one deadline, fixed the first time it is asked for after the link started to end:
+// Close's deadline, or defaultTeardown from then.
 func (s *Session) teardownContext() (context.Context, context.CancelFunc) {
 	s.mu.Lock()
 	ctx := s.closeCtx
+	if s.teardownBy.IsZero() {
+		s.teardownBy = time.Now().Add(defaultTeardown)
+	}
+	by := s.teardownBy
 	s.mu.Unlock()
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return context.WithTimeout(ctx, defaultTeardown)
+	return context.WithDeadline(ctx, by)
 }
 
 // defaultTeardown bounds LCP Terminate plus the modem's hang-up when nothing tighter is given.
@@ -428,6 +434,9 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	s.info = sess.Info
 	s.mu.Unlock()
 
+	s.mu.Lock()
+	s.teardownBy = time.Time{}
+	s.mu.Unlock()
 	watch := newCarrierWatch(sess.Data)
 	conn := ppp.NewConn(watch, s.cfg.PPP)
 	s.dev.attach(conn)
@@ -450,6 +459,12 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		s.emit(Event{Kind: EventDown, Err: reason.err, Code: Code(reason.err), Attempt: attempt})
 	}
 
+	// A writer still blocked in the port (flow control held by a dead modem) would block the
+	// hang-up's writes too: give the port up instead; it is reopened for the next attempt.
+	if err := conn.Close(context.Background()); errors.Is(err, ppp.ErrIOStuck) {
+		s.log.Warn("the port is stuck in a write; reopening it", "err", err)
+		return wasUp, fmt.Errorf("%w: %w", errPortFailed, reason.err)
+	}
 	// The link is over; get the modem back to command mode unless it already is there (NO
 	// CARRIER: the modem hung up by itself) or cannot take commands (the port failed).
 	if !errors.Is(reason.err, at.ErrNoCarrier) && !errors.Is(reason.err, errPortFailed) {

@@ -1,6 +1,7 @@
 package at
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -44,19 +45,24 @@ func Hangup(ctx context.Context, port io.ReadWriter, opts HangupOptions) error {
 	defer cancel()
 	p := NewPort(port)
 
-	// Data still buffered from the call is of no use now.
+	// Data still buffered from the call is of no use now; but a NO CARRIER among it says the
+	// modem has left data mode by itself, and the escape (guard times, and an OK that will
+	// never come) can be skipped.
 	p.mu.Lock()
+	commandMode := bytes.Contains(p.buf, []byte("NO CARRIER"))
 	p.buf = nil
 	p.skipLF = false
 	p.mu.Unlock()
 
-	if err := sendEscape(ctx, p, opts.Guard); err != nil {
-		return fmt.Errorf("at: hangup: %w: %w", ErrHangupFailed, err)
+	if !commandMode {
+		if err := sendEscape(ctx, p, opts.Guard); err != nil {
+			return fmt.Errorf("at: hangup: %w: %w", ErrHangupFailed, err)
+		}
+		// Take the modem's OK to "+++" (it may come a little after the guard time), so it is
+		// not taken for the answer to ATH. No OK is no reason to stop: the modem may have been
+		// in command mode already, or answers ATH only.
+		_ = waitOK(ctx, p, "+++", opts.Answer)
 	}
-	// Take the modem's OK to "+++" (it may come a little after the guard time), so it is not
-	// taken for the answer to ATH. No OK is no reason to stop: the modem may have been in
-	// command mode already, or answers ATH only.
-	_ = waitOK(ctx, p, "+++", opts.Answer)
 	err := ath(ctx, p, opts.Answer)
 	if err == nil {
 		return nil
@@ -97,7 +103,11 @@ func waitOK(ctx context.Context, p *Port, what string, answer time.Duration) err
 			}
 			return err
 		}
-		switch s := strings.TrimSpace(line); classify(s, "H") {
+		s := strings.TrimSpace(line)
+		if s == "NO CARRIER" && what == "+++" {
+			return nil // the call ended as we escaped: the modem is in command mode
+		}
+		switch classify(s, "H") {
 		case lineOK:
 			return nil
 		case lineError:

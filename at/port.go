@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,8 +38,8 @@ type Port struct {
 	nativeDL  bool
 	rdeadline time.Time
 
-	wmu       sync.Mutex
-	lastWrite time.Time
+	wmu       sync.Mutex   // one Write at a time
+	lastWrite atomic.Int64 // UnixNano of the last Write's end; 0 before the first
 }
 
 // NewPort wraps rw. If rw already is a *Port it is returned as is.
@@ -191,18 +192,18 @@ func (p *Port) Write(b []byte) (int, error) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	n, err := p.rw.Write(b)
-	p.lastWrite = time.Now()
+	p.lastWrite.Store(time.Now().UnixNano())
 	return n, err
 }
 
-// sinceWrite is how long the host has been silent.
+// sinceWrite is how long the host has been silent. It does not wait for a Write in progress
+// (one blocked on flow control must not block a hang-up's guard time too).
 func (p *Port) sinceWrite() time.Duration {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	if p.lastWrite.IsZero() {
+	last := p.lastWrite.Load()
+	if last == 0 {
 		return time.Hour
 	}
-	return time.Since(p.lastWrite)
+	return time.Since(time.Unix(0, last))
 }
 
 // Close closes the underlying line if it can be closed; that also ends a read in flight.
