@@ -58,8 +58,11 @@ type Stats struct {
 // direction is one way of the line: a queue with its pacing clock and its faults.
 type direction struct {
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced when the state changes while someone waits
+	changed chan struct{} // closed and replaced when the state changes while a writer waits
 	armed   bool          // someone holds changed: the next change must close it
+	// rnotify wakes the one reader (a token, never closed): the data path's wake-ups then
+	// allocate nothing, where a closed-and-replaced channel would cost one per packet.
+	rnotify chan struct{}
 	buf     []byte        // bytes in flight, oldest first
 	start   time.Time     // when buf[0] began its transmission (pacing)
 	limit   int
@@ -98,15 +101,20 @@ func Pipe(opts Options) (a, b *Port) {
 func newDirection(opts Options, seed uint64) *direction {
 	return &direction{
 		changed: make(chan struct{}),
+		rnotify: make(chan struct{}, 1),
 		limit:   opts.BufferSize,
 		baud:    opts.Baud,
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 }
 
-// signal wakes everyone waiting on d; d.mu must be held. With nobody waiting it costs nothing,
-// so the steady data path does not allocate.
+// signal wakes everyone waiting on d; d.mu must be held. It allocates only when a writer
+// waits for room, so the steady data path does not allocate.
 func (d *direction) signal() {
+	select {
+	case d.rnotify <- struct{}{}:
+	default:
+	}
 	if !d.armed {
 		return
 	}
@@ -270,7 +278,6 @@ func (p *Port) Read(b []byte) (int, error) {
 			d.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded
 		}
-		wait := d.waiter()
 		d.mu.Unlock()
 
 		wake := next
@@ -287,7 +294,7 @@ func (p *Port) Read(b []byte) (int, error) {
 			tc = timer.C
 		}
 		select {
-		case <-wait:
+		case <-d.rnotify:
 		case <-deadlineSet:
 		case <-tc:
 		}
