@@ -122,7 +122,9 @@ func stackUDP(n *netif.Netif, laddr, raddr netip.AddrPort) (*stackPacketConn, er
 			return nil, stackErr(n, "connect", terr)
 		}
 	}
-	return &stackPacketConn{UDPConn: gonet.NewUDPConn(&wq, ep), n: n}, nil
+	c := &stackPacketConn{UDPConn: gonet.NewUDPConn(&wq, ep), n: n}
+	c.laddr, c.raddr = c.UDPConn.LocalAddr(), c.UDPConn.RemoteAddr()
+	return c, nil
 }
 
 // stackListenTCP listens on n's netstack.
@@ -150,10 +152,30 @@ type stackConn struct {
 	*gonet.TCPConn
 	n  *netif.Netif
 	ep tcpip.Endpoint
+	// laddr and raddr are the addresses when the connection was made: gonet answers nil once
+	// the endpoint is gone (a link down), and callers that log c.RemoteAddr().String() after
+	// a failed Read would panic on a nil net.Addr.
+	laddr, raddr net.Addr
 }
 
 func newStackConn(n *netif.Netif, wq *waiter.Queue, ep tcpip.Endpoint) *stackConn {
-	return &stackConn{TCPConn: gonet.NewTCPConn(wq, ep), n: n, ep: ep}
+	c := &stackConn{TCPConn: gonet.NewTCPConn(wq, ep), n: n, ep: ep}
+	c.laddr, c.raddr = c.TCPConn.LocalAddr(), c.TCPConn.RemoteAddr()
+	return c
+}
+
+// LocalAddr implements net.Conn; it stays valid after the link goes down.
+func (c *stackConn) LocalAddr() net.Addr { return stableAddr(c.TCPConn.LocalAddr(), c.laddr) }
+
+// RemoteAddr implements net.Conn; it stays valid after the link goes down.
+func (c *stackConn) RemoteAddr() net.Addr { return stableAddr(c.TCPConn.RemoteAddr(), c.raddr) }
+
+// stableAddr returns live unless the endpoint no longer knows it.
+func stableAddr(live, saved net.Addr) net.Addr {
+	if live != nil {
+		return live
+	}
+	return saved
 }
 
 // Read implements net.Conn. gonet reports a connection aborted by a link
@@ -258,7 +280,19 @@ func (l *stackListener) Interface() *netif.Netif { return l.n }
 // stackPacketConn is a UDP socket on a pp<N> netstack.
 type stackPacketConn struct {
 	*gonet.UDPConn
-	n *netif.Netif
+	n            *netif.Netif
+	laddr, raddr net.Addr // as for stackConn; raddr is nil when not connected
+}
+
+// LocalAddr implements net.Conn; it stays valid after the link goes down.
+func (c *stackPacketConn) LocalAddr() net.Addr { return stableAddr(c.UDPConn.LocalAddr(), c.laddr) }
+
+// RemoteAddr implements net.Conn; it stays valid after the link goes down.
+func (c *stackPacketConn) RemoteAddr() net.Addr {
+	if c.raddr == nil {
+		return nil
+	}
+	return stableAddr(c.UDPConn.RemoteAddr(), c.raddr)
 }
 
 // Read implements net.Conn.

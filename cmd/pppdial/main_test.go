@@ -412,3 +412,70 @@ func TestATCommandPrintsAnswers(t *testing.T) {
 	assert.Contains(t, stdout, `+COPS: 0,0,"Telekom.de",7`)
 	assert.Contains(t, stdout, "> AT+NOPE\n")
 }
+
+func TestSOCKSUDPAssociate(t *testing.T) {
+	network := carrier.New(carrier.Config{})
+	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
+	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
+	p.waitEvent("up", 30*time.Second)
+	proxy := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+
+	// UDP ASSOCIATE (RFC 1928 section 7): a DNS query to the carrier's server, relayed over pp0.
+	ctl, err := net.DialTimeout("tcp", proxy, 5*time.Second)
+	require.NoError(t, err)
+	defer ctl.Close()
+	require.NoError(t, ctl.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = ctl.Write([]byte{5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0})
+	require.NoError(t, err)
+	resp := make([]byte, 2+4+4+2)
+	_, err = io.ReadFull(ctl, resp[:2])
+	require.NoError(t, err)
+	_, err = io.ReadFull(ctl, resp[:4])
+	require.NoError(t, err)
+	require.Equal(t, byte(0), resp[1], "UDP ASSOCIATE granted")
+	var relayPort int
+	switch resp[3] {
+	case 1:
+		b := make([]byte, 6)
+		_, err = io.ReadFull(ctl, b)
+		relayPort = int(b[4])<<8 | int(b[5])
+	case 4:
+		b := make([]byte, 18)
+		_, err = io.ReadFull(ctl, b)
+		relayPort = int(b[16])<<8 | int(b[17])
+	default:
+		t.Fatalf("unexpected address type %d", resp[3])
+	}
+	require.NoError(t, err)
+
+	udp, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", relayPort))
+	require.NoError(t, err)
+	defer udp.Close()
+	query := []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, 'd', 'e', 'm', 'o', 7, 'p', 'p', 'p', 'd', 'i', 'a', 'l', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1}
+	datagram := append([]byte{0, 0, 0, 1, 10, 64, 64, 1, 0, 53}, query...)
+	var answer []byte
+	for attempt := 0; attempt < 5 && answer == nil; attempt++ {
+		_, err = udp.Write(datagram)
+		require.NoError(t, err)
+		require.NoError(t, udp.SetReadDeadline(time.Now().Add(2*time.Second)))
+		b := make([]byte, 512)
+		n, err := udp.Read(b)
+		if err == nil {
+			answer = b[:n]
+		}
+	}
+	require.NotNil(t, answer, "no answer relayed")
+	require.Greater(t, len(answer), 10+12)
+	assert.Equal(t, []byte{10, 64, 64, 1, 0, 53}, answer[4:10], "the reply comes from the DNS server behind the link")
+	dns := answer[10:]
+	assert.Equal(t, []byte{0x12, 0x34}, dns[:2])
+	assert.Equal(t, []byte{10, 64, 64, 1}, dns[len(dns)-4:], "A record for demo.pppdial.test")
+	stopAndCheckQuick(t, p)
+}
+
+func stopAndCheckQuick(t *testing.T, p *proc) {
+	t.Helper()
+	code, took := p.interrupt()
+	assert.Equal(t, 0, code)
+	assert.Less(t, took, 5*time.Second)
+}
