@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/internal/serialline"
 	"github.com/pppdial/pppdial/modemsim"
+	"github.com/pppdial/pppdial/modemsim/carrier"
+	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
 )
 
@@ -236,4 +240,43 @@ func TestBackoff(t *testing.T) {
 			assert.InDelta(t, float64(want), float64(got), 0.2*float64(want), "failures=%d", failures)
 		}
 	}
+}
+
+func TestSessionWaitsForThePortPathToAppear(t *testing.T) {
+	network := carrier.New(carrier.Config{})
+	p := modemsim.EC25()
+	p.GuardTime = testGuard
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pty, err := modemsim.ServePTY(ctx, modemsim.New(p, network.DataFunc()))
+	require.NoError(t, err)
+	defer pty.Close()
+
+	// A /dev/serial/by-id link that appears only once the modem has (re)enumerated.
+	byID := filepath.Join(t.TempDir(), "usb-Quectel_EC25-if03-port0")
+	time.AfterFunc(700*time.Millisecond, func() { _ = os.Symlink(pty.Path, byID) })
+	events := make(chan Event, 256)
+	dialCtx, cancelDial := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelDial()
+	sess, err := Dial(dialCtx, Config{
+		Port: byID, Persist: true, Registry: netif.NewRegistry(),
+		Modem: at.Config{Guard: testGuard},
+		OnEvent: func(e Event) {
+			select {
+			case events <- e:
+			default:
+			}
+		},
+	})
+	require.NoError(t, err)
+	defer func() {
+		closeCtx, cancelClose := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelClose()
+		require.NoError(t, sess.Close(closeCtx))
+	}()
+	assert.True(t, sess.Netif().IsUp())
+	first := <-events
+	assert.Equal(t, EventProgress, first.Kind)
+	assert.Equal(t, "port", first.Step)
+	assert.Contains(t, first.Detail, "waiting for "+byID)
 }
