@@ -141,7 +141,7 @@ func interopCfg() at.Config {
 // PPP from slirp reaches the session's data stream.
 func TestInteropSlirp(t *testing.T) {
 	peers.Tool(t, peers.SlirpBinary)
-	r := newRig(t, fast(modemsim.SIM7600()), modemsim.BridgeCommand(peers.SlirpBinary, "ppp", "baudrate 1000000"))
+	r := newRig(t, fast(modemsim.SIM7600()), modemsim.BridgeCommand(peers.SlirpBinary, "ppp"))
 	s, err := r.dial(t, interopCfg())
 	require.NoError(t, err)
 	f := awaitLCP(t, s.Data, 15*time.Second)

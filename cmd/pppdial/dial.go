@@ -121,17 +121,20 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Every up, not only the first: a redial may bring other DNS servers.
 		prev := cfg.OnEvent
 		cfg.OnEvent = func(e pppdial.Event) {
-			prev(e)
+			// Written before the up event is reported: whoever reacts to "up" finds it there.
 			if e.Kind == pppdial.EventUp {
 				writeResolvConf(rep, o.resolvConf, e.Status)
 			}
+			prev(e)
 		}
 	}
 	var tunLink *tunAttachment
 	if o.tun {
 		tunLink, err = newTunAttachment(o.ifname, o.defaultRoute)
 		if err != nil {
-			rep.failure(fmt.Errorf("%w: %w", pppdial.ErrUsage, err))
+			// Not a usage mistake to look up in -h: the message says what is missing.
+			rep.writeJSON(jsonEvent{Time: time.Now(), Event: "error", Error: err.Error(), Code: pppdial.CodeUsage})
+			rep.line("pppdial: %v", err)
 			return exitUsage
 		}
 		defer tunLink.Close()

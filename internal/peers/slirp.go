@@ -37,9 +37,10 @@ const slirpStartTimeout = 10 * time.Second
 // with t.Log if the test fails), and Slirp returns once the banner's "SLiRP Ready" line is out.
 // slirp is passive: it sends nothing until it receives an LCP Configure-Request.
 //
-// Useful args (each one argument): "mtu 1500", "baudrate 1000000" (slirp paces its output by
-// this internal value; the default is slow), "dns 127.0.0.1" when a test runs its own DNS server
-// on 127.0.0.1:53. Never send DNS to 10.0.2.3 without that: it reaches the real resolver.
+// Useful args (each one argument): "mtu 1500", "dns 127.0.0.1" when a test runs its own DNS
+// server on 127.0.0.1:53. (This build rejects "baudrate N" and keeps its default, which is fast
+// enough.) Never send DNS through slirp without "dns 127.0.0.1": the DNS address it hands out
+// in IPCP (10.0.2.3, or the host's resolver) reaches the real resolver.
 // slirp reaches the host as 10.0.2.2 (connections go to 127.0.0.1) and assigns 10.0.2.15.
 func Slirp(t testing.TB, args ...string) *Port {
 	t.Helper()
