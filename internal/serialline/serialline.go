@@ -63,8 +63,8 @@ type direction struct {
 	// rnotify wakes the one reader (a token, never closed): the data path's wake-ups then
 	// allocate nothing, where a closed-and-replaced channel would cost one per packet.
 	rnotify chan struct{}
-	buf     []byte        // bytes in flight, oldest first
-	start   time.Time     // when buf[0] began its transmission (pacing)
+	buf     []byte    // bytes in flight, oldest first
+	start   time.Time // when buf[0] began its transmission (pacing)
 	limit   int
 	baud    int
 	faults  Faults
