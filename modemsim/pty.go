@@ -3,6 +3,8 @@
 package modemsim
 
 import (
+	"github.com/pppdial/pppdial/internal/tty"
+
 	"bytes"
 	"context"
 	"errors"
@@ -60,30 +62,14 @@ func pollable(f *os.File) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// makeRaw is cfmakeraw(3) through termios.
+// makeRaw puts the terminal f in raw mode.
 func makeRaw(f *os.File) error {
 	sc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var ierr error
-	err = sc.Control(func(fd uintptr) {
-		t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-		if err != nil {
-			ierr = err
-			return
-		}
-		t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR |
-			unix.ICRNL | unix.IXON | unix.IXOFF | unix.IXANY
-		t.Oflag &^= unix.OPOST
-		t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		t.Cflag &^= unix.CSIZE | unix.PARENB | unix.CRTSCTS
-		t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
-		t.Cc[unix.VMIN] = 1
-		t.Cc[unix.VTIME] = 0
-		ierr = unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
-	})
-	if err != nil {
+	if err := sc.Control(func(fd uintptr) { ierr = tty.MakeRaw(int(fd)) }); err != nil {
 		return err
 	}
 	return ierr

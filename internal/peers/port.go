@@ -3,6 +3,8 @@
 package peers
 
 import (
+	"github.com/pppdial/pppdial/internal/tty"
+
 	"fmt"
 	"os"
 	"time"
@@ -44,7 +46,7 @@ func (p *Port) Name() string { return p.f.Name() }
 // newPort takes ownership of fd: it switches it to raw mode and non-blocking, and wraps it so Go's
 // poller handles it (os.NewFile only does that for descriptors already non-blocking).
 func newPort(fd int, name string) (*Port, error) {
-	if err := makeRaw(fd); err != nil {
+	if err := tty.MakeRaw(fd); err != nil {
 		_ = unix.Close(fd)
 		return nil, fmt.Errorf("peers: raw mode on %s: %w", name, err)
 	}
@@ -63,22 +65,4 @@ func openPTY(path string) (*Port, error) {
 		return nil, fmt.Errorf("peers: open %s: %w", path, err)
 	}
 	return newPort(fd, path)
-}
-
-// makeRaw is cfmakeraw(3) through termios ioctls: PPP needs all 256 byte values to pass, and the
-// default line discipline would echo, translate CR/LF, and eat ^S/^Q/^C.
-func makeRaw(fd int) error {
-	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return err
-	}
-	tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR |
-		unix.ICRNL | unix.IXON | unix.IXOFF | unix.IXANY
-	tio.Oflag &^= unix.OPOST
-	tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	tio.Cflag &^= unix.CSIZE | unix.PARENB | unix.CRTSCTS
-	tio.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
-	tio.Cc[unix.VMIN] = 1
-	tio.Cc[unix.VTIME] = 0
-	return unix.IoctlSetTermios(fd, unix.TCSETS, tio)
 }

@@ -3,6 +3,8 @@
 package peers
 
 import (
+	"github.com/pppdial/pppdial/internal/tty"
+
 	"bytes"
 	"context"
 	"errors"
@@ -101,11 +103,11 @@ func StartSlirp(ctx context.Context, args ...string) (_ *SlirpProcess, err error
 	}
 	defer errFile.Close() // the child has its own copy
 
-	master, tty, err := pty.Open()
+	master, slave, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("peers: open pty: %w", err)
 	}
-	defer tty.Close() // the child has its own copy
+	defer slave.Close() // the child has its own copy
 	// pty.Open's master was made blocking by (*os.File).Fd: take a non-blocking duplicate so
 	// deadlines work and Close unblocks Read, and drop the original.
 	mfd, err := unix.FcntlInt(master.Fd(), unix.F_DUPFD_CLOEXEC, 0)
@@ -114,9 +116,9 @@ func StartSlirp(ctx context.Context, args ...string) (_ *SlirpProcess, err error
 	if err != nil {
 		return nil, fmt.Errorf("peers: dup pty master: %w", err)
 	}
-	if err := makeRaw(int(tty.Fd())); err != nil {
+	if err := tty.MakeRaw(int(slave.Fd())); err != nil {
 		_ = unix.Close(mfd)
-		return nil, fmt.Errorf("peers: raw mode on %s: %w", tty.Name(), err)
+		return nil, fmt.Errorf("peers: raw mode on %s: %w", slave.Name(), err)
 	}
 	port, err := newPort(mfd, name)
 	if err != nil {
@@ -126,7 +128,7 @@ func StartSlirp(ctx context.Context, args ...string) (_ *SlirpProcess, err error
 	cmd := exec.Command(bin, append([]string{"ppp"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+dir)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, errFile
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, errFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {
 		_ = port.Close()
