@@ -161,7 +161,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	var socks net.Listener
 	if o.socks != "" {
-		socks, err = serveSOCKS(o.socks, sess, cfg.Registry, rep)
+		socks, err = serveSOCKS(o.socks, sess, cfg.Registry)
 		if err != nil {
 			rep.failure(fmt.Errorf("%w: --socks: %w", pppdial.ErrUsage, err))
 			closeSession(sess, rep)

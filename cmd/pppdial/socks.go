@@ -14,14 +14,14 @@ import (
 
 // serveSOCKS serves SOCKS5 (CONNECT and UDP ASSOCIATE) on addr; every connection leaves over
 // the session's interface and host names resolve through the link's DNS servers, over the link.
-func serveSOCKS(addr string, sess *pppdial.Session, reg *netif.Registry, rep *reporter) (net.Listener, error) {
+func serveSOCKS(addr string, sess *pppdial.Session, reg *netif.Registry) (net.Listener, error) {
 	ifname := sess.Netif().Name()
 	dialer := &bind.Dialer{Interface: ifname, Registry: reg}
 	resolver := &bind.Resolver{Interface: ifname, Registry: reg}
 	srv := socks5.NewServer(
 		socks5.WithDial(dialer.DialContext),
 		socks5.WithResolver(linkResolver{resolver}),
-		socks5.WithLogger(socksLogger{rep}),
+		socks5.WithLogger(socksLogger{}),
 	)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -45,7 +45,9 @@ func (l linkResolver) Resolve(ctx context.Context, name string) (context.Context
 	return ctx, net.IP(addrs[0].AsSlice()), nil
 }
 
-// socksLogger keeps the SOCKS library's chatter out of the output unless it matters.
-type socksLogger struct{ rep *reporter }
+// socksLogger discards the SOCKS library's log: it reports routine events (every UDP
+// association, every client that goes away) as errors, which would drown the link's own lines.
+type socksLogger struct{}
 
+// Errorf discards the message.
 func (socksLogger) Errorf(string, ...any) {}
