@@ -20,7 +20,7 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 	fs.VisitAll(func(f *flag.Flag) {
 		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("environment %s: %w", envName(f.Name), e)
+				err = &envError{name: envName(f.Name), err: e}
 			}
 		}
 	})
@@ -29,3 +29,13 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 	}
 	return fs.Parse(args)
 }
+
+// envError is a bad value in a PPPDIAL_* variable. The flag package reports its own errors; this
+// one the caller prints.
+type envError struct {
+	name string
+	err  error
+}
+
+func (e *envError) Error() string { return fmt.Sprintf("environment %s: %v", e.name, e.err) }
+func (e *envError) Unwrap() error { return e.err }

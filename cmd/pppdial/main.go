@@ -115,6 +115,9 @@ func parse(fs *flag.FlagSet, args []string) int {
 		return -1
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, new(*envError)):
+		fmt.Fprintf(fs.Output(), "pppdial %s: %v\n", fs.Name(), err)
+		return exitUsage
 	default:
 		return exitUsage
 	}

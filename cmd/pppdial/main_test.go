@@ -479,3 +479,32 @@ func stopAndCheckQuick(t *testing.T, p *proc) {
 	assert.Equal(t, 0, code)
 	assert.Less(t, took, 5*time.Second)
 }
+
+func TestFlagsFromEnvironment(t *testing.T) {
+	run := func(env ...string) (int, string) { return runWithEnv(t, env, "dial") }
+	// The port comes from PPPDIAL_PORT: not a usage error, but a port that does not exist.
+	code, stderr := run("PPPDIAL_PORT=/nonexistent/ttyUSB9")
+	assert.Equal(t, exitModem, code, stderr)
+	assert.Contains(t, stderr, "/nonexistent/ttyUSB9")
+	// A bad value is named with its variable.
+	code, stderr = run("PPPDIAL_PORT=/dev/null", "PPPDIAL_BAUD=fast")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "PPPDIAL_BAUD")
+	// The command line wins over the environment.
+	code, stderr = runWithEnv(t, []string{"PPPDIAL_PORT=/nonexistent/a"}, "dial", "--port", "/nonexistent/b")
+	assert.Equal(t, exitModem, code)
+	assert.Contains(t, stderr, "/nonexistent/b")
+	assert.NotContains(t, stderr, "/nonexistent/a")
+}
+
+func runWithEnv(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	return exitStatus(err), stderr.String()
+}
