@@ -55,9 +55,9 @@ type carrierWatch struct {
 	since   [watchMax]byte
 	n       int
 	inFrame bool
-	// recent holds the stream's last len(noCarrierLine) bytes, to find the line inside a frame.
-	recent  [len("\r\nNO CARRIER\r\n")]byte
-	nrecent int
+	// tail holds the previous reads' last bytes, for a NO CARRIER line split across reads.
+	tail    [len("\r\nNO CARRIER\r\n") - 1]byte
+	ntail   int
 	suspect bool // a NO CARRIER line came inside a frame: is the line quiet after it?
 
 	mu     sync.Mutex
@@ -100,14 +100,31 @@ func (w *carrierWatch) Read(b []byte) (int, error) {
 			return 0, ErrCarrierLost
 		}
 	}
-	for _, c := range b[:n] {
-		w.remember(c)
+	defer w.keepTail(b[:n])
+	flagAt := -1 // index of the next flag at or after i (n: none), found once per frame
+	for i := 0; i < n; i++ {
+		if w.inFrame && !w.suspect {
+			// Inside a frame only a flag or a line end matters: jump to the next one with
+			// IndexByte, which scans many bytes a step. This is on every byte of the link.
+			if flagAt < i {
+				flagAt = n
+				if k := bytes.IndexByte(b[i:n], 0x7e); k >= 0 {
+					flagAt = i + k
+				}
+			}
+			if k := bytes.IndexByte(b[i:flagAt], '\n'); k >= 0 {
+				i += k
+			} else if i = flagAt; i == n {
+				break
+			}
+		}
+		c := b[i]
 		if c == 0x7e {
 			w.n, w.inFrame = 0, false
 			continue
 		}
 		if w.inFrame {
-			if c == '\n' && w.recentIsNoCarrier() {
+			if c == '\n' && w.endsWithNoCarrier(b[:i+1]) {
 				w.suspect = true
 			} else if w.suspect {
 				w.suspect = false // more data after it: a payload
@@ -138,19 +155,29 @@ func (w *carrierWatch) matches() bool {
 	return w.since[w.n-1] == '\n' && bytes.Equal(bytes.Trim(w.since[:w.n], "\r\n"), noCarrier)
 }
 
-// remember keeps the last bytes of the stream.
-func (w *carrierWatch) remember(c byte) {
-	if w.nrecent < len(w.recent) {
-		w.recent[w.nrecent] = c
-		w.nrecent++
-		return
+// endsWithNoCarrier reports whether the stream up to the end of read ends with a NO CARRIER
+// line, looking back into the previous reads' tail when read is short.
+func (w *carrierWatch) endsWithNoCarrier(read []byte) bool {
+	if len(read) >= len(noCarrierLine) {
+		return bytes.Equal(read[len(read)-len(noCarrierLine):], noCarrierLine)
 	}
-	copy(w.recent[:], w.recent[1:])
-	w.recent[len(w.recent)-1] = c
+	need := len(noCarrierLine) - len(read)
+	if w.ntail < need {
+		return false
+	}
+	return bytes.Equal(w.tail[w.ntail-need:w.ntail], noCarrierLine[:need]) &&
+		bytes.Equal(read, noCarrierLine[need:])
 }
 
-func (w *carrierWatch) recentIsNoCarrier() bool {
-	return w.nrecent == len(w.recent) && bytes.Equal(w.recent[:], noCarrierLine)
+// keepTail remembers the last bytes of the stream after a read.
+func (w *carrierWatch) keepTail(read []byte) {
+	if len(read) >= len(w.tail) {
+		w.ntail = copy(w.tail[:], read[len(read)-len(w.tail):])
+		return
+	}
+	keep := min(w.ntail, len(w.tail)-len(read))
+	copy(w.tail[:], w.tail[w.ntail-keep:w.ntail])
+	w.ntail = keep + copy(w.tail[keep:], read)
 }
 
 // drop ends the stream with reason, as the modem's other carrier signals (DCD) report it: a

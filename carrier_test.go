@@ -129,18 +129,22 @@ func TestSessionNoticesDCDDrop(t *testing.T) {
 }
 
 func TestCarrierWatchNoCarrierAfterTruncatedFrame(t *testing.T) {
-	host, modem := serialline.Pipe(serialline.Options{})
-	defer host.Close()
-	defer modem.Close()
-	w := newCarrierWatch(host)
-	// The call dropped in the middle of a frame: its tail never comes, the modem's line does.
-	_, err := modem.Write([]byte("~\xff\x03\x00\x21\x45\x00\x05\xdc\r\nNO CARRIER\r\n"))
-	require.NoError(t, err)
-	start := time.Now()
-	_, err = drain(w)
-	require.ErrorIs(t, err, ErrCarrierLost)
-	assert.GreaterOrEqual(t, time.Since(start), noCarrierQuiet, "only after the line stayed quiet")
-	assert.Less(t, time.Since(start), time.Second)
+	// Unpaced, the bytes come in one read; at 9600 baud a few at a time, so the line is split
+	// across reads.
+	for _, baud := range []int{0, 9600} {
+		host, modem := serialline.Pipe(serialline.Options{Baud: baud})
+		defer host.Close()
+		defer modem.Close()
+		w := newCarrierWatch(host)
+		// The call dropped in the middle of a frame: its tail never comes, the modem's line does.
+		_, err := modem.Write([]byte("~\xff\x03\x00\x21\x45\x00\x05\xdc\r\nNO CARRIER\r\n"))
+		require.NoError(t, err)
+		start := time.Now()
+		_, err = drain(w)
+		require.ErrorIs(t, err, ErrCarrierLost, "baud %d", baud)
+		assert.GreaterOrEqual(t, time.Since(start), noCarrierQuiet, "only after the line stayed quiet")
+		assert.Less(t, time.Since(start), time.Second)
+	}
 
 	// The same bytes followed by more of the frame are payload, not a result code.
 	host2, modem2 := serialline.Pipe(serialline.Options{})
@@ -169,4 +173,32 @@ func TestCarrierWatchNoCarrierAfterTruncatedFrame(t *testing.T) {
 	require.NoError(t, w3.SetReadDeadline(time.Now()))
 	_, err = w3.Read(make([]byte, 64))
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "teardown's deadline is reported as such")
+}
+
+// loopReader returns the same data forever.
+type loopReader struct{ data []byte }
+
+func (l *loopReader) Read(b []byte) (int, error)  { return copy(b, l.data), nil }
+func (l *loopReader) Write(b []byte) (int, error) { return len(b), nil }
+
+// The watch is on every byte of the link: it must cost next to nothing.
+func BenchmarkCarrierWatch(b *testing.B) {
+	// A frame of binary data: a line end now and then (1 in 256), flags at its ends.
+	frame := make([]byte, 1500)
+	for i := range frame {
+		frame[i] = byte(i*131 + i/7)
+		if frame[i] == 0x7e {
+			frame[i] = 0x7d
+		}
+	}
+	frame[0], frame[len(frame)-1] = 0x7e, 0x7e
+	w := newCarrierWatch(&loopReader{data: frame})
+	buf := make([]byte, len(frame))
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
