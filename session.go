@@ -406,11 +406,8 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		if prev := s.cfg.Modem.OnProgress; prev != nil {
 			prev(p)
 		}
-		ev := Event{Kind: EventProgress, Step: string(p.Step), Done: p.Done, Detail: p.Detail, Elapsed: p.Elapsed, Attempt: attempt}
-		if p.Err != nil {
-			ev.Err = p.Err
-		}
-		s.emit(ev)
+		s.emit(Event{Kind: EventProgress, Step: string(p.Step), Done: p.Done, Detail: p.Detail, Elapsed: p.Elapsed,
+			Err: p.Err, Attempt: attempt})
 	}
 	var line io.ReadWriter = port
 	var held *heldRecord
@@ -430,18 +427,11 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		}
 		return false, err
 	}
-	s.mu.Lock()
-	s.info = sess.Info
-	s.mu.Unlock()
-
-	s.mu.Lock()
-	s.teardownBy = time.Time{}
-	s.mu.Unlock()
 	watch := newCarrierWatch(sess.Data)
 	conn := ppp.NewConn(watch, s.cfg.PPP)
 	s.dev.attach(conn)
 	s.mu.Lock()
-	s.conn = conn
+	s.info, s.conn, s.teardownBy = sess.Info, conn, time.Time{}
 	s.mu.Unlock()
 	// The link ends by an explicit Close when the session closes (runLink), with its own bound,
 	// not by cancellation: its reason is then "link closed", not the context's.
