@@ -150,7 +150,13 @@ func TestConnPackets(t *testing.T) {
 	assert.ErrorIs(t, p.client.WritePacket(big1501), ErrPacketTooBig)
 	assert.ErrorIs(t, p.client.WritePacket(nil), ErrBadPacket)
 	assert.ErrorIs(t, p.client.WritePacket([]byte{0x60}), ErrNotUp, "IPv6 not negotiated")
-	st := p.client.Stats()
+	// The counters are published by the link's goroutine after it has handed the packet to the
+	// handler: they may trail the echo by a moment.
+	var st Stats
+	require.Eventually(t, func() bool {
+		st = p.client.Stats()
+		return st.IPv4.FramesIn == 2
+	}, 2*time.Second, time.Millisecond)
 	assert.Equal(t, uint64(2), st.IPv4.FramesOut)
 	assert.Equal(t, uint64(2), st.IPv4.FramesIn)
 	assert.Equal(t, uint64(1520), st.IPv4.BytesIn)
