@@ -138,11 +138,22 @@ func (l *Link) sendAuth(protocol uint16, code, id uint8, data []byte) {
 	l.sendControl(protocol, p)
 }
 
-func (l *Link) papInput(info []byte) {
-	a := &l.auth
+// authPacket parses a PAP or CHAP packet, or counts it discarded when it is malformed or comes
+// outside the phases authentication can happen in (Authenticate, and Network for CHAP's
+// re-challenges and late retransmissions).
+func (l *Link) authPacket(info []byte) (code, id uint8, data []byte, ok bool) {
 	code, id, data, err := parsePacket(info)
 	if err != nil || (l.phase != PhaseAuthenticate && l.phase != PhaseNetwork) {
 		l.stats.Discarded++
+		return 0, 0, nil, false
+	}
+	return code, id, data, true
+}
+
+func (l *Link) papInput(info []byte) {
+	a := &l.auth
+	code, id, data, ok := l.authPacket(info)
+	if !ok {
 		return
 	}
 	switch code {
@@ -190,9 +201,8 @@ func (l *Link) papInput(info []byte) {
 
 func (l *Link) chapInput(info []byte) {
 	a := &l.auth
-	code, id, data, err := parsePacket(info)
-	if err != nil || (l.phase != PhaseAuthenticate && l.phase != PhaseNetwork) {
-		l.stats.Discarded++
+	code, id, data, ok := l.authPacket(info)
+	if !ok {
 		return
 	}
 	switch code {
