@@ -141,20 +141,40 @@ func (c Candidate) LogValue() slog.Value {
 
 // MarshalJSON encodes the candidate for events and status output, the password redacted.
 func (c Candidate) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		APN        string   `json:"apn"`
-		Username   string   `json:"username,omitempty"`
-		Password   string   `json:"password,omitempty"`
-		Auth       string   `json:"auth,omitempty"`
-		Default    bool     `json:"default,omitempty"`
-		Providers  []string `json:"providers,omitempty"`
-		Remembered bool     `json:"remembered,omitempty"`
-	}{c.APN, c.Username, c.password(), authName(c.Auth), c.Default, c.Providers, c.Remembered})
+	return json.Marshal(c.wire(c.password()))
 }
 
-func authName(a Auth) string {
-	if a == AuthAny {
-		return ""
+// candidateJSON is a candidate's JSON form: in events (password redacted) and in the memory file.
+type candidateJSON struct {
+	APN        string   `json:"apn"`
+	Username   string   `json:"username,omitempty"`
+	Password   string   `json:"password,omitempty"`
+	Auth       string   `json:"auth,omitempty"`
+	Default    bool     `json:"default,omitempty"`
+	Providers  []string `json:"providers,omitempty"`
+	Remembered bool     `json:"remembered,omitempty"`
+}
+
+func (c Candidate) wire(password string) candidateJSON {
+	j := candidateJSON{APN: c.APN, Username: c.Username, Password: password, Default: c.Default,
+		Providers: c.Providers, Remembered: c.Remembered}
+	if c.Auth != AuthAny {
+		j.Auth = c.Auth.String()
 	}
-	return a.String()
+	return j
+}
+
+func (j candidateJSON) candidate() (Candidate, error) {
+	c := Candidate{APN: j.APN, Username: j.Username, Password: j.Password, Default: j.Default,
+		Providers: j.Providers, Remembered: j.Remembered}
+	switch j.Auth {
+	case "":
+	case "pap":
+		c.Auth = AuthPAP
+	case "chap":
+		c.Auth = AuthCHAP
+	default:
+		return Candidate{}, fmt.Errorf("authentication %q", j.Auth)
+	}
+	return c, nil
 }

@@ -26,15 +26,10 @@ const maxMemory = 16 << 10
 // record is the file Remember writes. It holds the candidate's password because the next start
 // needs it: the file is 0600 in a state directory created 0700.
 type record struct {
-	Version   int      `json:"version"`
-	Key       string   `json:"key"`
-	DB        string   `json:"db"`
-	APN       string   `json:"apn"`
-	Username  string   `json:"username,omitempty"`
-	Password  string   `json:"password,omitempty"`
-	Auth      string   `json:"auth,omitempty"`
-	Default   bool     `json:"default,omitempty"`
-	Providers []string `json:"providers,omitempty"`
+	Version int    `json:"version"`
+	Key     string `json:"key"`
+	DB      string `json:"db"`
+	candidateJSON
 }
 
 // memoryFile returns the file for a SIM and the key written into it. The name is a hash of the
@@ -61,11 +56,8 @@ func Remember(dir, imsi string, c Candidate) error {
 	if err := validCandidate(c); err != nil {
 		return fmt.Errorf("apn: remember: %w", err)
 	}
-	data, err := json.Marshal(record{
-		Version: memoryVersion, Key: key, DB: dbVersion,
-		APN: c.APN, Username: c.Username, Password: c.Password, Auth: authName(c.Auth),
-		Default: c.Default, Providers: c.Providers,
-	})
+	c.Remembered = false
+	data, err := json.Marshal(record{Version: memoryVersion, Key: key, DB: dbVersion, candidateJSON: c.wire(c.Password)})
 	if err != nil {
 		return fmt.Errorf("apn: remember: %w", err)
 	}
@@ -172,17 +164,11 @@ func parseRecord(data []byte, key string) (*Candidate, error) {
 	if r.Key != key {
 		return nil, errors.New("written for another SIM")
 	}
-	c := Candidate{APN: r.APN, Username: r.Username, Password: r.Password, Default: r.Default,
-		Providers: r.Providers, Remembered: true}
-	switch r.Auth {
-	case "":
-	case "pap":
-		c.Auth = AuthPAP
-	case "chap":
-		c.Auth = AuthCHAP
-	default:
-		return nil, fmt.Errorf("authentication %q", r.Auth)
+	c, err := r.candidate()
+	if err != nil {
+		return nil, err
 	}
+	c.Remembered = true
 	if err := validCandidate(c); err != nil {
 		return nil, err
 	}
