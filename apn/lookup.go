@@ -36,7 +36,8 @@ func (e *UnknownNetworkError) Unwrap() error { return ErrUnknownNetwork }
 //
 // The MNC is tried with 3 digits, then with 2. An IMSI that is not 15 digits gives an error
 // wrapping ErrInvalidIMSI; a network the database does not list, an *UnknownNetworkError
-// (errors.Is ErrUnknownNetwork): the caller then leaves the modem's stored context alone.
+// (errors.Is ErrUnknownNetwork) with no candidate and a Network holding only the MCC: the caller
+// then leaves the modem's stored context alone.
 func Lookup(imsi string) (Network, []Candidate, error) {
 	if err := checkIMSI(imsi); err != nil {
 		return Network{}, nil, err
