@@ -41,10 +41,19 @@ func periodBefore(start time.Time, day int) (time.Time, time.Time) {
 }
 
 // periodStart is midnight of billing day day in month m of year y (m may be
-// out of range: time.Date normalizes it), clamped to the month's last day.
+// out of range: time.Date normalizes it), clamped to the month's last day:
+// the first instant of that local day.
 func periodStart(y int, m time.Month, day int, loc *time.Location) time.Time {
 	first := time.Date(y, m, 1, 0, 0, 0, 0, loc)
 	y, m = first.Year(), first.Month()
 	last := time.Date(y, m+1, 0, 0, 0, 0, 0, loc).Day()
-	return time.Date(y, m, min(day, last), 0, 0, 0, 0, loc)
+	d := min(day, last)
+	s := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if s.Day() != d {
+		// Daylight saving time skipped this midnight (America/Sao_Paulo
+		// did) and time.Date went back into the day before: the day
+		// begins where that zone offset ends.
+		_, s = s.ZoneBounds()
+	}
+	return s
 }

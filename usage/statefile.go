@@ -2,7 +2,7 @@ package usage
 
 import (
 	"bytes"
-		"encoding/json"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -106,6 +106,9 @@ func encodeState(s fileState) ([]byte, error) {
 // intact and belongs to iccid (normalized). Every error wraps ErrCorrupt or
 // ErrForeign.
 func parseState(data []byte, iccid string) (fileState, error) {
+	if len(data) > maxFileSize {
+		return fileState{}, fmt.Errorf("%w: larger than %d bytes", ErrCorrupt, maxFileSize)
+	}
 	var env envelope
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&env); err != nil {
@@ -154,15 +157,15 @@ func parseState(data []byte, iccid string) (fileState, error) {
 	return s, nil
 }
 
-// readState reads path, at most maxFileSize bytes. A larger file is
-// reported as corrupt through parseState (it is cut short).
+// readState reads path, at most a byte more than maxFileSize: enough for
+// parseState to tell a file that is too large.
 func readState(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxFileSize))
+	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 
 // writeAtomic replaces path with data so that a crash at any moment leaves
