@@ -43,7 +43,7 @@ func BenchmarkFlush(b *testing.B) {
 
 // BenchmarkParseState is reading the state file at Open.
 func BenchmarkParseState(b *testing.B) {
-	data := goodFileB(b)
+	data := goodFile(b, testICCID)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -51,18 +51,4 @@ func BenchmarkParseState(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func goodFileB(b *testing.B) []byte {
-	data, err := encodeState(fileState{
-		ICCID:      testICCID,
-		BillingDay: 1,
-		Saved:      date(2026, 5, 10, 12),
-		Current:    filePeriod{Start: date(2026, 5, 1, 0), End: date(2026, 6, 1, 0), RxBytes: 1 << 30, TxBytes: 1 << 20},
-		Previous:   filePeriod{Start: date(2026, 4, 1, 0), End: date(2026, 5, 1, 0)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
 }

@@ -251,31 +251,20 @@ func (m *Meter) NewLink() *Link { return &Link{m: m} }
 // link's cumulative byte counters, and returns the quota marks this
 // reached. A counter that went backwards is taken to have restarted from
 // zero. Observations after End are ignored.
-func (l *Link) Observe(rx, tx uint64) []QuotaEvent {
-	m := l.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if l.ended {
-		return nil
-	}
-	return l.observeLocked(rx, tx)
-}
+func (l *Link) Observe(rx, tx uint64) []QuotaEvent { return l.observe(rx, tx, false) }
 
 // End observes the link's final counters and ends it: later calls of
 // Observe and End on l do nothing.
-func (l *Link) End(rx, tx uint64) []QuotaEvent {
+func (l *Link) End(rx, tx uint64) []QuotaEvent { return l.observe(rx, tx, true) }
+
+func (l *Link) observe(rx, tx uint64, end bool) []QuotaEvent {
 	m := l.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if l.ended {
 		return nil
 	}
-	l.ended = true
-	return l.observeLocked(rx, tx)
-}
-
-func (l *Link) observeLocked(rx, tx uint64) []QuotaEvent {
-	m := l.m
+	l.ended = end
 	m.rollLocked(m.clock())
 	drx, dtx := since(rx, l.rx), since(tx, l.tx)
 	l.rx, l.tx = rx, tx

@@ -45,7 +45,18 @@ func open(t *testing.T, dir string, clk *fakeClock, opts Options) *Meter {
 	return m
 }
 
-func flush(t *testing.T, m *Meter) {
+// saved leaves a state file in a new directory with rx and tx counted at
+// the clock's time, and returns the directory.
+func saved(t *testing.T, clk *fakeClock, opts Options, rx, tx uint64) string {
+	t.Helper()
+	dir := t.TempDir()
+	m := open(t, dir, clk, opts)
+	m.NewLink().End(rx, tx)
+	flush(t, m)
+	return dir
+}
+
+func flush(t testing.TB, m *Meter) {
 	t.Helper()
 	require.NoError(t, m.Flush(context.Background()))
 }
@@ -217,13 +228,9 @@ func TestQuotaMarks(t *testing.T) {
 // After a restart the marks already reached are reported again with the
 // first observation, so a stop-at-quota policy keeps holding.
 func TestQuotaAfterRestart(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock(date(2026, 5, 10, 12))
+	dir := saved(t, clk, Options{Quota: 1000}, 900, 0)
 	m := open(t, dir, clk, Options{Quota: 1000})
-	m.NewLink().End(900, 0)
-	flush(t, m)
-
-	m = open(t, dir, clk, Options{Quota: 1000})
 	assert.Equal(t, []QuotaEvent{{Percent: 80, Used: 900, Quota: 1000}}, m.NewLink().Observe(0, 0))
 }
 
@@ -266,11 +273,8 @@ func TestPersistAcrossOpen(t *testing.T) {
 
 // A rollover while the process was down happens at Open.
 func TestRolloverAtOpen(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock(date(2026, 5, 10, 12))
-	m := open(t, dir, clk, Options{})
-	m.NewLink().End(10, 20)
-	flush(t, m)
+	dir := saved(t, clk, Options{}, 10, 20)
 	clk.Set(date(2026, 6, 2, 0))
 	s := open(t, dir, clk, Options{}).Snapshot()
 	assert.Equal(t, Period{Start: date(2026, 6, 1, 0), End: date(2026, 7, 1, 0)}, s.Current)
@@ -279,12 +283,9 @@ func TestRolloverAtOpen(t *testing.T) {
 
 // A new billing day keeps this period's bytes under the new bounds.
 func TestBillingDayChange(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock(date(2026, 5, 20, 12))
-	m := open(t, dir, clk, Options{BillingDay: 1})
-	m.NewLink().End(10, 20)
-	flush(t, m)
-	m = open(t, dir, clk, Options{BillingDay: 15})
+	dir := saved(t, clk, Options{BillingDay: 1}, 10, 20)
+	m := open(t, dir, clk, Options{BillingDay: 15})
 	assert.Equal(t, Period{Start: date(2026, 5, 15, 0), End: date(2026, 6, 15, 0), RxBytes: 10, TxBytes: 20}, m.Snapshot().Current)
 	flush(t, m)
 	_, err := parseStateFile(m.Path())
@@ -294,15 +295,12 @@ func TestBillingDayChange(t *testing.T) {
 // A clock behind the stored period (a board without an RTC booting in the
 // past) counts into the stored period instead of discarding it.
 func TestClockBehindStoredPeriod(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock(date(2026, 5, 20, 12))
-	m := open(t, dir, clk, Options{})
-	m.NewLink().End(10, 20)
-	flush(t, m)
+	dir := saved(t, clk, Options{}, 10, 20)
 
 	var logs bytes.Buffer
 	clk.Set(date(1970, 1, 1, 0))
-	m = open(t, dir, clk, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	m := open(t, dir, clk, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	assert.Contains(t, logs.String(), "clock is before the stored billing period")
 	m.NewLink().End(1, 1)
 	s := m.Snapshot()

@@ -14,7 +14,7 @@ import (
 )
 
 // goodFile returns a state file for iccid with some bytes counted.
-func goodFile(t *testing.T, iccid string) []byte {
+func goodFile(t testing.TB, iccid string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := Open(dir, iccid, Options{Clock: newClock(date(2026, 5, 10, 12)).Now})
