@@ -21,6 +21,7 @@ require (
 require (
 	github.com/google/btree v1.1.2 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
+	github.com/warthog618/go-gpiocdev v0.9.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/exp v0.0.0-20250711185948-6ae5c78190dc // indirect
 	golang.org/x/time v0.15.0 // indirect
