@@ -88,7 +88,7 @@ func (p *Picture) setArea(t Tech, area uint64) {
 
 // eutraBand names an E-UTRA operating band as "B<n>".
 func eutraBand(n int) *string {
-	if n <= 0 || n > 255 {
+	if n <= 0 || n >= 255 { // 255 is u-blox's "not known"
 		return nil
 	}
 	return ptr("B" + strconv.Itoa(n))
