@@ -9,6 +9,7 @@ require (
 	github.com/things-go/go-socks5 v0.0.5
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
+	github.com/warthog618/go-gpiocdev v0.9.1
 	github.com/warthog618/modem v0.4.0
 	go.bug.st/serial v1.8.0
 	go.uber.org/goleak v1.3.0
@@ -21,7 +22,6 @@ require (
 require (
 	github.com/google/btree v1.1.2 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/warthog618/go-gpiocdev v0.9.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/exp v0.0.0-20250711185948-6ae5c78190dc // indirect
 	golang.org/x/time v0.15.0 // indirect
