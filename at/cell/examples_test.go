@@ -16,7 +16,7 @@ var (
 	// Quectel LTE module in a MikroTik log (pastebin 2a9WR5hT): EC2x layout with <CQI>,<tx_power>,<srxlev> as "-".
 	qengMikroTik = []string{`+QENG: "servingcell","NOCONN","LTE","FDD",216,70,127328,189,476,1,3,3,D17,-104,-9,-77,18,-,-,-`}
 	// Quectel EC2x-family AT Commands Manual, AT+QENG examples.
-	qengSearch = []string{`+QENG: "servingcell","SEARCH"`}
+	qengSearch  = []string{`+QENG: "servingcell","SEARCH"`}
 	qengGSMIdle = []string{`+QENG:"servingcell","NOCONN","GSM",460,01,5504,2B55,52,123,0,-111,5,14,64,0,0,0,-,-,-,-,-,-,-,-,-,"-"`}
 	// BG96 (Electric Imp BG96 driver, comments with the modem's answers).
 	qengBG96GSM  = []string{`+QENG: "servingcell","NOCONN","GSM",250,99,DC51,B919,26,50,-,-73,255,255,0,38,38,1,-,-,-,-,-,-,-,-,-,"-"`}

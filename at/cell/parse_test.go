@@ -9,11 +9,11 @@ import (
 )
 
 func f64(v float64) *float64 { return &v }
-func tech(t Tech) *Tech       { return &t }
-func str(s string) *string    { return &s }
-func u32(v uint32) *uint32    { return &v }
-func u64(v uint64) *uint64    { return &v }
-func num(v int) *int          { return &v }
+func tech(t Tech) *Tech      { return &t }
+func str(s string) *string   { return &s }
+func u32(v uint32) *uint32   { return &v }
+func u64(v uint64) *uint64   { return &v }
+func num(v int) *int         { return &v }
 
 func TestParsers(t *testing.T) {
 	cases := []struct {

@@ -86,14 +86,7 @@ func qengCell(rat string, f []field, line string) (Picture, error) {
 		if len(f) < 8 {
 			return Picture{}, malformed("+QENG GSM line too short", line)
 		}
-		p.Tech = ptr(TechGSM)
-		plmn(&p, f[0].s, f[1].s)
-		if a, ok := hexID(f[2].s, 32); ok {
-			p.LAC = ptr(uint32(a))
-		}
-		if c, ok := hexID(f[3].s, 32); ok {
-			p.Cell = ptr(c)
-		}
+		qengCS(&p, TechGSM, f)
 		if arfcn, ok := atoi(f[5].s); ok {
 			bi, _ := atoi(f[6].s)
 			p.Band = gsmBand(arfcn, bi)
@@ -110,18 +103,23 @@ func qengCell(rat string, f []field, line string) (Picture, error) {
 		if len(f) < 4 {
 			return Picture{}, malformed("+QENG WCDMA line too short", line)
 		}
-		p.Tech = ptr(TechUMTS)
-		plmn(&p, f[0].s, f[1].s)
-		if a, ok := hexID(f[2].s, 32); ok {
-			p.LAC = ptr(uint32(a))
-		}
-		if c, ok := hexID(f[3].s, 32); ok {
-			p.Cell = ptr(c)
-		}
+		qengCS(&p, TechUMTS, f)
 	case "NR5G-SA":
 		p.Tech = ptr(TechNR)
 	}
 	return p, nil
+}
+
+// qengCS reads <MCC>,<MNC>,<LAC>,<cellID>, the start of the GSM and WCDMA layouts.
+func qengCS(p *Picture, t Tech, f []field) {
+	p.Tech = ptr(t)
+	plmn(p, f[0].s, f[1].s)
+	if a, ok := hexID(f[2].s, 32); ok {
+		p.LAC = ptr(uint32(a))
+	}
+	if c, ok := hexID(f[3].s, 32); ok {
+		p.Cell = ptr(c)
+	}
 }
 
 // plmn stores MCC and MNC when they are digits (not "-").

@@ -113,16 +113,25 @@ func (r *ResetGPIO) Name() recovery.Step { return recovery.StepResetGPIO }
 // Run pulses the reset line and waits for After. Cancelled mid-pulse, the line is released at
 // once: a modem held in reset is the one state to avoid.
 func (r *ResetGPIO) Run(ctx context.Context) error {
-	line, err := open(r.Open, r.Pin)
+	return pulseStep(ctx, r.Name(), r.Open, r.Pin, orDefault(r.Width, 300*time.Millisecond), r.After)
+}
+
+// pulseStep is a step that is one pulse and a wait for the modem: open the line, pulse it
+// (released at once if ctx ends), then After.
+func pulseStep(ctx context.Context, step recovery.Step, o Opener, pin Pin, width time.Duration, after func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	line, err := open(o, pin)
 	if err != nil {
 		return err
 	}
 	defer line.Close()
-	if err := pulse(ctx, line, orDefault(r.Width, 300*time.Millisecond)); err != nil {
-		return fmt.Errorf("reset-gpio %s: %w", r.Pin, err)
+	if err := pulse(ctx, line, width); err != nil {
+		return fmt.Errorf("%s %s: %w", step, pin, err)
 	}
-	if r.After != nil {
-		return r.After(ctx)
+	if after != nil {
+		return after(ctx)
 	}
 	return nil
 }

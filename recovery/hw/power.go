@@ -109,19 +109,5 @@ func (s *PowerSwitch) Name() recovery.Step { return recovery.StepPowerGPIO }
 
 // Run switches the supply off and on. Cancelled while off, the supply comes back at once.
 func (s *PowerSwitch) Run(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	line, err := open(s.Open, s.Pin)
-	if err != nil {
-		return err
-	}
-	defer line.Close()
-	if err := pulse(ctx, line, orDefault(s.Off, 2*time.Second)); err != nil {
-		return fmt.Errorf("power-gpio %s: %w", s.Pin, err)
-	}
-	if s.After != nil {
-		return s.After(ctx)
-	}
-	return nil
+	return pulseStep(ctx, s.Name(), s.Open, s.Pin, orDefault(s.Off, 2*time.Second), s.After)
 }
