@@ -10,6 +10,7 @@ require (
 	github.com/things-go/go-socks5 v0.0.5
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
+	github.com/warthog618/go-gpiocdev v0.9.1
 	github.com/warthog618/modem v0.4.0
 	go.bug.st/serial v1.8.0
 	go.uber.org/goleak v1.3.0
