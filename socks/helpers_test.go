@@ -206,3 +206,17 @@ func portClosed(t *testing.T, laddr, addr string) bool {
 	}
 	return false
 }
+
+// waitFor waits up to two seconds for cond: a server's counters trail what its client sees by
+// a moment (the refusal is written, then counted).
+func waitFor(t *testing.T, cond func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}

@@ -27,7 +27,7 @@ type DroppedDatagrams struct {
 
 type counters struct {
 	refusedConns, refusedAssocs, refusedAuth, handshakeTimeouts, dialFailures, idleAssocs atomic.Uint64
-	foreign, fragmented, malformed, unreachable                                            atomic.Uint64
+	foreign, fragmented, malformed, unreachable                                           atomic.Uint64
 }
 
 // Stats returns a snapshot of s's counters.
