@@ -3,13 +3,11 @@ package socks
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -109,46 +107,14 @@ func tcpEcho(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// udpEcho is a UDP echo server on 127.0.0.1 that records every datagram it receives.
-type udpEcho struct {
-	conn *net.UDPConn
-	seen chan received
-	done chan struct{}
-}
-
-type received struct {
-	from    netip.AddrPort
-	payload string
-}
-
-func newUDPEcho(t *testing.T) *udpEcho {
+// newUDPEcho serves a UDP echo on 127.0.0.1 until the test ends.
+func newUDPEcho(t *testing.T) *socksclient.UDPEcho {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	e, err := socksclient.NewUDPEcho("127.0.0.1:0")
 	require.NoError(t, err)
-	e := &udpEcho{conn: c, seen: make(chan received, 64), done: make(chan struct{})}
-	go func() {
-		defer close(e.done)
-		b := make([]byte, 2048)
-		for {
-			n, from, err := c.ReadFromUDPAddrPort(b)
-			if err != nil {
-				return
-			}
-			select {
-			case e.seen <- received{from, string(b[:n])}:
-			default:
-			}
-			_, _ = c.WriteToUDPAddrPort(b[:n], from)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = c.Close()
-		<-e.done
-	})
+	t.Cleanup(func() { _ = e.Close() })
 	return e
 }
-
-func (e *udpEcho) addr() string { return e.conn.LocalAddr().String() }
 
 // echoOnce writes msg on c and reads it back within a second.
 func echoOnce(t *testing.T, c net.Conn, msg string) {
@@ -185,26 +151,12 @@ func readRelayed(t *testing.T, c net.Conn, within time.Duration) (string, string
 }
 
 // portClosed reports whether a datagram to addr from a fresh socket on laddr draws an ICMP
-// port unreachable (nothing bound there), within a second.
+// port unreachable (nothing bound there) within a second.
 func portClosed(t *testing.T, laddr, addr string) bool {
 	t.Helper()
-	c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(laddr)),
-		net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+	closed, err := socksclient.PortUnreachable(netip.MustParseAddrPort(laddr), netip.MustParseAddrPort(addr), time.Second)
 	require.NoError(t, err)
-	defer c.Close()
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		_, err = c.Write([]byte{0, 0, 0, 1, 127, 0, 0, 1, 0, 9, 'x'})
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return true
-		}
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
-		_, err = c.Read(make([]byte, 64))
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return true
-		}
-	}
-	return false
+	return closed
 }
 
 // waitFor waits up to two seconds for cond: a server's counters trail what its client sees by

@@ -97,7 +97,7 @@ func TestAuthentication(t *testing.T) {
 			u, err := net.Dial("udp", c.Bound.String())
 			require.NoError(t, err)
 			defer u.Close()
-			_, got := relayExchange(t, u, udp.addr(), "authenticated datagram")
+			_, got := relayExchange(t, u, udp.Addr().String(), "authenticated datagram")
 			assert.Equal(t, "authenticated datagram", got)
 		})
 	}
@@ -139,7 +139,7 @@ func TestConnLimit(t *testing.T) {
 	u, err := net.Dial("udp", assoc.Bound.String())
 	require.NoError(t, err)
 	defer u.Close()
-	_, got := relayExchange(t, u, udp.addr(), "still relayed")
+	_, got := relayExchange(t, u, udp.Addr().String(), "still relayed")
 	assert.Equal(t, "still relayed", got)
 
 	// A freed slot takes a new client.

@@ -48,22 +48,22 @@ func TestUDPRelayHeldToItsClient(t *testing.T) {
 	assert.True(t, portClosed(t, "127.0.0.2:0", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.2"), ctl.Bound.Port()).String()),
 		"the relay port answers ICMP port unreachable on 127.0.0.2")
 
-	from, got := relayExchange(t, u, echo.addr(), "first")
+	from, got := relayExchange(t, u, echo.Addr().String(), "first")
 	assert.Equal(t, "first", got)
-	assert.Equal(t, echo.addr(), from, "the answer names its source")
-	first := <-echo.seen
-	assert.Equal(t, "first", first.payload)
+	assert.Equal(t, echo.Addr().String(), from, "the answer names its source")
+	first := <-echo.Seen
+	assert.Equal(t, "first", first.Payload)
 
 	// Another host (127.0.0.2 stands for one on the LAN) writing to the relay is not carried,
 	// and neither is the client's own host from another port once the first datagram fixed it.
-	foreign, err := socksclient.Datagram(echo.addr(), []byte("foreign host"))
+	foreign, err := socksclient.Datagram(echo.Addr().String(), []byte("foreign host"))
 	require.NoError(t, err)
 	sendFrom(t, "127.0.0.2:0", ctl.Bound, foreign)
-	otherPort, err := socksclient.Datagram(echo.addr(), []byte("other port"))
+	otherPort, err := socksclient.Datagram(echo.Addr().String(), []byte("other port"))
 	require.NoError(t, err)
 	sendFrom(t, "127.0.0.1:0", ctl.Bound, otherPort)
 	// Fragments and garbage from the client are dropped too.
-	frag, err := socksclient.Datagram(echo.addr(), []byte("fragment"))
+	frag, err := socksclient.Datagram(echo.Addr().String(), []byte("fragment"))
 	require.NoError(t, err)
 	frag[2] = 1
 	_, err = u.Write(frag)
@@ -73,11 +73,11 @@ func TestUDPRelayHeldToItsClient(t *testing.T) {
 
 	// The relay reads its socket in order: by the time this one is echoed, the ones sent
 	// before it were dropped or relayed ahead of it.
-	_, got = relayExchange(t, u, echo.addr(), "second")
+	_, got = relayExchange(t, u, echo.Addr().String(), "second")
 	assert.Equal(t, "second", got)
-	second := <-echo.seen
-	assert.Equal(t, "second", second.payload, "nothing but the client's datagrams reached the echo server")
-	assert.Equal(t, first.from, second.from, "one socket per destination")
+	second := <-echo.Seen
+	assert.Equal(t, "second", second.Payload, "nothing but the client's datagrams reached the echo server")
+	assert.Equal(t, first.From, second.From, "one socket per destination")
 
 	st := s.Stats()
 	assert.Equal(t, uint64(2), st.Dropped.ForeignSource)
@@ -87,8 +87,8 @@ func TestUDPRelayHeldToItsClient(t *testing.T) {
 
 	// Answers come only from destinations the client wrote to: a datagram sent by a stranger
 	// to the association's socket on the link side is not carried back.
-	sendFrom(t, "127.0.0.1:0", first.from, []byte("stranger"))
-	_, got = relayExchange(t, u, echo.addr(), "third")
+	sendFrom(t, "127.0.0.1:0", first.From, []byte("stranger"))
+	_, got = relayExchange(t, u, echo.Addr().String(), "third")
 	assert.Equal(t, "third", got, "the stranger's datagram did not come first")
 }
 
@@ -96,7 +96,7 @@ func TestUDPRelayClosesWithControlConnection(t *testing.T) {
 	s, proxy, _ := serve(t, Config{}, nil)
 	echo := newUDPEcho(t)
 	ctl, u := associate(t, proxy)
-	_, got := relayExchange(t, u, echo.addr(), "ping")
+	_, got := relayExchange(t, u, echo.Addr().String(), "ping")
 	require.Equal(t, "ping", got)
 
 	require.NoError(t, ctl.Close())
@@ -128,27 +128,27 @@ func TestUDPRelayNamedPortOnly(t *testing.T) {
 	ctl, err := socksclient.Associate(testCtx(t), "tcp", proxy, socksclient.Auth{}, u.LocalAddr().String())
 	require.NoError(t, err)
 	defer ctl.Close()
-	d, err := socksclient.Datagram(echo.addr(), []byte("from elsewhere"))
+	d, err := socksclient.Datagram(echo.Addr().String(), []byte("from elsewhere"))
 	require.NoError(t, err)
 	sendFrom(t, "127.0.0.1:0", ctl.Bound, d)
-	d, err = socksclient.Datagram(echo.addr(), []byte("from the named port"))
+	d, err = socksclient.Datagram(echo.Addr().String(), []byte("from the named port"))
 	require.NoError(t, err)
 	_, err = u.WriteToUDPAddrPort(d, ctl.Bound)
 	require.NoError(t, err)
-	assert.Equal(t, "from the named port", (<-echo.seen).payload)
+	assert.Equal(t, "from the named port", (<-echo.Seen).Payload)
 }
 
 func TestUDPRelayEvictsOldestDestination(t *testing.T) {
 	_, proxy, _ := serve(t, Config{Limits: Limits{MaxDestinations: 2}}, nil)
-	echoes := []*udpEcho{newUDPEcho(t), newUDPEcho(t), newUDPEcho(t)}
+	echoes := []*socksclient.UDPEcho{newUDPEcho(t), newUDPEcho(t), newUDPEcho(t)}
 	_, u := associate(t, proxy)
 	var sources [2][3]netip.AddrPort
 	for round := range 2 {
 		for i, e := range echoes {
 			msg := string(rune('a'+i)) + string(rune('0'+round))
-			_, got := relayExchange(t, u, e.addr(), msg)
+			_, got := relayExchange(t, u, e.Addr().String(), msg)
 			assert.Equal(t, msg, got)
-			sources[round][i] = (<-e.seen).from
+			sources[round][i] = (<-e.Seen).From
 		}
 	}
 	// With room for two, the third destination let the first go: in the second round every
@@ -160,7 +160,7 @@ func TestUDPRelayEvictsOldestDestination(t *testing.T) {
 
 func TestUDPRelayResolvesNames(t *testing.T) {
 	echo := newUDPEcho(t)
-	ap := netip.MustParseAddrPort(echo.addr())
+	ap := netip.MustParseAddrPort(echo.Addr().String())
 	_, proxy, _ := serve(t, Config{Resolve: func(_ context.Context, host string) (netip.Addr, error) {
 		if host != "echo.test" {
 			return netip.Addr{}, errors.New("no such host")
@@ -170,7 +170,7 @@ func TestUDPRelayResolvesNames(t *testing.T) {
 	_, u := associate(t, proxy)
 	from, got := relayExchange(t, u, net.JoinHostPort("echo.test", itoa(ap.Port())), "by name")
 	assert.Equal(t, "by name", got)
-	assert.Equal(t, echo.addr(), from, "the answer names the address it came from")
+	assert.Equal(t, echo.Addr().String(), from, "the answer names the address it came from")
 }
 
 // FuzzRelayDatagram feeds the relay's handling of a client datagram arbitrary bytes from the
