@@ -108,6 +108,9 @@ type unixListener struct {
 	once sync.Once
 }
 
+// Addr is the socket's path (not the temporary name it was created under).
+func (l *unixListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+
 // Close closes the listener and removes the socket file.
 func (l *unixListener) Close() error {
 	err := l.UnixListener.Close()

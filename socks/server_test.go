@@ -221,6 +221,7 @@ func TestUnixSocket(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(UnixSocketMode), fi.Mode().Perm())
 	assert.True(t, LocalOnly(ln.Addr()))
+	assert.Equal(t, path, ln.Addr().String())
 
 	s, _, _ := serve(t, Config{}, ln)
 	ctx := testCtx(t)
