@@ -23,6 +23,12 @@ Dials the modem on PATH (a UART, a USB modem's ttyUSB/ttyACM port, a /dev/serial
 a pty), brings PPP up and keeps the link until SIGINT/SIGTERM, which hangs up (exit 0).
 The link is offered to programs through --socks (userspace stack) or --tun (the host kernel).
 
+SOCKS5 on a loopback address or a unix socket serves programs on this host. Any other address
+needs --socks-user NAME with the password in $PPPDIAL_SOCKS_PASSWORD or --socks-password-file
+(never on the command line: ps shows it to every user), or --socks-open, which is dangerous:
+anyone who reaches the address spends the link's data. The UDP relay answers only the client
+that asked for it, on the address it connected to, and closes with its TCP connection.
+
 Flags (each also from the environment as PPPDIAL_<NAME>, e.g. PPPDIAL_PIN):
 `
 
