@@ -39,7 +39,7 @@ type socksOptions struct {
 }
 
 func (o *socksOptions) register(fs flagRegistrar) {
-	fs.StringVar(&o.addr, "socks", "", "serve SOCKS5 on ADDR: host:port (127.0.0.1:1080) or a unix socket (unix:/run/pppdial/socks.sock); connections leave over the link")
+	fs.StringVar(&o.addr, "socks", "", "serve SOCKS5 on ADDR: host:port (127.0.0.1:1080) or a unix socket (unix:/run/pppdial/socks.sock, or a path starting with /); connections leave over the link")
 	fs.StringVar(&o.user, "socks-user", "", "require SOCKS5 username/password authentication (RFC 1929) as NAME; the password comes from $"+socksPasswordEnv+" or --socks-password-file, never the command line")
 	fs.StringVar(&o.passwordFile, "socks-password-file", "", "read the SOCKS password from FILE's first line (FILE must not be accessible by group or others)")
 	fs.BoolVar(&o.open, "socks-open", false, "DANGEROUS: allow --socks on a non-loopback address without authentication; anyone who reaches it spends the link's data")
