@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/pcap"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/socks"
 )
 
 const dialUsage = `Usage: pppdial dial --port PATH [flags]
@@ -21,6 +22,12 @@ const dialUsage = `Usage: pppdial dial --port PATH [flags]
 Dials the modem on PATH (a UART, a USB modem's ttyUSB/ttyACM port, a /dev/serial/by-id link or
 a pty), brings PPP up and keeps the link until SIGINT/SIGTERM, which hangs up (exit 0).
 The link is offered to programs through --socks (userspace stack) or --tun (the host kernel).
+
+SOCKS5 on a loopback address or a unix socket serves programs on this host. Any other address
+needs --socks-user NAME with the password in $PPPDIAL_SOCKS_PASSWORD or --socks-password-file
+(never on the command line: ps shows it to every user), or --socks-open, which is dangerous:
+anyone who reaches the address spends the link's data. The UDP relay answers only the client
+that asked for it, on the address it connected to, and closes with its TCP connection.
 
 Flags (each also from the environment as PPPDIAL_<NAME>, e.g. PPPDIAL_PIN):
 `
@@ -30,7 +37,8 @@ type dialOptions struct {
 	port, apn, pin, user, password, dialString, pdp string
 	baud                                            int
 	rtscts                                          bool
-	ifname, socks, resolvConf                       string
+	ifname, resolvConf                              string
+	socks                                           socksOptions
 	tun, defaultRoute                               bool
 	persist                                         bool
 	holdoff, maxBackoff                             time.Duration
@@ -45,12 +53,7 @@ type dialOptions struct {
 	registerTimeout                                 time.Duration
 }
 
-func (o *dialOptions) register(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	BoolVar(*bool, string, bool, string)
-	DurationVar(*time.Duration, string, time.Duration, string)
-}) {
+func (o *dialOptions) register(fs flagRegistrar) {
 	fs.StringVar(&o.port, "port", "", "the modem's serial port (required)")
 	fs.IntVar(&o.baud, "baud", 115200, "serial speed")
 	fs.BoolVar(&o.rtscts, "rtscts", false, "hardware flow control (RTS/CTS)")
@@ -61,7 +64,7 @@ func (o *dialOptions) register(fs interface {
 	fs.StringVar(&o.password, "password", "", "PAP/CHAP password (prefer PPPDIAL_PASSWORD)")
 	fs.StringVar(&o.dialString, "dial", "", `what follows ATD (default "*99***<cid>#")`)
 	fs.StringVar(&o.ifname, "ifname", "", "interface name, ppN (default: the lowest free)")
-	fs.StringVar(&o.socks, "socks", "", "serve SOCKS5 on ADDR (e.g. 127.0.0.1:1080); connections leave over the link")
+	o.socks.register(fs)
 	fs.BoolVar(&o.tun, "tun", false, "hand the link to the host kernel as a TUN interface named --ifname (needs CAP_NET_ADMIN)")
 	fs.BoolVar(&o.defaultRoute, "defaultroute", false, "with --tun: add a default route through the link")
 	fs.StringVar(&o.resolvConf, "resolv-conf", "", "write the link's DNS servers to FILE (resolv.conf format)")
@@ -100,13 +103,24 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pppdial dial: --defaultroute needs --tun (the host kernel must own the link to route through it)")
 		return exitUsage
 	}
-	if o.tun && o.socks != "" {
+	if o.tun && o.socks.addr != "" {
 		fmt.Fprintln(stderr, "pppdial dial: --tun and --socks are exclusive: with --tun every program uses the link through the kernel")
 		return exitUsage
 	}
 	if o.ifname != "" && !validIfname(o.ifname) {
 		fmt.Fprintf(stderr, "pppdial dial: --ifname %q: want ppN (pp0, pp1, ...)\n", o.ifname)
 		return exitUsage
+	}
+
+	// The SOCKS listener opens before the modem is dialed: a taken port, a bad password file or
+	// an exposure without authentication is a usage error found at once.
+	socksLn, err := o.socks.listen(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
+		return exitUsage
+	}
+	if socksLn != nil {
+		defer socksLn.ln.Close()
 	}
 
 	rep := newReporter(stdout, stderr, o.jsonOut)
@@ -148,6 +162,18 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	// The session reports "up" just after Dial returns; the SOCKS line follows it, so whoever
+	// reads the events in order finds the link up before its proxy.
+	upReported := make(chan struct{})
+	var upOnce sync.Once
+	prevEvent := cfg.OnEvent
+	cfg.OnEvent = func(e pppdial.Event) {
+		prevEvent(e)
+		if e.Kind == pppdial.EventUp {
+			upOnce.Do(func() { close(upReported) })
+		}
+	}
+
 	sess, err := pppdial.Dial(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -159,17 +185,24 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ifname := sess.Netif().Name()
 
-	var socks net.Listener
-	if o.socks != "" {
-		socks, err = serveSOCKS(o.socks, sess, cfg.Registry)
+	var socksSrv *socks.Server
+	if socksLn != nil {
+		select {
+		case <-upReported:
+		case <-sess.Done():
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+		socksSrv, err = socksLn.start(&o.socks, sess, cfg.Registry, cfg.Logger)
 		if err != nil {
 			rep.failure(fmt.Errorf("%w: --socks: %w", pppdial.ErrUsage, err))
 			closeSession(sess, rep)
 			return exitUsage
 		}
-		defer socks.Close()
-		rep.line("%-22s %8s  %s (connections leave over %s)", "SOCKS5 on", "", socks.Addr(), ifname)
-		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "socks", Ifname: ifname, Addr: socks.Addr().String()})
+		defer stopSOCKS(socksSrv)
+		addr := socksLn.ln.Addr().String()
+		rep.line("%-22s %8s  %s (connections leave over %s; %s)", "SOCKS5 on", "", addr, ifname, socksLn.describe())
+		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "socks", Ifname: ifname, Addr: addr, Mode: socksLn.mode})
 	}
 
 	var tick <-chan time.Time
@@ -182,6 +215,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		select {
 		case <-ctx.Done():
 			rep.line("stopping: LCP terminate, hang up")
+			stopSOCKS(socksSrv) // no new connection while the link goes down
 			closeSession(sess, rep)
 			return exitOK
 		case <-sess.Done():

@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pppdial/pppdial/internal/peers"
+	"github.com/pppdial/pppdial/internal/socksclient"
 	"github.com/pppdial/pppdial/modemsim"
 )
 
@@ -253,4 +256,101 @@ func hasNetAdmin(t *testing.T) bool {
 		}
 	}
 	return false
+}
+
+// TestCLIInteropSlirpSOCKSUDP: the SOCKS UDP relay of the built binary, its datagrams carried
+// by slirp to a UDP echo server on this host's 127.0.0.1 (slirp's 10.0.2.2), is held to its
+// client: another host's datagrams (127.0.0.2 stands for one on the LAN) are not carried, the
+// relay is not on the wildcard address, and it closes with the client's control connection.
+func TestCLIInteropSlirpSOCKSUDP(t *testing.T) {
+	peers.Tool(t, peers.SlirpBinary)
+	path := modemPTY(t, modemsim.EC25(), modemsim.BridgeCommand(peers.SlirpBinary, "ppp"))
+	echo, err := socksclient.NewUDPEcho("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = echo.Close() })
+	dst := fmt.Sprintf("10.0.2.2:%d", echo.Addr().Port())
+
+	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
+	p.waitEvent("up", 60*time.Second)
+	ev := p.waitEvent("socks", 5*time.Second)
+	assert.Equal(t, "loopback-only", ev["mode"])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ctl, err := socksclient.Associate(ctx, "tcp", ev["addr"].(string), socksclient.Auth{}, "0.0.0.0:0")
+	require.NoError(t, err)
+	defer ctl.Close()
+	relay := ctl.Bound
+	assert.Equal(t, "127.0.0.1", relay.Addr().String(), "BND.ADDR: where the client connected")
+	elsewhere := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.2"), relay.Port())
+	closed, err := socksclient.PortUnreachable(netip.MustParseAddrPort("127.0.0.2:0"), elsewhere, time.Second)
+	require.NoError(t, err)
+	assert.True(t, closed, "the relay's port on 127.0.0.2 has no socket: it is not bound to the wildcard")
+
+	client, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(relay))
+	require.NoError(t, err)
+	defer client.Close()
+	exchange := func(payload string) {
+		t.Helper()
+		d, err := socksclient.Datagram(dst, []byte(payload))
+		require.NoError(t, err)
+		b := make([]byte, 2048)
+		// slirp may lose the first datagram while it sets up its socket: retry a few times.
+		for attempt := 0; attempt < 5; attempt++ {
+			_, err = client.Write(d)
+			require.NoError(t, err)
+			require.NoError(t, client.SetReadDeadline(time.Now().Add(2*time.Second)))
+			n, err := client.Read(b)
+			if err != nil {
+				continue
+			}
+			from, data, err := socksclient.ParseDatagram(b[:n])
+			require.NoError(t, err)
+			assert.Equal(t, dst, from, "the answer names its source")
+			assert.Equal(t, payload, string(data))
+			return
+		}
+		t.Fatalf("no answer to %q through the relay", payload)
+	}
+	exchange("first")
+	got := <-echo.Seen
+	assert.Equal(t, "first", got.Payload)
+	t.Logf("relayed over slirp: the echo server saw %v", got.From)
+
+	// A datagram to the relay from another address: not carried. The relay reads its socket
+	// in order, and the link, slirp and loopback keep the order, so had it been carried the echo
+	// server would have seen it before the client's next datagram.
+	foreign, err := socksclient.Datagram(dst, []byte("foreign"))
+	require.NoError(t, err)
+	stranger, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(relay))
+	require.NoError(t, err)
+	defer stranger.Close()
+	_, err = stranger.Write(foreign)
+	require.NoError(t, err)
+	exchange("second")
+	for _, got := range drain(echo.Seen) {
+		assert.NotEqual(t, "foreign", got.Payload, "the echo server never sees another host's datagram")
+	}
+
+	require.NoError(t, ctl.Close())
+	start := time.Now()
+	closed, err = socksclient.PortUnreachable(netip.MustParseAddrPort("127.0.0.1:0"), relay, time.Second)
+	require.NoError(t, err)
+	assert.True(t, closed, "the relay closes within a second of its control connection")
+	t.Logf("relay closed %v after the control connection", time.Since(start).Round(time.Millisecond))
+
+	stopAndCheck(t, p)
+}
+
+// drain returns what ch holds now, without waiting.
+func drain(ch chan socksclient.Received) []socksclient.Received {
+	var out []socksclient.Received
+	for {
+		select {
+		case r := <-ch:
+			out = append(out, r)
+		default:
+			return out
+		}
+	}
 }

@@ -23,9 +23,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pppdial/pppdial/internal/socksclient"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/socks"
 )
 
 // bin is the pppdial binary the tests drive, as a user would.
@@ -91,8 +93,15 @@ func (s *syncBuffer) String() string {
 // start runs pppdial with args (prefix is a command to run it under, e.g. ip netns exec).
 func start(t *testing.T, prefix []string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, prefix, args...)
+}
+
+// startEnv is start with env added to the environment.
+func startEnv(t *testing.T, env, prefix []string, args ...string) *proc {
+	t.Helper()
 	argv := append(append(prefix, bin), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	p := &proc{t: t, cmd: cmd, events: make(chan map[string]any, 256), stderr: &syncBuffer{}, done: make(chan struct{})}
@@ -226,7 +235,7 @@ func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
 	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
 
 	// A name resolved by the link's DNS, through SOCKS5, over the link.
-	body := socksGet(t, socks, "http://"+carrier.DefaultHost+"/")
+	body := socksGet(t, socks, socksclient.Auth{}, "http://"+carrier.DefaultHost+"/")
 	assert.Equal(t, carrier.DefaultPage, body)
 
 	conf, err := os.ReadFile(resolv)
@@ -248,20 +257,24 @@ func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
 	assert.Contains(t, p.stderr.String(), "hung up")
 }
 
-// socksGet fetches url through the SOCKS5 proxy with curl, as a user would, or with a minimal
-// SOCKS5 CONNECT when curl is not installed.
-func socksGet(t *testing.T, proxy, url string) []byte {
+// socksGet fetches url through the SOCKS5 proxy with curl, as a user would, or with a Go
+// SOCKS5 client when curl is not installed or a password is needed (it stays off curl's
+// command line).
+func socksGet(t *testing.T, proxy string, auth socksclient.Auth, url string) []byte {
 	t.Helper()
-	if curl, err := exec.LookPath("curl"); err == nil {
+	if curl, err := exec.LookPath("curl"); err == nil && auth.User == "" && socks.UnixPath(proxy) == "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, curl, "-sS", "--fail", "--socks5-hostname", proxy, url).Output()
 		require.NoError(t, err, "curl via %s", proxy)
 		return out
 	}
-	t.Log("curl not installed: using a Go SOCKS5 client")
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return socks5Connect(ctx, proxy, addr)
+	network := "tcp"
+	if socks.UnixPath(proxy) != "" {
+		network, proxy = "unix", socks.UnixPath(proxy)
+	}
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return socksclient.Connect(ctx, network, proxy, auth, addr)
 	}}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: 60 * time.Second}).Get(url)
@@ -270,32 +283,6 @@ func socksGet(t *testing.T, proxy, url string) []byte {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return b
-}
-
-// socks5Connect opens a SOCKS5 CONNECT (RFC 1928, no authentication) to addr by name.
-func socks5Connect(ctx context.Context, proxy, addr string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", proxy)
-	if err != nil {
-		return nil, err
-	}
-	host, portStr, _ := net.SplitHostPort(addr)
-	var port int
-	fmt.Sscan(portStr, &port)
-	req := []byte{5, 1, 0}
-	req = append(req, 5, 1, 0, 3, byte(len(host)))
-	req = append(req, host...)
-	req = append(req, byte(port>>8), byte(port))
-	if _, err := c.Write(req); err != nil {
-		c.Close()
-		return nil, err
-	}
-	resp := make([]byte, 2+10)
-	if _, err := io.ReadFull(c, resp); err != nil || resp[1] != 0 || resp[3] != 0 {
-		c.Close()
-		return nil, fmt.Errorf("socks5 connect failed: %v %x", err, resp)
-	}
-	return c, nil
 }
 
 func TestDialFailuresExitWithTheirCode(t *testing.T) {
@@ -418,42 +405,31 @@ func TestSOCKSUDPAssociate(t *testing.T) {
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
 	p.waitEvent("up", 30*time.Second)
-	proxy := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+	socks := p.waitEvent("socks", 5*time.Second)
+	assert.Equal(t, "loopback-only", socks["mode"])
+	dnsThroughRelay(t, socks["addr"].(string), socksclient.Auth{})
+	stopAndCheckQuick(t, p)
+}
 
-	// UDP ASSOCIATE (RFC 1928 section 7): a DNS query to the carrier's server, relayed over pp0.
-	ctl, err := net.DialTimeout("tcp", proxy, 5*time.Second)
+// dnsThroughRelay asks the carrier's DNS server (behind the link) for demo.pppdial.test
+// through a UDP association (RFC 1928 section 7) on proxy.
+func dnsThroughRelay(t *testing.T, proxy string, auth socksclient.Auth) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ctl, err := socksclient.Associate(ctx, "tcp", proxy, auth, "0.0.0.0:0")
 	require.NoError(t, err)
 	defer ctl.Close()
-	require.NoError(t, ctl.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err = ctl.Write([]byte{5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0})
-	require.NoError(t, err)
-	resp := make([]byte, 2+4+4+2)
-	_, err = io.ReadFull(ctl, resp[:2])
-	require.NoError(t, err)
-	_, err = io.ReadFull(ctl, resp[:4])
-	require.NoError(t, err)
-	require.Equal(t, byte(0), resp[1], "UDP ASSOCIATE granted")
-	var relayPort int
-	switch resp[3] {
-	case 1:
-		b := make([]byte, 6)
-		_, err = io.ReadFull(ctl, b)
-		relayPort = int(b[4])<<8 | int(b[5])
-	case 4:
-		b := make([]byte, 18)
-		_, err = io.ReadFull(ctl, b)
-		relayPort = int(b[16])<<8 | int(b[17])
-	default:
-		t.Fatalf("unexpected address type %d", resp[3])
-	}
-	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1", ctl.Bound.Addr().String(), "the relay is on the address the client connected to")
 
-	udp, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", relayPort))
+	udp, err := net.Dial("udp", ctl.Bound.String())
 	require.NoError(t, err)
 	defer udp.Close()
 	query := []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, 'd', 'e', 'm', 'o', 7, 'p', 'p', 'p', 'd', 'i', 'a', 'l', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1}
-	datagram := append([]byte{0, 0, 0, 1, 10, 64, 64, 1, 0, 53}, query...)
+	datagram, err := socksclient.Datagram("10.64.64.1:53", query)
+	require.NoError(t, err)
 	var answer []byte
+	var from string
 	for attempt := 0; attempt < 5 && answer == nil; attempt++ {
 		_, err = udp.Write(datagram)
 		require.NoError(t, err)
@@ -461,16 +437,15 @@ func TestSOCKSUDPAssociate(t *testing.T) {
 		b := make([]byte, 512)
 		n, err := udp.Read(b)
 		if err == nil {
-			answer = b[:n]
+			from, answer, err = socksclient.ParseDatagram(b[:n])
+			require.NoError(t, err)
 		}
 	}
 	require.NotNil(t, answer, "no answer relayed")
-	require.Greater(t, len(answer), 10+12)
-	assert.Equal(t, []byte{10, 64, 64, 1, 0, 53}, answer[4:10], "the reply comes from the DNS server behind the link")
-	dns := answer[10:]
-	assert.Equal(t, []byte{0x12, 0x34}, dns[:2])
-	assert.Equal(t, []byte{10, 64, 64, 1}, dns[len(dns)-4:], "A record for demo.pppdial.test")
-	stopAndCheckQuick(t, p)
+	assert.Equal(t, "10.64.64.1:53", from, "the reply comes from the DNS server behind the link")
+	require.Greater(t, len(answer), 12)
+	assert.Equal(t, []byte{0x12, 0x34}, answer[:2])
+	assert.Equal(t, []byte{10, 64, 64, 1}, answer[len(answer)-4:], "A record for demo.pppdial.test")
 }
 
 func stopAndCheckQuick(t *testing.T, p *proc) {

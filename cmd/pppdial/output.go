@@ -51,6 +51,7 @@ type jsonEvent struct {
 	Attempt int          `json:"attempt,omitempty"`
 	Delay   string       `json:"delay,omitempty"`
 	Addr    string       `json:"addr,omitempty"`
+	Mode    string       `json:"mode,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
 }
 

@@ -1,53 +1,201 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-
-	"github.com/things-go/go-socks5"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/bind"
 	"github.com/pppdial/pppdial/netif"
+	"github.com/pppdial/pppdial/socks"
 )
 
-// serveSOCKS serves SOCKS5 (CONNECT and UDP ASSOCIATE) on addr; every connection leaves over
-// the session's interface and host names resolve through the link's DNS servers, over the link.
-func serveSOCKS(addr string, sess *pppdial.Session, reg *netif.Registry) (net.Listener, error) {
+// socksPasswordEnv holds the SOCKS password. It is read as is, not through a flag: a password
+// flag would invite putting it on the command line, which every user of the machine can read.
+const socksPasswordEnv = "PPPDIAL_SOCKS_PASSWORD"
+
+// The SOCKS server's exposure, as the start-up line and the JSON "socks" event name it.
+const (
+	socksModeAuth     = "auth"          // RFC 1929 username/password required
+	socksModeOpen     = "open"          // no authentication, reachable from the network (--socks-open)
+	socksModeLoopback = "loopback-only" // no authentication, TCP on a loopback address
+	socksModeUnix     = "unix-socket"   // no authentication, a unix socket (mode 0660)
+)
+
+// socksOptions are the --socks* flags of `pppdial dial`.
+type socksOptions struct {
+	addr, user, passwordFile  string
+	open                      bool
+	maxConns, maxUDP          int
+	handshakeTimeout, udpIdle time.Duration
+}
+
+func (o *socksOptions) register(fs flagRegistrar) {
+	fs.StringVar(&o.addr, "socks", "", "serve SOCKS5 on ADDR: host:port (127.0.0.1:1080) or a unix socket (unix:/run/pppdial/socks.sock, or a path starting with /); connections leave over the link")
+	fs.StringVar(&o.user, "socks-user", "", "require SOCKS5 username/password authentication (RFC 1929) as NAME; the password comes from $"+socksPasswordEnv+" or --socks-password-file, never the command line")
+	fs.StringVar(&o.passwordFile, "socks-password-file", "", "read the SOCKS password from FILE's first line (FILE must not be accessible by group or others)")
+	fs.BoolVar(&o.open, "socks-open", false, "DANGEROUS: allow --socks on a non-loopback address without authentication; anyone who reaches it spends the link's data")
+	fs.IntVar(&o.maxConns, "socks-max-conns", socks.DefaultMaxConns, "most concurrent SOCKS connections; more are refused at once")
+	fs.IntVar(&o.maxUDP, "socks-max-udp", socks.DefaultMaxAssociations, "most concurrent SOCKS UDP associations; more are refused")
+	fs.DurationVar(&o.handshakeTimeout, "socks-handshake-timeout", socks.DefaultHandshakeTimeout, "a SOCKS client must authenticate and send its request within this time")
+	fs.DurationVar(&o.udpIdle, "socks-udp-idle", socks.DefaultUDPIdleTimeout, "a SOCKS UDP association with no datagram for this long ends")
+}
+
+// flagRegistrar is the part of flag.FlagSet the option types register with.
+type flagRegistrar interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	BoolVar(*bool, string, bool, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}
+
+// socksListener is the SOCKS side of `pppdial dial` before the link is up: the listener is
+// open (so a taken port or a refused exposure fails before the modem is dialed) and the
+// credentials read.
+type socksListener struct {
+	ln    net.Listener
+	creds socks.CredentialStore
+	user  string
+	mode  string
+}
+
+// listen validates the SOCKS flags and opens the listener. Every error is a usage error.
+func (o *socksOptions) listen(ctx context.Context) (*socksListener, error) {
+	password, havePassword := os.LookupEnv(socksPasswordEnv)
+	if o.addr == "" {
+		if o.user != "" || o.passwordFile != "" || o.open {
+			return nil, errors.New("--socks-user, --socks-password-file and --socks-open need --socks")
+		}
+		return nil, nil
+	}
+	if o.maxConns < 1 || o.maxUDP < 1 || o.handshakeTimeout <= 0 || o.udpIdle <= 0 {
+		return nil, errors.New("--socks-max-conns, --socks-max-udp, --socks-handshake-timeout and --socks-udp-idle must be positive")
+	}
+	sl := &socksListener{user: o.user}
+	switch {
+	case o.user == "" && (havePassword || o.passwordFile != ""):
+		return nil, fmt.Errorf("a SOCKS password is set (%s or --socks-password-file) but --socks-user is not", socksPasswordEnv)
+	case o.user != "" && havePassword && o.passwordFile != "":
+		return nil, fmt.Errorf("--socks-user: the password comes from %s or --socks-password-file, not both", socksPasswordEnv)
+	case o.user != "" && o.passwordFile != "":
+		var err error
+		if password, err = readPasswordFile(o.passwordFile); err != nil {
+			return nil, err
+		}
+	case o.user != "" && !havePassword:
+		return nil, fmt.Errorf("--socks-user %s: set the password in %s or --socks-password-file", o.user, socksPasswordEnv)
+	}
+	if o.user != "" {
+		// RFC 1929 carries each in one length byte.
+		if len(o.user) > 255 || password == "" || len(password) > 255 {
+			return nil, errors.New("--socks-user: the user name and password must be 1 to 255 bytes")
+		}
+		sl.creds = socks.UserPassword(o.user, password)
+	}
+
+	ln, err := socks.Listen(ctx, o.addr)
+	if err != nil {
+		return nil, fmt.Errorf("--socks: %w", err)
+	}
+	local := socks.LocalOnly(ln.Addr())
+	switch {
+	case sl.creds != nil:
+		sl.mode = socksModeAuth
+	case local && socks.UnixPath(o.addr) != "":
+		sl.mode = socksModeUnix
+	case local:
+		sl.mode = socksModeLoopback
+	case o.open:
+		sl.mode = socksModeOpen
+	default:
+		_ = ln.Close()
+		return nil, fmt.Errorf("--socks %s listens beyond this host (%s) without authentication: "+
+			"anyone who reaches it would use the link and its data plan. Set --socks-user (password in %s "+
+			"or --socks-password-file), listen on 127.0.0.1, or add --socks-open if that is really meant",
+			o.addr, ln.Addr(), socksPasswordEnv)
+	}
+	sl.ln = ln
+	return sl, nil
+}
+
+// readPasswordFile returns the first line of path, which must be readable by its owner only.
+func readPasswordFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("--socks-password-file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("--socks-password-file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("--socks-password-file %s: mode %#o lets group or others at the password; chmod 600 %s", path, perm, path)
+	}
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("--socks-password-file %s: empty", path)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// start serves SOCKS5 on the listener; every connection leaves over the session's interface
+// and host names resolve through the link's DNS servers, over the link.
+func (sl *socksListener) start(o *socksOptions, sess *pppdial.Session, reg *netif.Registry, log *slog.Logger) (*socks.Server, error) {
 	ifname := sess.Netif().Name()
 	dialer := &bind.Dialer{Interface: ifname, Registry: reg}
 	resolver := &bind.Resolver{Interface: ifname, Registry: reg}
-	srv := socks5.NewServer(
-		socks5.WithDial(dialer.DialContext),
-		socks5.WithResolver(linkResolver{resolver}),
-		socks5.WithLogger(socksLogger{}),
-	)
-	ln, err := net.Listen("tcp", addr)
+	srv, err := socks.New(socks.Config{
+		Dial: dialer.DialContext,
+		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
+			addrs, err := resolver.LookupNetIP(ctx, "ip4", host)
+			if err != nil {
+				return netip.Addr{}, err
+			}
+			if len(addrs) == 0 {
+				return netip.Addr{}, fmt.Errorf("socks: %s: no address", host)
+			}
+			return addrs[0], nil
+		},
+		Credentials: sl.creds,
+		Limits: socks.Limits{MaxConns: o.maxConns, MaxAssociations: o.maxUDP,
+			HandshakeTimeout: o.handshakeTimeout, UDPIdleTimeout: o.udpIdle},
+		Logger: log,
+	})
 	if err != nil {
 		return nil, err
 	}
-	go func() { _ = srv.Serve(ln) }()
-	return ln, nil
+	go func() { _ = srv.Serve(context.Background(), sl.ln) }()
+	return srv, nil
 }
 
-// linkResolver resolves SOCKS requests' host names through the link's own DNS.
-type linkResolver struct{ r *bind.Resolver }
-
-func (l linkResolver) Resolve(ctx context.Context, name string) (context.Context, net.IP, error) {
-	addrs, err := l.r.LookupNetIP(ctx, "ip4", name)
-	if err != nil {
-		return ctx, nil, err
+// describe is the start-up line's note on the server's exposure.
+func (sl *socksListener) describe() string {
+	switch sl.mode {
+	case socksModeAuth:
+		return "auth: username/password required, user " + sl.user
+	case socksModeOpen:
+		return "open: NO authentication, reachable from the network (--socks-open)"
+	case socksModeUnix:
+		return "unix-socket: no authentication, owner and group may connect"
 	}
-	if len(addrs) == 0 {
-		return ctx, nil, fmt.Errorf("socks: %s: no address", name)
-	}
-	return ctx, net.IP(addrs[0].AsSlice()), nil
+	return "loopback-only: no authentication, this host only"
 }
 
-// socksLogger discards the SOCKS library's log: it reports routine events (every UDP
-// association, every client that goes away) as errors, which would drown the link's own lines.
-type socksLogger struct{}
-
-// Errorf discards the message.
-func (socksLogger) Errorf(string, ...any) {}
+// stopSOCKS closes the SOCKS server and its connections within a second.
+func stopSOCKS(srv *socks.Server) {
+	if srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = srv.Close(ctx)
+}
