@@ -539,10 +539,12 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd) {
 		s.ups++
 		first := s.ups == 1
 		s.mu.Unlock()
+		// Reported before Dial returns: whoever reads the events finds the link up before
+		// anything the caller starts on it (the command's SOCKS line).
+		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
 		if first {
 			close(s.up)
 		}
-		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
 	case ppp.EventIPv6Up:
 		s.mu.Lock()
 		s.status = ev.Status

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pppdial/pppdial"
@@ -162,18 +161,6 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	// The session reports "up" just after Dial returns; the SOCKS line follows it, so whoever
-	// reads the events in order finds the link up before its proxy.
-	upReported := make(chan struct{})
-	var upOnce sync.Once
-	prevEvent := cfg.OnEvent
-	cfg.OnEvent = func(e pppdial.Event) {
-		prevEvent(e)
-		if e.Kind == pppdial.EventUp {
-			upOnce.Do(func() { close(upReported) })
-		}
-	}
-
 	sess, err := pppdial.Dial(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -187,12 +174,6 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	var socksSrv *socks.Server
 	if socksLn != nil {
-		select {
-		case <-upReported:
-		case <-sess.Done():
-		case <-ctx.Done():
-		case <-time.After(5 * time.Second):
-		}
 		socksSrv, err = socksLn.start(&o.socks, sess, cfg.Registry, cfg.Logger)
 		if err != nil {
 			rep.failure(fmt.Errorf("%w: --socks: %w", pppdial.ErrUsage, err))
