@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -18,8 +19,12 @@ import (
 // wraps the dial error itself.
 var ErrNoDaemon = errors.New("control: no daemon running")
 
-// DefaultCallTimeout bounds a Client call whose context has no deadline.
-const DefaultCallTimeout = 30 * time.Second
+// DefaultCallTimeout bounds a Client call whose context has no deadline; DefaultATTimeout an AT
+// call, which outlasts the server's default request timeout so the daemon's answer arrives.
+const (
+	DefaultCallTimeout = 30 * time.Second
+	DefaultATTimeout   = 2*time.Minute + 30*time.Second
+)
 
 // maxResponseBytes bounds one response line: a busy multi-link status or a long AT listing fits.
 const maxResponseBytes = 1 << 20
@@ -96,7 +101,7 @@ func (c *Client) AT(ctx context.Context, ifname string, cmds ...string) ([]ATRes
 	return resp.AT, nil
 }
 
-// call sends req and reads its response within ctx (DefaultCallTimeout without a deadline).
+// call sends req and reads its response within ctx (the default timeouts without a deadline).
 // A failed Response is a *RemoteError. After a transport error the Client is closed.
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	b, err := json.Marshal(req)
@@ -110,7 +115,11 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	defer c.mu.Unlock()
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(DefaultCallTimeout)
+		d := DefaultCallTimeout
+		if req.Op == OpAT {
+			d = DefaultATTimeout
+		}
+		deadline = time.Now().Add(d)
 	}
 	c.conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
@@ -118,8 +127,11 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	resp, err := c.exchange(append(b, '\n'))
 	if err != nil {
 		c.conn.Close()
-		if ctx.Err() != nil {
-			return Response{}, fmt.Errorf("control: %s: %w", req.Op, context.Cause(ctx))
+		switch {
+		case ctx.Err() != nil:
+			err = context.Cause(ctx)
+		case ok && errors.Is(err, os.ErrDeadlineExceeded):
+			err = context.DeadlineExceeded // the connection's deadline is ctx's, met first
 		}
 		return Response{}, fmt.Errorf("control: %s: %w", req.Op, err)
 	}

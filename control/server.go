@@ -36,7 +36,8 @@ type Options struct {
 	// ShutdownTimeout bounds Serve's wait, once its context ended, for requests still running (5 s).
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger // nil: discard
-	Now             func() time.Time
+	// Now is the clock Status.Uptime is computed with; nil: time.Now. Deadlines use time.Now.
+	Now func() time.Time
 }
 
 // Server answers control requests for its links. Links may be added and removed while it serves.
@@ -189,7 +190,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // refuse answers a connection over the limit with busy and closes it, without blocking the
 // accept loop for longer than a short write.
 func (s *Server) refuse(c net.Conn) {
-	c.SetWriteDeadline(s.opts.Now().Add(100 * time.Millisecond))
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	s.write(c, failure(fmt.Errorf("%w: %d connections", ErrBusy, s.opts.MaxClients)))
 	c.Close()
 	s.opts.Logger.Warn("control: connection refused: too many clients", "limit", s.opts.MaxClients)
@@ -198,10 +199,10 @@ func (s *Server) refuse(c net.Conn) {
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	r := bufio.NewReaderSize(c, 1024)
 	for ctx.Err() == nil {
-		c.SetReadDeadline(s.opts.Now().Add(s.opts.IdleTimeout))
+		c.SetReadDeadline(time.Now().Add(s.opts.IdleTimeout))
 		line, err := readLine(r, MaxRequestBytes)
 		if errors.Is(err, ErrTooLarge) {
-			c.SetWriteDeadline(s.opts.Now().Add(s.opts.WriteTimeout))
+			c.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 			s.write(c, failure(err))
 			return // the rest of the line cannot be told from the next request
 		}
@@ -209,7 +210,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			return // EOF, idle deadline, or closed at shutdown
 		}
 		resp := s.handle(ctx, line)
-		c.SetWriteDeadline(s.opts.Now().Add(s.opts.WriteTimeout))
+		c.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
 		if err := s.write(c, resp); err != nil {
 			return
 		}
