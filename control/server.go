@@ -12,6 +12,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -122,8 +123,10 @@ func (s *Server) link(ifname string) (string, Handlers, error) {
 
 // Serve accepts connections on ln until ctx ends, then closes ln and every connection, waits
 // up to ShutdownTimeout for requests running, and returns nil (ErrShutdownTimeout if some
-// were still running). It returns an error wrapping Accept's if ln fails first.
+// were still running). It returns an error wrapping Accept's if ln fails first (running out of
+// file descriptors is waited out instead). ln is closed when Serve returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer ln.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -145,6 +148,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if ctx.Err() == nil && (errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
+				// Out of descriptors: wait for connections to end rather than stop serving.
+				s.opts.Logger.Warn("control: accept", "err", err)
+				select {
+				case <-time.After(100 * time.Millisecond):
+				case <-ctx.Done():
+				}
+				continue
+			}
 			if ctx.Err() == nil {
 				acceptErr = fmt.Errorf("control: accept: %w", err)
 				cancel()

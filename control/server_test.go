@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -387,5 +388,42 @@ func TestShutdownIsBounded(t *testing.T) {
 		assert.Equal(t, 5*time.Second, time.Since(start))
 		close(release)
 		synctest.Wait()
+	})
+}
+
+// errListener fails its first Accepts with err, then hands out conns from next.
+type errListener struct {
+	*pipeListener
+	fails int
+	err   error
+}
+
+func (l *errListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, l.err
+	}
+	return l.pipeListener.Accept()
+}
+
+func TestAcceptErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewServer(Options{})
+		require.NoError(t, s.Add("pp0", (&fakeLink{}).handlers()))
+		// Out of descriptors: the server waits and goes on.
+		ln := &errListener{pipeListener: newPipeListener(), fails: 3, err: syscall.EMFILE}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ctx, ln) }()
+		_, err := pipeClient(ln.dial()).Status(ctx, "")
+		require.NoError(t, err)
+		cancel()
+		require.NoError(t, <-done)
+
+		// Any other failure ends Serve with it.
+		ln = &errListener{pipeListener: newPipeListener(), fails: 1, err: errors.New("listener broke")}
+		err = s.Serve(t.Context(), ln)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "listener broke")
 	})
 }
