@@ -142,10 +142,12 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 }
 
 func (c *Client) exchange(req []byte) (Response, error) {
-	if _, err := c.conn.Write(req); err != nil {
-		return Response{}, err
-	}
+	_, werr := c.conn.Write(req)
+	// Even when the write failed, the server may have answered before hanging up (busy).
 	line, err := readLine(c.r, maxResponseBytes)
+	if werr != nil && err != nil {
+		return Response{}, werr
+	}
 	if err != nil {
 		return Response{}, err
 	}

@@ -6,7 +6,9 @@
 // replaces a symlink or a file that is not a socket, replaces the stale socket of a dead
 // daemon (connecting to it is refused) and refuses a live one with [ErrInUse]. The socket is
 // bound under a temporary name, given its mode, then hard-linked to its path, so it is never
-// reachable with looser permissions and never replaces anything put there meanwhile.
+// reachable with looser permissions and never replaces anything put there meanwhile; the check
+// of what is at the path and the link run under a flock(2) of the directory, so two daemons
+// starting together cannot both take a stale socket's place.
 //
 // A [Server] answers on any net.Listener for one or more links (a process running pp0 and pp1
 // serves both on one socket), each registered with its [Handlers]: callbacks into the session

@@ -63,13 +63,8 @@ func serve(t *testing.T, s *Server) string {
 	path := filepath.Join(t.TempDir(), "pp.sock")
 	ln, err := Listen(path)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done)
-	})
+	stop := serveOn(t, s, ln)
+	t.Cleanup(func() { assert.NoError(t, stop()) })
 	return path
 }
 
@@ -285,6 +280,14 @@ func (l *pipeListener) Accept() (net.Conn, error) {
 func (l *pipeListener) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
 func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "unix"} }
 
+// serveOn runs s on ln and returns a stop that ends Serve and returns its error.
+func serveOn(t *testing.T, s *Server, ln net.Listener) (stop func() error) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	return func() error { cancel(); return <-done }
+}
+
 func pipeClient(c net.Conn) *Client { return &Client{conn: c, r: bufio.NewReader(c)} }
 
 func TestIdleConnectionClosed(t *testing.T) {
@@ -292,19 +295,16 @@ func TestIdleConnectionClosed(t *testing.T) {
 		s := NewServer(Options{IdleTimeout: 30 * time.Second})
 		require.NoError(t, s.Add("pp0", (&fakeLink{}).handlers()))
 		ln := newPipeListener()
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx, ln) }()
+		stop := serveOn(t, s, ln)
 
 		c := pipeClient(ln.dial())
 		start := time.Now()
-		_, err := c.Status(ctx, "")
+		_, err := c.Status(t.Context(), "")
 		require.NoError(t, err)
 		_, err = c.r.ReadByte() // the server says nothing more and hangs up when idle
 		assert.Error(t, err)
 		assert.Equal(t, 30*time.Second, time.Since(start))
-		cancel()
-		assert.NoError(t, <-done)
+		assert.NoError(t, stop())
 	})
 }
 
@@ -319,18 +319,15 @@ func TestRequestTimeout(t *testing.T) {
 			},
 		}))
 		ln := newPipeListener()
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx, ln) }()
+		stop := serveOn(t, s, ln)
 
 		c := pipeClient(ln.dial())
 		start := time.Now()
-		_, err := c.AT(ctx, "", "AT+COPS=?")
+		_, err := c.AT(t.Context(), "", "AT+COPS=?")
 		require.ErrorIs(t, err, ErrFailed)
 		assert.Contains(t, err.Error(), "deadline exceeded")
 		assert.Equal(t, time.Minute, time.Since(start))
-		cancel()
-		assert.NoError(t, <-done)
+		assert.NoError(t, stop())
 	})
 }
 
@@ -349,9 +346,7 @@ func TestClientContextCancels(t *testing.T) {
 			},
 		}))
 		ln := newPipeListener()
-		sctx, stop := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(sctx, ln) }()
+		stop := serveOn(t, s, ln)
 
 		c := pipeClient(ln.dial())
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -359,8 +354,7 @@ func TestClientContextCancels(t *testing.T) {
 		err := c.Redial(ctx, "")
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		close(release)
-		stop()
-		assert.NoError(t, <-done)
+		assert.NoError(t, stop())
 	})
 }
 
@@ -373,18 +367,15 @@ func TestShutdownIsBounded(t *testing.T) {
 			Redial: func(context.Context) error { <-release; return nil }, // ignores its context
 		}))
 		ln := newPipeListener()
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx, ln) }()
+		stop := serveOn(t, s, ln)
 
 		idle := pipeClient(ln.dial()) // an idle client does not hold the shutdown up
 		defer idle.Close()
 		c := pipeClient(ln.dial())
 		go c.Redial(t.Context(), "")
 		synctest.Wait()
-		cancel()
 		start := time.Now()
-		assert.ErrorIs(t, <-done, ErrShutdownTimeout)
+		assert.ErrorIs(t, stop(), ErrShutdownTimeout)
 		assert.Equal(t, 5*time.Second, time.Since(start))
 		close(release)
 		synctest.Wait()
@@ -412,13 +403,10 @@ func TestAcceptErrors(t *testing.T) {
 		require.NoError(t, s.Add("pp0", (&fakeLink{}).handlers()))
 		// Out of descriptors: the server waits and goes on.
 		ln := &errListener{pipeListener: newPipeListener(), fails: 3, err: syscall.EMFILE}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- s.Serve(ctx, ln) }()
-		_, err := pipeClient(ln.dial()).Status(ctx, "")
+		stop := serveOn(t, s, ln)
+		_, err := pipeClient(ln.dial()).Status(t.Context(), "")
 		require.NoError(t, err)
-		cancel()
-		require.NoError(t, <-done)
+		require.NoError(t, stop())
 
 		// Any other failure ends Serve with it.
 		ln = &errListener{pipeListener: newPipeListener(), fails: 1, err: errors.New("listener broke")}

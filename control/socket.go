@@ -67,19 +67,24 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.Chmod(tmp, SocketMode); err != nil {
 		return fail(fmt.Errorf("control: chmod socket: %w", err))
 	}
-	// link(2) never replaces and never follows: the socket appears at path with its mode, or
-	// the path is taken and checked again.
-	for attempt := 0; ; attempt++ {
-		if err := clearPath(path); err != nil {
-			return fail(err)
+	// Daemons starting together must not both find the same stale socket, one replace it and
+	// the other then remove the first one's live socket: the check and the link run under the
+	// directory's lock.
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return fail(err)
+	}
+	err = clearPath(path)
+	if err == nil {
+		// link(2) never replaces and never follows: the socket appears at path with its mode,
+		// or the path was taken by someone not taking the lock.
+		if err = os.Link(tmp, path); err != nil {
+			err = fmt.Errorf("control: create socket %s: %w", path, err)
 		}
-		err := os.Link(tmp, path)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) || attempt == 2 {
-			return fail(fmt.Errorf("control: create socket %s: %w", path, err))
-		}
+	}
+	unlock()
+	if err != nil {
+		return fail(err)
 	}
 	os.Remove(tmp)
 	fi, err := os.Lstat(path)
@@ -108,6 +113,29 @@ func checkDir(dir string) error {
 		return fmt.Errorf("%w: %s is owned by uid %d", ErrUnsafe, dir, st.Uid)
 	}
 	return nil
+}
+
+// lockTimeout bounds the wait for another daemon creating its socket in the same directory.
+const lockTimeout = 5 * time.Second
+
+// lockDir takes an exclusive flock(2) on dir, polling for at most lockTimeout.
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("control: lock socket directory: %w", err)
+	}
+	deadline := time.Now().Add(lockTimeout)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing the last descriptor releases the lock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("control: lock socket directory %s: %w", dir, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // clearPath leaves path free: nothing there, or a stale socket removed.
