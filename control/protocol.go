@@ -86,6 +86,7 @@ type RemoteError struct {
 	AT      []ATResult // OpAT: the results up to and including the failed command
 }
 
+// Error says what the daemon answered, with its code.
 func (e *RemoteError) Error() string {
 	return fmt.Sprintf("control: daemon: %s (%s)", e.Message, e.Code)
 }
