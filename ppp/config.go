@@ -118,6 +118,13 @@ type Config struct {
 	// also pace PAP and CHAP retransmissions.
 	Restart                                time.Duration
 	MaxTerminate, MaxConfigure, MaxFailure int
+	// FirstRestart is LCP's first restart interval while the peer has not been heard from:
+	// a peer whose PPP starts a moment after the modem's CONNECT misses our first
+	// Configure-Request, and waiting a full Restart for it would cost seconds of every dial.
+	// It doubles on each timeout up to Restart (RFC 1661 4.6); once the peer has sent anything
+	// the timer runs at Restart. Default 250 ms; negative: Restart throughout. The network
+	// protocols always use Restart (their peer listens as soon as LCP is open).
+	FirstRestart time.Duration
 	// AuthTimeout bounds the Authenticate phase; default 30 s.
 	AuthTimeout time.Duration
 	// ChapInterval makes a side that requires CHAP challenge the peer again at this interval
@@ -147,6 +154,9 @@ const (
 	DefaultAuthTimeout  = 30 * time.Second
 	DefaultWriteTimeout = time.Second
 	DefaultName         = "pppdial"
+	// DefaultFirstRestart is Config.FirstRestart's default: about twice a round trip through a
+	// modem at 115200 baud plus the peer's processing, and well under a second.
+	DefaultFirstRestart = 250 * time.Millisecond
 )
 
 // withDefaults returns c with its zero fields filled in.
@@ -165,6 +175,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Restart <= 0 {
 		c.Restart = fsm.DefaultRestart
+	}
+	if c.FirstRestart == 0 {
+		c.FirstRestart = DefaultFirstRestart
 	}
 	if c.MaxTerminate <= 0 {
 		c.MaxTerminate = fsm.DefaultMaxTerminate

@@ -108,6 +108,7 @@ func NewLink(cfg Config, sink Sink) *Link {
 	l.lcpN = lcp.NewNegotiator(lp, l.rand32)
 	lc := cfg.fsmConfig("LCP")
 	lc.EchoMagic = l.lcpN.Magic
+	lc.FirstRestart = max(cfg.FirstRestart, 0)
 	l.lcp = fsm.New(lc, l.lcpN, (*lcpLayer)(l), func(p []byte) { l.sendControl(ProtoLCP, p) })
 
 	ip := ipcp.Policy{

@@ -350,8 +350,45 @@ func TestLinkSilentPeerNegotiationFails(t *testing.T) {
 	require.True(t, w.run(time.Hour, func() bool { return w.a.Done() }))
 	assert.ErrorIs(t, w.a.Err(), ErrNegotiation)
 	assert.ErrorIs(t, w.a.Err(), fsm.ErrNoResponse)
-	assert.Equal(t, 30*time.Second, w.now.Sub(start), "10 Configure-Requests, 3 s apart")
+	assert.Equal(t, 21750*time.Millisecond, w.now.Sub(start),
+		"10 Configure-Requests, 0.25, 0.5, 1, 2 s, then 3 s apart (FirstRestart doubling to Restart)")
 	assert.Equal(t, uint64(10), w.a.Stats().LCP.FramesOut)
+}
+
+// A peer whose PPP starts a moment after CONNECT misses our first Configure-Request (issue 13:
+// pppd behind a modem, 3 s lost to the restart timer). With the short first restart interval
+// the link is up within round trips of the peer's start, not a Restart period later.
+func TestLinkLateStartingPeer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		first  time.Duration
+		within time.Duration
+	}{
+		{"default first restart", 0, time.Second},
+		{"plain 3 s timer", -1, 4 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc := clientConf
+			cc.FirstRestart = tc.first
+			w := newWire(t, cc, serverConf)
+			start := w.now
+			listening := start.Add(200 * time.Millisecond)
+			w.filter = func(to string, f frame) (frame, bool) {
+				return f, to == "a" || !w.now.Before(listening) // b hears nothing before it starts
+			}
+			w.a.Open(w.now)
+			w.pump()
+			require.False(t, w.run(200*time.Millisecond, func() bool { return false }))
+			w.b.Open(w.now) // the peer's PPP starts: its own Configure-Request goes out
+			require.True(t, w.run(time.Minute, bothUp(w)))
+			took := w.now.Sub(start)
+			t.Logf("CONNECT to up: %v", took)
+			assert.Less(t, took, tc.within)
+			if tc.first < 0 {
+				assert.GreaterOrEqual(t, took, 3*time.Second, "without it, the wait is the full Restart")
+			}
+		})
+	}
 }
 
 // ACCM, PFC and ACFC take effect when LCP opens: receive side at once, transmit side once the
