@@ -95,7 +95,10 @@ type Config struct {
 	// IPv6 runs IPV6CP beside IPCP; without it IPV6CP is Protocol-Rejected.
 	IPv6 bool
 
-	// MRU is the largest frame we accept; default 1500.
+	// MRU is what we ask the peer to send at most (LCP's MRU option, asked for when not
+	// 1500) and the link's MTU at most (Status.MTU, also bounded by the peer's MRU): an APN
+	// that carries less than 1500 bytes sets it, and TCP's MSS follows. Default 1500. Frames up
+	// to 1500 are accepted whatever it is (RFC 1661 6.1).
 	MRU int
 	// ACCM is the async control character map we ask the peer to use; default 0 (no escaping
 	// of control characters). Set bits for characters the line eats (e.g. 0x000a0000 for
