@@ -124,8 +124,9 @@ type Config struct {
 	// FirstRestart is LCP's first restart interval while the peer has not been heard from:
 	// a peer whose PPP starts a moment after the modem's CONNECT misses our first
 	// Configure-Request, and waiting a full Restart for it would cost seconds of every dial.
-	// It doubles on each timeout up to Restart (RFC 1661 4.6); once the peer has sent anything
-	// the timer runs at Restart. Default 250 ms; negative: Restart throughout. The network
+	// It doubles on each timeout up to Restart (RFC 1661 4.6); the peer's first packet brings
+	// a retransmission still due forward to FirstRestart from then, and after it the timer
+	// runs at Restart. Default 250 ms; negative: Restart throughout. The network
 	// protocols always use Restart (their peer listens as soon as LCP is open).
 	FirstRestart time.Duration
 	// AuthTimeout bounds the Authenticate phase; default 30 s.

@@ -136,6 +136,8 @@ type Config struct {
 	// increase to the configured final value"); once any packet from the peer has arrived the
 	// peer is known to listen, and a missing answer means a slow peer, so the timer runs at
 	// Restart: duplicates of a request it is still working on would only make it renegotiate.
+	// The peer's first packet, when our request is still unanswered, brings the timer forward
+	// to FirstRestart from then (the peer has just started and probably missed it).
 	// Terminate-Requests always wait Restart. 0: Restart throughout.
 	FirstRestart time.Duration
 	MaxTerminate int // Terminate-Requests sent before giving up; default 2
@@ -349,9 +351,35 @@ func (f *FSM) Input(now time.Time, pkt []byte) {
 		return
 	}
 	pkt = pkt[:n]
-	code, id, data := Code(pkt[0]), pkt[1], pkt[4:]
 	f.stats.PacketsIn++
-	f.heard = true
+	if !f.heard {
+		f.heard = true
+		defer f.peerHeard(now)
+	}
+	f.input(now, pkt)
+}
+
+// peerHeard runs after the first packet from the peer was handled. If our Configure-Request is
+// still unanswered, the peer has probably just started listening and missed it (a PPP that
+// starts a moment after CONNECT announces itself with its own Configure-Request): the restart
+// timer, which may have grown while the peer was silent, is brought forward to FirstRestart
+// from now. It is still the restart timer firing (TO+); only its value is chosen, as RFC 1661
+// 4.6 leaves it to the implementation.
+func (f *FSM) peerHeard(now time.Time) {
+	first := f.cfg.FirstRestart
+	if first <= 0 || first >= f.cfg.Restart || f.replied || f.deadline.IsZero() {
+		return
+	}
+	switch f.state {
+	case ReqSent, AckSent:
+		if soon := now.Add(first); soon.Before(f.deadline) {
+			f.deadline = soon
+		}
+	}
+}
+
+func (f *FSM) input(now time.Time, pkt []byte) {
+	code, id, data := Code(pkt[0]), pkt[1], pkt[4:]
 	if f.state == Initial || f.state == Starting {
 		// The lower layer is not up: no packet can legitimately arrive (RFC 1661 4.1 "-").
 		f.stats.Discarded++

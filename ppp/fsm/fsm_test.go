@@ -524,3 +524,39 @@ func TestRestartWithoutFirstRestart(t *testing.T) {
 	h.f.Tick(h.now)
 	assert.Equal(t, h.now.Add(3*time.Second), h.f.Deadline())
 }
+
+// A peer that starts listening only after our timer has grown announces itself with its own
+// Configure-Request: our unanswered request goes out again FirstRestart later, not at the end
+// of the grown interval. A first packet that answers our request changes nothing.
+func TestFirstPacketFromPeerBringsRestartForward(t *testing.T) {
+	h := newHarness(Config{Restart: 3 * time.Second, FirstRestart: 250 * time.Millisecond})
+	start := h.now
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	for range 3 { // timeouts at 0.25, 0.75, 1.75 s: the next is due at 3.75 s
+		h.now = h.f.Deadline()
+		h.f.Tick(h.now)
+	}
+	require.Equal(t, start.Add(3750*time.Millisecond), h.f.Deadline())
+	h.now = start.Add(2 * time.Second)
+	h.f.Input(h.now, []byte{byte(ConfigureRequest), 1, 0, 4})
+	require.Equal(t, AckSent, h.f.State())
+	assert.Equal(t, start.Add(2250*time.Millisecond), h.f.Deadline(), "brought forward to FirstRestart from now")
+	h.now = h.f.Deadline()
+	h.f.Tick(h.now)
+	assert.Equal(t, []int{1, 1, 1, 1, 2, 1}, codesOf(h.sent), "four requests, our Ack, the request again")
+	assert.Equal(t, h.now.Add(3*time.Second), h.f.Deadline(), "then Restart")
+
+	// The peer's first packet acks our request: the timer is left as it was (Ack-Rcvd waits for
+	// the peer's request).
+	h = newHarness(Config{Restart: 3 * time.Second, FirstRestart: 250 * time.Millisecond})
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	h.now = h.f.Deadline()
+	h.f.Tick(h.now) // the next is due 0.5 s later
+	due := h.f.Deadline()
+	h.now = h.now.Add(100 * time.Millisecond)
+	h.f.Input(h.now, append([]byte{byte(ConfigureAck), h.sent[0][1], 0, byte(4 + len(h.r.request))}, h.r.request...))
+	require.Equal(t, AckRcvd, h.f.State())
+	assert.Equal(t, due, h.f.Deadline())
+}
