@@ -34,6 +34,10 @@ func (d *watchDev) WritePacket(p []byte) error {
 }
 
 func (d *watchDev) SetPacketHandler(h func([]byte)) {
+	if h == nil {
+		d.Device.SetPacketHandler(nil)
+		return
+	}
 	d.Device.SetPacketHandler(func(p []byte) {
 		d.mu.Lock()
 		d.maxIn = max(d.maxIn, len(p))
