@@ -87,14 +87,8 @@ func TestCLIInteropMTU(t *testing.T) {
 // MTU is 1280, so the kernel's own connection advertises MSS 1240, and the SYN clamp keeps
 // forwarded ones in line too.
 func TestCLIInteropMTUTUN(t *testing.T) {
-	requireRoot(t)
-	ip := peers.Tool(t, "ip")
-	peers.Tool(t, "curl")
-	path, vm := vmModem(t)
-	want, err := vm.BigSHA256()
-	require.NoError(t, err)
-	ns := netns(t, ip)
-	inNS := []string{ip, "netns", "exec", ns}
+	tr := newTunRig(t)
+	path, vm, want, ip, ns, inNS := tr.path, tr.vm, tr.want, tr.ip, tr.ns, tr.inNS
 	pcapFile := filepath.Join(t.TempDir(), "mtu-tun.pcap")
 
 	p := start(t, inNS, "dial", "--port", path, "--tun", "--ifname", "pp0", "--json", "--guard", "100ms",
