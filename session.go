@@ -564,10 +564,12 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd) {
 		s.ups++
 		first := s.ups == 1
 		s.mu.Unlock()
+		// Reported before Dial returns: what its caller does next (the CLI's "socks" event)
+		// must not overtake the up event.
+		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
 		if first {
 			close(s.up)
 		}
-		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
 	case ppp.EventIPv6Up:
 		s.mu.Lock()
 		s.status = ev.Status
