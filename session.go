@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/lcp"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
 )
@@ -38,6 +39,12 @@ type Config struct {
 	// PPP tunes the link: credentials, keepalive (EchoInterval, EchoFailures), IPv6, MRU,
 	// and Trace for a pcap of every frame. Role is always client.
 	PPP ppp.Config
+	// MTU is the largest IP packet the link should carry, for APNs that carry less than
+	// 1500 bytes (private APNs, roaming IoT SIMs): it is asked for as PPP's MRU, and the MTU
+	// in force — the smaller of it and the peer's MRU — is pp<N>'s MTU, which TCP's MSS
+	// follows, and is reported in EventUp's Status. 0: PPP.MRU (default 1500); when both are
+	// set the smaller wins. A modem that reports its network's MTU lowers it further.
+	MTU int
 
 	// Registry receives the pp<N> interface (default netif.DefaultRegistry); Netif tunes it.
 	Registry *netif.Registry
@@ -106,6 +113,19 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// pppConfig returns the PPP configuration of one link: PPP with its MRU set to the MTU wanted,
+// the smallest of Config.MTU, PPP.MRU and modemMTU, the network's MTU as the modem reported it
+// (0: not reported). Each is ignored when zero; none raises the MRU above another's figure.
+func (c Config) pppConfig(modemMTU int) ppp.Config {
+	pc := c.PPP
+	for _, m := range []int{c.MTU, modemMTU} {
+		if m > 0 && (pc.MRU <= 0 || m < pc.MRU) {
+			pc.MRU = m
+		}
+	}
+	return pc
+}
+
 // Session is a dialed cellular link that is kept up: the modem, the PPP link over it and the
 // pp<N> interface programs open sockets on. All methods are safe for concurrent use.
 type Session struct {
@@ -150,6 +170,9 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Port == "" && cfg.Open == nil {
 		return nil, fmt.Errorf("pppdial: %w: no port given", ErrUsage)
+	}
+	if cfg.MTU != 0 && (cfg.MTU < lcp.MinMRU || cfg.MTU > 65535) {
+		return nil, fmt.Errorf("pppdial: %w: MTU %d: want %d to 65535", ErrUsage, cfg.MTU, lcp.MinMRU)
 	}
 	s := &Session{
 		cfg:     cfg,
@@ -428,7 +451,9 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		return false, err
 	}
 	watch := newCarrierWatch(sess.Data)
-	conn := ppp.NewConn(watch, s.cfg.PPP)
+	// The modem's own MTU (AT+CGCONTRDP's <MTU> on modems that report it) is to come with the
+	// dial's Info once the at package reads it; until then only the configured MTU applies.
+	conn := ppp.NewConn(watch, s.cfg.pppConfig(0))
 	s.dev.attach(conn)
 	s.mu.Lock()
 	s.info, s.conn, s.teardownBy = sess.Info, conn, time.Time{}

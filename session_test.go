@@ -280,3 +280,25 @@ func TestSessionWaitsForThePortPathToAppear(t *testing.T) {
 	assert.Equal(t, "port", first.Step)
 	assert.Contains(t, first.Detail, "waiting for "+byID)
 }
+
+// The MRU asked for is the smallest of Config.MTU, PPP.MRU and the modem's figure, each
+// ignored when zero.
+func TestPPPConfigMTU(t *testing.T) {
+	for _, tc := range []struct {
+		mtu, mru, modem, want int
+	}{
+		{0, 0, 0, 0},
+		{1280, 0, 0, 1280},
+		{0, 1400, 0, 1400},
+		{1280, 1400, 0, 1280},
+		{1400, 1280, 0, 1280},
+		{0, 0, 1430, 1430},
+		{1280, 0, 1430, 1280},
+		{1500, 0, 1358, 1358},
+	} {
+		c := Config{MTU: tc.mtu, PPP: ppp.Config{MRU: tc.mru, Username: "u"}}
+		got := c.pppConfig(tc.modem)
+		assert.Equal(t, tc.want, got.MRU, "MTU %d, MRU %d, modem %d", tc.mtu, tc.mru, tc.modem)
+		assert.Equal(t, "u", got.Username, "the rest of PPP is kept")
+	}
+}

@@ -95,7 +95,10 @@ type Config struct {
 	// IPv6 runs IPV6CP beside IPCP; without it IPV6CP is Protocol-Rejected.
 	IPv6 bool
 
-	// MRU is the largest frame we accept; default 1500.
+	// MRU is what we ask the peer to send at most (LCP's MRU option, asked for when not
+	// 1500) and the link's MTU at most (Status.MTU, also bounded by the peer's MRU): an APN
+	// that carries less than 1500 bytes sets it, and TCP's MSS follows. Default 1500. Frames up
+	// to 1500 are accepted whatever it is (RFC 1661 6.1).
 	MRU int
 	// ACCM is the async control character map we ask the peer to use; default 0 (no escaping
 	// of control characters). Set bits for characters the line eats (e.g. 0x000a0000 for
@@ -118,6 +121,14 @@ type Config struct {
 	// also pace PAP and CHAP retransmissions.
 	Restart                                time.Duration
 	MaxTerminate, MaxConfigure, MaxFailure int
+	// FirstRestart is LCP's first restart interval while the peer has not been heard from:
+	// a peer whose PPP starts a moment after the modem's CONNECT misses our first
+	// Configure-Request, and waiting a full Restart for it would cost seconds of every dial.
+	// It doubles on each timeout up to Restart (RFC 1661 4.6); the peer's first packet brings
+	// a retransmission still due forward to FirstRestart from then, and after it the timer
+	// runs at Restart. Default 250 ms; negative: Restart throughout. The network
+	// protocols always use Restart (their peer listens as soon as LCP is open).
+	FirstRestart time.Duration
 	// AuthTimeout bounds the Authenticate phase; default 30 s.
 	AuthTimeout time.Duration
 	// ChapInterval makes a side that requires CHAP challenge the peer again at this interval
@@ -147,6 +158,9 @@ const (
 	DefaultAuthTimeout  = 30 * time.Second
 	DefaultWriteTimeout = time.Second
 	DefaultName         = "pppdial"
+	// DefaultFirstRestart is Config.FirstRestart's default: about twice a round trip through a
+	// modem at 115200 baud plus the peer's processing, and well under a second.
+	DefaultFirstRestart = 250 * time.Millisecond
 )
 
 // withDefaults returns c with its zero fields filled in.
@@ -165,6 +179,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Restart <= 0 {
 		c.Restart = fsm.DefaultRestart
+	}
+	if c.FirstRestart == 0 {
+		c.FirstRestart = DefaultFirstRestart
 	}
 	if c.MaxTerminate <= 0 {
 		c.MaxTerminate = fsm.DefaultMaxTerminate

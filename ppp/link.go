@@ -108,6 +108,7 @@ func NewLink(cfg Config, sink Sink) *Link {
 	l.lcpN = lcp.NewNegotiator(lp, l.rand32)
 	lc := cfg.fsmConfig("LCP")
 	lc.EchoMagic = l.lcpN.Magic
+	lc.FirstRestart = max(cfg.FirstRestart, 0)
 	l.lcp = fsm.New(lc, l.lcpN, (*lcpLayer)(l), func(p []byte) { l.sendControl(ProtoLCP, p) })
 
 	ip := ipcp.Policy{
@@ -532,7 +533,9 @@ func (x *lcpLayer) Up() {
 	early.TxACCM, early.PFC, early.ACFC = lcp.DefaultACCM, false, false
 	l.setFraming(early)
 	l.txPending, l.txDeadline = negotiated, l.now.Add(l.cfg.Restart)
-	l.status.MTU = peer.EffectiveMRU()
+	// The MTU serves both directions: the interface's MTU sets the MSS our TCP advertises, so
+	// it must not exceed what we asked to receive, nor what the peer accepts.
+	l.status.MTU = min(peer.EffectiveMRU(), ours.EffectiveMRU(), l.cfg.MRU)
 	if l.cfg.EchoInterval > 0 {
 		l.echoNext = l.now.Add(l.cfg.EchoInterval)
 		l.echoPending = 0

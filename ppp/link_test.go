@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pppdial/pppdial/lcp"
 	"github.com/pppdial/pppdial/ppp/fsm"
 )
 
@@ -20,7 +21,6 @@ func requireUp(t *testing.T, w *wire) {
 	assert.Equal(t, addr("10.0.0.2"), c.Local)
 	assert.Equal(t, addr("10.0.0.1"), c.Peer)
 	assert.Equal(t, []netip.Addr{addr("10.0.0.1"), addr("9.9.9.9")}, c.DNS)
-	assert.Equal(t, 1500, c.MTU)
 	assert.Equal(t, addr("10.0.0.1"), s.Local)
 	assert.Equal(t, addr("10.0.0.2"), s.Peer)
 }
@@ -350,8 +350,45 @@ func TestLinkSilentPeerNegotiationFails(t *testing.T) {
 	require.True(t, w.run(time.Hour, func() bool { return w.a.Done() }))
 	assert.ErrorIs(t, w.a.Err(), ErrNegotiation)
 	assert.ErrorIs(t, w.a.Err(), fsm.ErrNoResponse)
-	assert.Equal(t, 30*time.Second, w.now.Sub(start), "10 Configure-Requests, 3 s apart")
+	assert.Equal(t, 21750*time.Millisecond, w.now.Sub(start),
+		"10 Configure-Requests, 0.25, 0.5, 1, 2 s, then 3 s apart (FirstRestart doubling to Restart)")
 	assert.Equal(t, uint64(10), w.a.Stats().LCP.FramesOut)
+}
+
+// A peer whose PPP starts a moment after CONNECT misses our first Configure-Request (issue 13:
+// pppd behind a modem, 3 s lost to the restart timer). With the short first restart interval
+// the link is up within round trips of the peer's start, not a Restart period later.
+func TestLinkLateStartingPeer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		first  time.Duration
+		within time.Duration
+	}{
+		{"default first restart", 0, time.Second},
+		{"plain 3 s timer", -1, 4 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc := clientConf
+			cc.FirstRestart = tc.first
+			w := newWire(t, cc, serverConf)
+			start := w.now
+			listening := start.Add(200 * time.Millisecond)
+			w.filter = func(to string, f frame) (frame, bool) {
+				return f, to == "a" || !w.now.Before(listening) // b hears nothing before it starts
+			}
+			w.a.Open(w.now)
+			w.pump()
+			require.False(t, w.run(200*time.Millisecond, func() bool { return false }))
+			w.b.Open(w.now) // the peer's PPP starts: its own Configure-Request goes out
+			require.True(t, w.run(time.Minute, bothUp(w)))
+			took := w.now.Sub(start)
+			t.Logf("CONNECT to up: %v", took)
+			assert.Less(t, took, tc.within)
+			if tc.first < 0 {
+				assert.GreaterOrEqual(t, took, 3*time.Second, "without it, the wait is the full Restart")
+			}
+		})
+	}
 }
 
 // ACCM, PFC and ACFC take effect when LCP opens: receive side at once, transmit side once the
@@ -475,4 +512,54 @@ func TestLinkEndsAtOnceWhenPeerTerminatesIPCP(t *testing.T) {
 	// No restart period spent in IPCP's Stopping state: LCP's Terminate exchange with the
 	// (responsive) peer is all it takes.
 	assert.Less(t, w.now.Sub(start), time.Second)
+}
+
+// The MTU in force (Status.MTU, reported with EventUp) is the smallest of what we asked to
+// receive and what the peer accepts (issue 13): --mtu 1280 asks for MRU 1280 in LCP and the
+// link's MTU is then 1280 even though the peer would take 1500; a peer with a smaller MRU
+// lowers it further, and nothing larger than the peer's MRU is sent.
+func TestLinkMTU(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		ours, peers        int
+		wantOurs, wantPeer int
+	}{
+		{"defaults", 0, 0, 1500, 1500},
+		{"we ask for 1280", 1280, 0, 1280, 1280},
+		{"the peer asks for 576", 1280, 576, 576, 576},
+		{"we ask for more than 1500", 2000, 0, 1500, 1500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc, sc := clientConf, serverConf
+			cc.MRU, sc.MRU = tc.ours, tc.peers
+			w := newWire(t, cc, sc)
+			w.open()
+			requireUp(t, w)
+			req, err := lcp.ParseRequest(w.sa.sent[0].info[4:])
+			require.NoError(t, err)
+			if tc.ours != 0 && tc.ours != 1500 {
+				assert.Equal(t, uint16(tc.ours), req.MRU, "our MRU is asked for in LCP")
+			} else {
+				assert.Zero(t, req.MRU, "the default MRU is not asked for")
+			}
+			var up *Event
+			for i := range w.sa.events {
+				if w.sa.events[i].Kind == EventUp {
+					up = &w.sa.events[i]
+				}
+			}
+			require.NotNil(t, up)
+			assert.Equal(t, tc.wantOurs, up.Status.MTU, "the up event carries the MTU in force")
+			assert.Equal(t, tc.wantOurs, w.a.Status().MTU)
+			assert.Equal(t, tc.wantPeer, w.b.Status().MTU)
+			peerMRU := max(tc.peers, 0)
+			if peerMRU == 0 {
+				peerMRU = 1500
+			}
+			pkt := make([]byte, peerMRU+1)
+			pkt[0] = 0x45
+			assert.ErrorIs(t, w.a.SendPacket(ProtoIPv4, pkt), ErrPacketTooBig, "never more than the peer's MRU")
+			assert.NoError(t, w.a.SendPacket(ProtoIPv4, pkt[:peerMRU]))
+		})
+	}
 }

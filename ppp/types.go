@@ -88,9 +88,11 @@ type Status struct {
 	Local      netip.Addr   // our IPv4 address
 	Peer       netip.Addr   // the peer's IPv4 address; invalid if the peer never said (slirp)
 	DNS        []netip.Addr // DNS servers learnt (client) or handed out (server)
-	MTU        int          // largest packet we may send: the peer's MRU
-	LocalV6    netip.Addr   // our IPv6 link-local address
-	PeerV6     netip.Addr   // the peer's IPv6 link-local address
+	// MTU is the link's MTU in both directions: the smallest of the peer's MRU (the most we
+	// may send), the MRU we negotiated and Config.MRU (the most we asked to receive).
+	MTU     int
+	LocalV6 netip.Addr // our IPv6 link-local address
+	PeerV6  netip.Addr // the peer's IPv6 link-local address
 	// Authenticated reports the authentication protocol the peer passed (server side) and
 	// AuthenticatedAs the name it used.
 	Authenticated   AuthProto

@@ -45,6 +45,7 @@ type dialOptions struct {
 	echoInterval                                    time.Duration
 	echoFailures                                    int
 	ipv6                                            bool
+	mtu                                             int
 	pcapFile, recordFile                            string
 	jsonOut, verbose                                bool
 	statsInterval                                   time.Duration
@@ -74,6 +75,7 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.DurationVar(&o.echoInterval, "lcp-echo-interval", 10*time.Second, "LCP echo keepalive interval (0: off)")
 	fs.IntVar(&o.echoFailures, "lcp-echo-failure", 3, "unanswered LCP echoes before the link is declared dead")
 	fs.BoolVar(&o.ipv6, "ipv6", false, "negotiate IPv6 (IPV6CP) beside IPv4")
+	fs.IntVar(&o.mtu, "mtu", 0, "largest IP packet on the link, asked for as PPP's MRU; TCP's MSS follows (0: 1500)")
 	fs.DurationVar(&o.guard, "guard", time.Second, "escape (+++) guard time for hang-up")
 	fs.DurationVar(&o.registerTimeout, "register-timeout", 90*time.Second, "how long to wait for network registration")
 	fs.StringVar(&o.pcapFile, "pcap", "", "write every PPP frame to FILE (pcap, PPP_WITH_DIR; tshark and Wireshark read it)")
@@ -240,6 +242,7 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 		Hangup: at.HangupOptions{Guard: o.guard},
 		PPP: ppp.Config{Username: o.user, Password: o.password, IPv6: o.ipv6,
 			EchoInterval: o.echoInterval, EchoFailures: o.echoFailures},
+		MTU:     o.mtu,
 		IfName:  o.ifname,
 		Persist: o.persist, Holdoff: o.holdoff, MaxBackoff: o.maxBackoff, MaxFail: o.maxfail,
 		OnEvent: rep.event,

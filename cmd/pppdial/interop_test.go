@@ -174,18 +174,35 @@ func requireRoot(t *testing.T) {
 	}
 }
 
+// tunRig is what a --tun test against pppd needs: root, the VM behind an emulated modem (its
+// pty path), big.bin's sha256, and a network namespace of its own (ip(8), its name, and the
+// command prefix that runs a program in it).
+type tunRig struct {
+	path, want, ip, ns string
+	vm                 *peers.VM
+	inNS               []string
+}
+
+func newTunRig(t *testing.T) tunRig {
+	t.Helper()
+	requireRoot(t)
+	r := tunRig{ip: peers.Tool(t, "ip")}
+	peers.Tool(t, "curl")
+	r.path, r.vm = vmModem(t)
+	var err error
+	r.want, err = r.vm.BigSHA256()
+	require.NoError(t, err)
+	r.ns = netns(t, r.ip)
+	r.inNS = []string{r.ip, "netns", "exec", r.ns}
+	return r
+}
+
 // TestCLIInteropTUN: with --tun the link becomes the kernel interface pp0 (inside a network
 // namespace the test creates, so the host's routes are untouched), and an ordinary program —
 // curl bound to pp0 — fetches big.bin from pppd's side of the link through the kernel.
 func TestCLIInteropTUN(t *testing.T) {
-	requireRoot(t)
-	ip := peers.Tool(t, "ip")
-	peers.Tool(t, "curl")
-	path, vm := vmModem(t)
-	want, err := vm.BigSHA256()
-	require.NoError(t, err)
-	ns := netns(t, ip)
-	inNS := []string{ip, "netns", "exec", ns}
+	tr := newTunRig(t)
+	path, want, ip, ns, inNS := tr.path, tr.want, tr.ip, tr.ns, tr.inNS
 
 	begin := time.Now()
 	p := start(t, inNS, "dial", "--port", path, "--tun", "--ifname", "pp0", "--defaultroute",

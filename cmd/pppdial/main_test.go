@@ -483,3 +483,20 @@ func runWithEnv(t *testing.T, env []string, args ...string) (int, string) {
 	err := cmd.Run()
 	return exitStatus(err), stderr.String()
 }
+
+// --mtu asks for that MRU and the up event reports the MTU in force; a value no link can use
+// is a usage error before the modem is touched.
+func TestDialMTU(t *testing.T) {
+	network := carrier.New(carrier.Config{})
+	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
+	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--mtu", "1280", "--lcp-echo-interval", "0")
+	up := p.waitEvent("up", 30*time.Second)
+	assert.Equal(t, float64(1280), up["mtu"], "the MTU in force: what we asked for, below the network's 1500")
+	code, _ := p.interrupt()
+	assert.Equal(t, 0, code)
+	assert.Contains(t, p.stderr.String(), "mtu 1280")
+
+	code, _, stderr := runToEnd(t, 30*time.Second, "dial", "--port", path, "--mtu", "64")
+	assert.Equal(t, exitUsage, code, stderr)
+	assert.Contains(t, lastLine(stderr), "MTU 64")
+}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -27,6 +28,9 @@ type tunAttachment struct {
 	dev          tun.Device
 	name         string
 	defaultRoute bool
+	// mtu is the link's MTU in force (0 before the first up): the TUN device gets it, and the
+	// MSS of TCP SYNs crossing in either direction is clamped to it (clampMSS).
+	mtu atomic.Int32
 
 	mu     sync.Mutex // serialises writes into the TUN (one buffer)
 	wbuf   []byte
@@ -59,6 +63,9 @@ func (t *tunAttachment) Attach(dev netif.Device) error {
 			return
 		}
 		n := copy(t.wbuf[tunOffset:], pkt)
+		if mtu := int(t.mtu.Load()); mtu > 0 {
+			clampMSS(t.wbuf[tunOffset:tunOffset+n], mtu) // the far end's SYN-ACK, for forwarded connections
+		}
 		t.bufs[0] = t.wbuf[:tunOffset+n]
 		_, _ = t.dev.Write(t.bufs, tunOffset)
 	})
@@ -77,8 +84,13 @@ func (t *tunAttachment) readLoop(dev netif.Device) {
 	sizes := make([]int, batch)
 	for {
 		n, err := t.dev.Read(bufs, sizes, tunOffset)
+		mtu := int(t.mtu.Load())
 		for i := 0; i < n; i++ {
-			_ = dev.WritePacket(bufs[i][tunOffset : tunOffset+sizes[i]])
+			pkt := bufs[i][tunOffset : tunOffset+sizes[i]]
+			if mtu > 0 {
+				clampMSS(pkt, mtu) // SYNs the kernel forwards from hosts with a larger MTU
+			}
+			_ = dev.WritePacket(pkt)
 		}
 		if err != nil {
 			if errors.Is(err, tun.ErrTooManySegments) {
@@ -112,9 +124,11 @@ func (t *tunAttachment) configure(local, peer netip.Addr, mtu int) error {
 		return err
 	}
 	if mtu > 0 {
+		// The kernel derives the MSS of its own connections from the device's MTU.
 		if err := netlink.LinkSetMTU(link, mtu); err != nil {
 			return fmt.Errorf("mtu: %w", err)
 		}
+		t.mtu.Store(int32(mtu))
 	}
 	addrs, _ := netlink.AddrList(link, netlink.FAMILY_V4)
 	for _, a := range addrs {

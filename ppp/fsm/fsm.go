@@ -127,12 +127,23 @@ const (
 
 // Config holds the automaton's timers and counters. Zero fields take the RFC defaults.
 type Config struct {
-	Name         string        // protocol name for logs, e.g. "LCP"
-	Restart      time.Duration // restart timer; default 3 s
-	MaxTerminate int           // Terminate-Requests sent before giving up; default 2
-	MaxConfigure int           // Configure-Requests sent before giving up; default 10
-	MaxFailure   int           // Configure-Naks sent without an Ack before naks become rejects; default 5
-	MaxPacket    int           // largest packet to send (peer's MRU); default 1500
+	Name    string        // protocol name for logs, e.g. "LCP"
+	Restart time.Duration // restart timer; default 3 s
+	// FirstRestart, when set below Restart, is the restart timer's first interval for a
+	// Configure-Request sent while the peer has not been heard from yet (its PPP may start a
+	// moment after the modem's CONNECT and miss our first request). It doubles on every
+	// timeout up to Restart, as RFC 1661 4.6 allows ("MAY begin at an initial small value and
+	// increase to the configured final value"); once any packet from the peer has arrived the
+	// peer is known to listen, and a missing answer means a slow peer, so the timer runs at
+	// Restart: duplicates of a request it is still working on would only make it renegotiate.
+	// The peer's first packet, when our request is still unanswered, brings the timer forward
+	// to FirstRestart from then (the peer has just started and probably missed it).
+	// Terminate-Requests always wait Restart. 0: Restart throughout.
+	FirstRestart time.Duration
+	MaxTerminate int // Terminate-Requests sent before giving up; default 2
+	MaxConfigure int // Configure-Requests sent before giving up; default 10
+	MaxFailure   int // Configure-Naks sent without an Ack before naks become rejects; default 5
+	MaxPacket    int // largest packet to send (peer's MRU); default 1500
 	// EchoMagic, when set, makes codes 9 to 11 (Echo-Request, Echo-Reply, Discard-Request)
 	// part of this protocol (LCP): an Echo-Request received in Opened is answered with an
 	// Echo-Reply carrying the returned magic number (the ser action).
@@ -222,9 +233,11 @@ type FSM struct {
 	send  func(pkt []byte)
 
 	state    State
-	restarts int       // restart counter (irc / zrc; decremented on every scr and str)
-	failures int       // Configure-Naks sent since the last Configure-Ack we sent
-	deadline time.Time // restart timer; zero when stopped
+	restarts int           // restart counter (irc / zrc; decremented on every scr and str)
+	failures int           // Configure-Naks sent since the last Configure-Ack we sent
+	deadline time.Time     // restart timer; zero when stopped
+	interval time.Duration // the next Configure-Request's restart interval
+	heard    bool          // a well-formed packet has arrived from the peer
 
 	id      uint8  // last identifier we used
 	reqID   uint8  // identifier of our outstanding Configure-Request
@@ -251,7 +264,7 @@ type FSM struct {
 // (code, identifier, length, data); it must not retain the slice.
 func New(cfg Config, rules Rules, layer Layer, send func(pkt []byte)) *FSM {
 	cfg.setDefaults()
-	return &FSM{cfg: cfg, rules: rules, layer: layer, send: send}
+	return &FSM{cfg: cfg, rules: rules, layer: layer, send: send, interval: cfg.Restart}
 }
 
 // State returns the current state.
@@ -338,8 +351,35 @@ func (f *FSM) Input(now time.Time, pkt []byte) {
 		return
 	}
 	pkt = pkt[:n]
-	code, id, data := Code(pkt[0]), pkt[1], pkt[4:]
 	f.stats.PacketsIn++
+	if !f.heard {
+		f.heard = true
+		defer f.peerHeard(now)
+	}
+	f.input(now, pkt)
+}
+
+// peerHeard runs after the first packet from the peer was handled. If our Configure-Request is
+// still unanswered, the peer has probably just started listening and missed it (a PPP that
+// starts a moment after CONNECT announces itself with its own Configure-Request): the restart
+// timer, which may have grown while the peer was silent, is brought forward to FirstRestart
+// from now. It is still the restart timer firing (TO+); only its value is chosen, as RFC 1661
+// 4.6 leaves it to the implementation.
+func (f *FSM) peerHeard(now time.Time) {
+	first := f.cfg.FirstRestart
+	if first <= 0 || first >= f.cfg.Restart || f.replied || f.deadline.IsZero() {
+		return
+	}
+	switch f.state {
+	case ReqSent, AckSent:
+		if soon := now.Add(first); soon.Before(f.deadline) {
+			f.deadline = soon
+		}
+	}
+}
+
+func (f *FSM) input(now time.Time, pkt []byte) {
+	code, id, data := Code(pkt[0]), pkt[1], pkt[4:]
 	if f.state == Initial || f.state == Starting {
 		// The lower layer is not up: no packet can legitimately arrive (RFC 1661 4.1 "-").
 		f.stats.Discarded++
@@ -787,6 +827,10 @@ func (f *FSM) irc(terminate bool) {
 		f.restarts = f.cfg.MaxTerminate
 	} else {
 		f.restarts = f.cfg.MaxConfigure
+		f.interval = f.cfg.Restart
+		if f.cfg.FirstRestart > 0 && f.cfg.FirstRestart < f.cfg.Restart {
+			f.interval = f.cfg.FirstRestart // lengthened in sendConfReq once the peer is heard
+		}
 	}
 }
 
@@ -855,7 +899,11 @@ func (f *FSM) retransmit(now time.Time) {
 func (f *FSM) sendConfReq(now time.Time) {
 	f.replied = false
 	f.restarts--
-	f.deadline = now.Add(f.cfg.Restart)
+	if f.heard {
+		f.interval = f.cfg.Restart
+	}
+	f.deadline = now.Add(f.interval)
+	f.interval = min(2*f.interval, f.cfg.Restart)
 	f.output(ConfigureRequest, f.reqID, f.req)
 }
 

@@ -463,3 +463,100 @@ func TestLayerActionRunsInNewState(t *testing.T) {
 	assert.Equal(t, Closed, p.a.State())
 	assert.Contains(t, p.logA, TerminateRequest)
 }
+
+// A silent peer (its PPP not started yet) gets our Configure-Request again after FirstRestart,
+// then after intervals that double up to Restart; Max-Configure still counts every one.
+func TestFirstRestartBacksOffToRestart(t *testing.T) {
+	h := newHarness(Config{MaxConfigure: 8, Restart: 3 * time.Second, FirstRestart: 250 * time.Millisecond})
+	start := h.now
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	var at []time.Duration
+	for h.f.State() == ReqSent {
+		d := h.f.Deadline()
+		at = append(at, d.Sub(start))
+		h.now = d
+		h.f.Tick(h.now)
+	}
+	ms := time.Millisecond
+	assert.Equal(t, []time.Duration{250 * ms, 750 * ms, 1750 * ms, 3750 * ms, 6750 * ms, 9750 * ms, 12750 * ms, 15750 * ms}, at,
+		"timeouts: 0.25, 0.5, 1, 2, then 3 s")
+	assert.Equal(t, []int{1, 1, 1, 1, 1, 1, 1, 1}, codesOf(h.sent), "Max-Configure requests, no more")
+	assert.Equal(t, Stopped, h.f.State())
+	assert.ErrorIs(t, h.f.Reason(), ErrNoResponse)
+}
+
+// Once the peer has spoken it listens: a missing answer means a slow peer, and the timer runs
+// at Restart so that a request it is still working on is not duplicated.
+func TestFirstRestartEndsWhenPeerHeard(t *testing.T) {
+	h := newHarness(Config{Restart: 3 * time.Second, FirstRestart: 250 * time.Millisecond})
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	first := h.now
+	require.Equal(t, first.Add(250*time.Millisecond), h.f.Deadline(), "nothing heard yet: the short interval")
+
+	// The peer's own Configure-Request arrives before our timer fires: we ack it, and the
+	// timer set for our first request still fires early (the request may have been lost
+	// before the peer listened).
+	h.now = h.now.Add(100 * time.Millisecond)
+	h.f.Input(h.now, []byte{byte(ConfigureRequest), 7, 0, 4})
+	require.Equal(t, AckSent, h.f.State())
+	assert.Equal(t, first.Add(250*time.Millisecond), h.f.Deadline())
+	h.now = h.f.Deadline()
+	h.f.Tick(h.now)
+	assert.Equal(t, h.now.Add(3*time.Second), h.f.Deadline(), "then Restart")
+
+	// A later negotiation (renegotiation after Opened) runs at Restart from its first request.
+	h.f.Input(h.now, append([]byte{byte(ConfigureAck), h.sent[len(h.sent)-1][1], 0, byte(4 + len(h.r.request))}, h.r.request...))
+	require.Equal(t, Opened, h.f.State())
+	h.f.Input(h.now, []byte{byte(TerminateAck), 9, 0, 4}) // RTA in Opened: tld, scr
+	require.Equal(t, ReqSent, h.f.State())
+	assert.Equal(t, h.now.Add(3*time.Second), h.f.Deadline())
+}
+
+// Without FirstRestart every interval is Restart (the RFC's plain timer).
+func TestRestartWithoutFirstRestart(t *testing.T) {
+	h := newHarness(Config{Restart: 3 * time.Second})
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	assert.Equal(t, h.now.Add(3*time.Second), h.f.Deadline())
+	h.now = h.f.Deadline()
+	h.f.Tick(h.now)
+	assert.Equal(t, h.now.Add(3*time.Second), h.f.Deadline())
+}
+
+// A peer that starts listening only after our timer has grown announces itself with its own
+// Configure-Request: our unanswered request goes out again FirstRestart later, not at the end
+// of the grown interval. A first packet that answers our request changes nothing.
+func TestFirstPacketFromPeerBringsRestartForward(t *testing.T) {
+	h := newHarness(Config{Restart: 3 * time.Second, FirstRestart: 250 * time.Millisecond})
+	start := h.now
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	for range 3 { // timeouts at 0.25, 0.75, 1.75 s: the next is due at 3.75 s
+		h.now = h.f.Deadline()
+		h.f.Tick(h.now)
+	}
+	require.Equal(t, start.Add(3750*time.Millisecond), h.f.Deadline())
+	h.now = start.Add(2 * time.Second)
+	h.f.Input(h.now, []byte{byte(ConfigureRequest), 1, 0, 4})
+	require.Equal(t, AckSent, h.f.State())
+	assert.Equal(t, start.Add(2250*time.Millisecond), h.f.Deadline(), "brought forward to FirstRestart from now")
+	h.now = h.f.Deadline()
+	h.f.Tick(h.now)
+	assert.Equal(t, []int{1, 1, 1, 1, 2, 1}, codesOf(h.sent), "four requests, our Ack, the request again")
+	assert.Equal(t, h.now.Add(3*time.Second), h.f.Deadline(), "then Restart")
+
+	// The peer's first packet acks our request: the timer is left as it was (Ack-Rcvd waits for
+	// the peer's request).
+	h = newHarness(Config{Restart: 3 * time.Second, FirstRestart: 250 * time.Millisecond})
+	h.f.Open(h.now)
+	h.f.Up(h.now)
+	h.now = h.f.Deadline()
+	h.f.Tick(h.now) // the next is due 0.5 s later
+	due := h.f.Deadline()
+	h.now = h.now.Add(100 * time.Millisecond)
+	h.f.Input(h.now, append([]byte{byte(ConfigureAck), h.sent[0][1], 0, byte(4 + len(h.r.request))}, h.r.request...))
+	require.Equal(t, AckRcvd, h.f.State())
+	assert.Equal(t, due, h.f.Deadline())
+}
