@@ -30,9 +30,10 @@ type Options struct {
 	// Name asks for a particular name (pppd's ifname, e.g. "pp1"); empty takes "pp" and the
 	// lowest free number. A name already registered fails with ErrExists.
 	Name string
-
-	// clock replaces the stack's clock (tests: gVisor's faketime).
-	clock tcpip.Clock
+	// Clock drives the stack's timers (TCP retransmission, router
+	// solicitation, address lifetimes); nil is the real clock. Tests pass
+	// gVisor's faketime.ManualClock to run them in virtual time.
+	Clock tcpip.Clock
 }
 
 const nicID tcpip.NICID = 1
@@ -54,7 +55,7 @@ func newPPP(name string, dev Device, opts Options) (*Netif, error) {
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		// Traffic to the interface's own address stays inside the stack.
 		HandleLocal: true,
-		Clock:       opts.clock,
+		Clock:       opts.Clock,
 	})
 	// SACK lets TCP repair several losses per window, which a lossy
 	// cellular or serial link needs.
