@@ -58,9 +58,9 @@ type Event struct {
 	// the DNS servers the Router Advertisement announced (RDNSS).
 	GlobalV6 []netip.Prefix
 	DNSV6    []netip.Addr
-	Err     error         // EventDown, EventError, failed EventProgress: the cause
-	Code    string        // EventDown, EventError: Code(Err)
-	Delay   time.Duration // EventRedial: the wait before the attempt
+	Err      error         // EventDown, EventError, failed EventProgress: the cause
+	Code     string        // EventDown, EventError: Code(Err)
+	Delay    time.Duration // EventRedial: the wait before the attempt
 }
 
 // Errors of the session itself (the modem's and the link's come from packages at and ppp).
