@@ -54,13 +54,14 @@ type Event struct {
 	Detail  string        // EventProgress: what the step found ("-71 dBm", "registered home")
 	Phase   string        // EventPhase: the PPP phase
 	Status  ppp.Status    // EventUp, EventIPv6Up: addresses, DNS, MTU
+	Err     error         // EventDown, EventError, failed EventProgress: the cause
+	Code    string        // EventDown, EventError: Code(Err)
+	Delay   time.Duration // EventRedial: the wait before the attempt
+
 	// EventIPv6Up: the global IPv6 addresses (SLAAC, with the IPV6CP interface identifier) and
 	// the DNS servers the Router Advertisement announced (RDNSS).
 	GlobalV6 []netip.Prefix
 	DNSV6    []netip.Addr
-	Err      error         // EventDown, EventError, failed EventProgress: the cause
-	Code     string        // EventDown, EventError: Code(Err)
-	Delay    time.Duration // EventRedial: the wait before the attempt
 }
 
 // Errors of the session itself (the modem's and the link's come from packages at and ppp).
