@@ -51,7 +51,7 @@ type Event struct {
 	Step    string        // EventProgress: the step (at.Step names, "port", or StepIPv6)
 	Done    bool          // EventProgress: the step finished
 	Elapsed time.Duration // EventProgress: how long the finished step took
-	Detail  string        // EventProgress: what the step found ("-71 dBm", "registered home")
+	Detail  string        // EventProgress: what the step found ("-71 dBm"); EventIPv6Up: why no global address
 	Phase   string        // EventPhase: the PPP phase
 	Status  ppp.Status    // EventUp, EventIPv6Up: addresses, DNS, MTU
 	Err     error         // EventDown, EventError, failed EventProgress: the cause

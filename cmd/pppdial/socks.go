@@ -35,7 +35,8 @@ func serveSOCKS(addr string, sess *pppdial.Session, reg *netif.Registry) (net.Li
 type linkResolver struct{ r *bind.Resolver }
 
 func (l linkResolver) Resolve(ctx context.Context, name string) (context.Context, net.IP, error) {
-	addrs, err := l.r.LookupNetIP(ctx, "ip4", name)
+	// "ip": A, and AAAA too once the link has a global IPv6 address (IPv4 first).
+	addrs, err := l.r.LookupNetIP(ctx, "ip", name)
 	if err != nil {
 		return ctx, nil, err
 	}
