@@ -91,3 +91,32 @@ func TestCLIInteropIPv6TUN(t *testing.T) {
 
 	stopAndCheck(t, p)
 }
+
+// TestCLIInteropIPv6Refused: --ipv6 against a pppd with IPv6 off (noipv6: it Protocol-Rejects
+// IPV6CP): the link stays up on IPv4 and the progress stream says IPv6 was refused.
+func TestCLIInteropIPv6Refused(t *testing.T) {
+	path, vm := vmModem(t, "noipv6")
+	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--ipv6", "--pdp", "IPV4V6")
+	// The refusal may come before IPCP opens or after: take both events in either order.
+	var up, refused map[string]any
+	deadline := time.After(90 * time.Second)
+	for up == nil || refused == nil {
+		select {
+		case ev, ok := <-p.events:
+			require.True(t, ok, "pppdial exited: %v", p.err)
+			switch {
+			case ev["event"] == "up":
+				up = ev
+			case ev["event"] == "progress" && ev["step"] == "ipv6":
+				refused = ev
+			}
+		case <-deadline:
+			t.Fatalf("up: %v, IPv6 refusal: %v", up, refused)
+		}
+	}
+	assert.Equal(t, "10.0.0.2", up["local"])
+	assert.Regexp(t, `^IPv6 refused by the network \(.*IPV6CP.*\); IPv4 only$`, refused["detail"])
+	stopAndCheck(t, p)
+	assert.Contains(t, p.stderr.String(), "IPv4 only", "the human line says it too")
+	assert.Contains(t, vm.ConsoleLog(), "ProtRej", "pppd rejected IPV6CP")
+}
