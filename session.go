@@ -561,24 +561,14 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 		}
 		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
 	case ppp.EventIPv6Up:
-		s.mu.Lock()
-		s.status = ev.Status
-		s.mu.Unlock()
-		if s.nif.IsUp() {
-			_ = s.nif.SetUp(netifConfig(ev.Status))
-		}
+		s.ipv6Changed(ev.Status)
 		v6.start(ev)
 		if s.cfg.Attach != nil {
 			// The host kernel owns the addresses: it autoconfigures on its own.
 			s.reportIPv6(v6, true)
 		}
 	case ppp.EventIPv6Down:
-		s.mu.Lock()
-		s.status = ev.Status
-		s.mu.Unlock()
-		if s.nif.IsUp() {
-			_ = s.nif.SetUp(netifConfig(ev.Status))
-		}
+		s.ipv6Changed(ev.Status)
 		*v6 = ipv6Report{timer: v6.timer}
 		v6.stopTimer()
 		s.log.Warn("IPv6 refused by the network; IPv4 only", "reason", ev.Err)
@@ -589,6 +579,20 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String(), Detail: "network protocols down"})
 	case ppp.EventDown:
 		end.err = ev.Err
+	}
+}
+
+// ipv6Changed records the link's status after IPV6CP opened or closed, and gives the interface
+// its IPv6 addresses (or takes them away) if IPv4 has already brought it up; otherwise the up
+// event configures both.
+func (s *Session) ipv6Changed(st ppp.Status) {
+	s.mu.Lock()
+	s.status = st
+	s.mu.Unlock()
+	if s.nif.IsUp() {
+		if err := s.nif.SetUp(netifConfig(st)); err != nil {
+			s.log.Warn("interface configuration failed", "err", err)
+		}
 	}
 }
 
