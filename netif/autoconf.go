@@ -37,14 +37,20 @@ const RouterSolicitationWindow = rtrSolicitations * rtrSolicitationInterval
 // limit to the host): a forged flood of servers must not grow the list.
 const maxRDNSS = 4
 
-// ipv6Protocol is IPv6 with router solicitation on and every other NDP automatism off (gVisor
-// still validates and counts Router Advertisements; netif acts on them).
-func ipv6Protocol() stack.NetworkProtocolFactory {
-	return ipv6.NewProtocolWithOptions(ipv6.Options{NDPConfigs: ipv6.NDPConfigurations{
-		MaxRtrSolicitations:     rtrSolicitations,
+// ndpConfig has router solicitation on (solicitations solicitations) and every other NDP
+// automatism off: gVisor still validates and counts Router Advertisements; netif acts on them.
+func ndpConfig(solicitations uint8) ipv6.NDPConfigurations {
+	return ipv6.NDPConfigurations{
+		MaxRtrSolicitations:     solicitations,
 		RtrSolicitationInterval: rtrSolicitationInterval,
 		HandleRAs:               ipv6.HandlingRAsAlwaysEnabled,
-	}})
+	}
+}
+
+// ipv6Protocol is IPv6 that sends no solicitation when the NIC is created: the link is down
+// then, and it would go out later from no address. solicitRouters turns them on.
+func ipv6Protocol() stack.NetworkProtocolFactory {
+	return ipv6.NewProtocolWithOptions(ipv6.Options{NDPConfigs: ndpConfig(0)})
 }
 
 // autoconf is what the interface learnt from Router Advertisements. Guarded by Netif.mu.
@@ -66,12 +72,14 @@ type rdnss struct {
 }
 
 // solicitRouters starts (again) gVisor's Router Solicitations, from the link-local address
-// just installed: the ones sent when the NIC was created went nowhere, the link being down.
-// Called with n.mu held and the interface up.
+// just installed. Called with n.mu held and the interface up.
 func (n *Netif) solicitRouters() {
 	ep, err := n.st.GetNetworkEndpoint(n.nicID, ipv6.ProtocolNumber)
 	if err != nil {
 		return
+	}
+	if ndp, ok := ep.(ipv6.NDPEndpoint); ok {
+		ndp.SetNDPConfigurations(ndpConfig(rtrSolicitations))
 	}
 	ep.Disable()
 	if err := ep.Enable(); err != nil {

@@ -178,8 +178,10 @@ func TestAutoconfNeedsIPv6AndEndsWithTheLink(t *testing.T) {
 	ra := netiftest.RA{Src: routerLL, Prefixes: []netiftest.RAPrefix{{Prefix: prefix, Valid: netiftest.Infinite, Preferred: netiftest.Infinite}},
 		DNS: []netip.Addr{dns6}, DNSLifetime: netiftest.Infinite}.Marshal()
 
-	// IPv4 only: no interface identifier to form an address with.
+	// IPv4 only: no solicitation, and no interface identifier to form an address with.
 	require.NoError(t, r.n.SetUp(netif.Config{Local: addrA}))
+	r.clock.Advance(time.Minute)
+	assert.Empty(t, r.dev.out, "nothing sent on an IPv4-only link")
 	r.dev.send(ra)
 	assert.Empty(t, r.n.Config().ExtraV6)
 
