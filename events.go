@@ -3,6 +3,7 @@ package pppdial
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/pppdial/pppdial/at"
@@ -22,7 +23,12 @@ const (
 	EventPhase EventKind = "phase"
 	// EventUp: IPCP opened and the interface is configured; Status has the addresses.
 	EventUp EventKind = "up"
-	// EventIPv6Up: IPV6CP opened; Status has the link-local addresses.
+	// EventIPv6Up: IPv6 is configured: IPV6CP opened (Status has the link-local addresses)
+	// and the interface took its global addresses from the network's Router Advertisement
+	// (GlobalV6, DNSV6). If no advertisement came within netif.RouterSolicitationWindow,
+	// GlobalV6 is empty and Detail says so. With Config.Attach (a TUN device) the host kernel
+	// autoconfigures, and the event comes when IPV6CP opens. It comes again when the global
+	// addresses change.
 	EventIPv6Up EventKind = "ipv6-up"
 	// EventDown: a link that was up has ended; Err says why, Code classifies it.
 	EventDown EventKind = "down"
@@ -32,21 +38,30 @@ const (
 	EventRedial EventKind = "redial"
 )
 
+// StepIPv6 is the EventProgress step that reports IPv6 refused by the network (IPV6CP
+// rejected, terminated or unanswered) while the link goes on with IPv4 only.
+const StepIPv6 = "ipv6"
+
 // Event is something that happened to a session.
 type Event struct {
 	Time    time.Time
 	Kind    EventKind
 	Ifname  string        // the session's interface (pp0)
 	Attempt int           // the dial attempt (1 for the first)
-	Step    string        // EventProgress: the step (at.Step names, or "port")
+	Step    string        // EventProgress: the step (at.Step names, "port", or StepIPv6)
 	Done    bool          // EventProgress: the step finished
 	Elapsed time.Duration // EventProgress: how long the finished step took
-	Detail  string        // EventProgress: what the step found ("-71 dBm", "registered home")
+	Detail  string        // EventProgress: what the step found ("-71 dBm"); EventIPv6Up: why no global address
 	Phase   string        // EventPhase: the PPP phase
 	Status  ppp.Status    // EventUp, EventIPv6Up: addresses, DNS, MTU
 	Err     error         // EventDown, EventError, failed EventProgress: the cause
 	Code    string        // EventDown, EventError: Code(Err)
 	Delay   time.Duration // EventRedial: the wait before the attempt
+
+	// EventIPv6Up: the global IPv6 addresses (SLAAC, with the IPV6CP interface identifier) and
+	// the DNS servers the Router Advertisement announced (RDNSS).
+	GlobalV6 []netip.Prefix
+	DNSV6    []netip.Addr
 }
 
 // Errors of the session itself (the modem's and the link's come from packages at and ppp).

@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -501,6 +503,19 @@ type linkEnd struct {
 // watches the port's DCD line where it has one.
 func (s *Session) runLink(conn *ppp.Conn, watch *carrierWatch, port *at.Port) linkEnd {
 	var end linkEnd
+	v6 := &ipv6Report{}
+	defer v6.stopTimer()
+	// The interface reports what it learnt from Router Advertisements from the link's
+	// goroutine; the event is emitted from this one.
+	autoconf := make(chan struct{}, 1)
+	defer s.cfg.Registry.Subscribe(func(e netif.Event) {
+		if e.Netif == s.nif && e.Kind == netif.EventAutoconf {
+			select {
+			case autoconf <- struct{}{}:
+			default:
+			}
+		}
+	})()
 	closing := s.closing
 	events := conn.Events()
 	var dcd <-chan time.Time
@@ -521,7 +536,11 @@ func (s *Session) runLink(conn *ppp.Conn, watch *carrierWatch, port *at.Port) li
 				events = nil
 				break
 			}
-			s.handleLinkEvent(ev, &end)
+			s.handleLinkEvent(ev, &end, v6)
+		case <-autoconf:
+			s.reportIPv6(v6, false)
+		case <-v6.wait:
+			s.reportIPv6(v6, true)
 		case <-closing:
 			closing = nil
 			// LCP Terminate gets at most half of the teardown's time: the modem's hang-up,
@@ -548,14 +567,12 @@ func (s *Session) runLink(conn *ppp.Conn, watch *carrierWatch, port *at.Port) li
 	return end
 }
 
-func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd) {
+func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 	switch ev.Kind {
 	case ppp.EventPhase:
 		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String()})
 	case ppp.EventUp:
-		cfg := netif.Config{Local: ev.Status.Local, Peer: ev.Status.Peer, DNS: ev.Status.DNS, MTU: ev.Status.MTU,
-			LocalV6: ev.Status.LocalV6, PeerV6: ev.Status.PeerV6}
-		if err := s.nif.SetUp(cfg); err != nil {
+		if err := s.nif.SetUp(netifConfig(ev.Status)); err != nil {
 			s.log.Warn("interface configuration failed", "err", err)
 		}
 		end.wasUp = true
@@ -571,20 +588,113 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd) {
 			close(s.up)
 		}
 	case ppp.EventIPv6Up:
-		s.mu.Lock()
-		s.status = ev.Status
-		s.mu.Unlock()
-		if s.nif.IsUp() {
-			_ = s.nif.SetUp(netif.Config{Local: ev.Status.Local, Peer: ev.Status.Peer, DNS: ev.Status.DNS,
-				MTU: ev.Status.MTU, LocalV6: ev.Status.LocalV6, PeerV6: ev.Status.PeerV6})
+		s.ipv6Changed(ev.Status)
+		v6.start(ev)
+		if s.cfg.Attach != nil {
+			// The host kernel owns the addresses: it autoconfigures on its own.
+			s.reportIPv6(v6, true)
 		}
-		s.emit(Event{Kind: EventIPv6Up, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})
+	case ppp.EventIPv6Down:
+		s.ipv6Changed(ev.Status)
+		*v6 = ipv6Report{timer: v6.timer}
+		v6.stopTimer()
+		s.log.Warn("IPv6 refused by the network; IPv4 only", "reason", ev.Err)
+		s.emit(Event{Kind: EventProgress, Time: ev.Time, Step: StepIPv6, Done: true,
+			Detail: fmt.Sprintf("IPv6 refused by the network (%v); IPv4 only", ev.Err)})
 	case ppp.EventNetworkDown:
 		s.nif.SetDown(errors.New("IPCP closed"))
 		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String(), Detail: "network protocols down"})
 	case ppp.EventDown:
 		end.err = ev.Err
 	}
+}
+
+// ipv6Changed records the link's status after IPV6CP opened or closed, and gives the interface
+// its IPv6 addresses (or takes them away) if IPv4 has already brought it up; otherwise the up
+// event configures both.
+func (s *Session) ipv6Changed(st ppp.Status) {
+	s.mu.Lock()
+	s.status = st
+	s.mu.Unlock()
+	if s.nif.IsUp() {
+		if err := s.nif.SetUp(netifConfig(st)); err != nil {
+			s.log.Warn("interface configuration failed", "err", err)
+		}
+	}
+}
+
+// netifConfig is what the interface takes from the link's status.
+func netifConfig(st ppp.Status) netif.Config {
+	return netif.Config{Local: st.Local, Peer: st.Peer, DNS: st.DNS, MTU: st.MTU, LocalV6: st.LocalV6, PeerV6: st.PeerV6}
+}
+
+// ipv6Report holds the ipv6-up event back until the interface has its global address from
+// the network's Router Advertisement, or until none can be expected any more: a program
+// that acts on ipv6-up wants an address it can use beyond the link.
+type ipv6Report struct {
+	ev       ppp.Event // IPV6CP's up event
+	pending  bool      // IPV6CP is up, ipv6-up not reported yet
+	reported bool
+	last     []netip.Prefix // the global addresses last reported
+	timer    *time.Timer
+	wait     <-chan time.Time // fires when the solicitation window ends
+}
+
+// raWindow is how long ipv6-up waits for a Router Advertisement (a variable for tests).
+var raWindow = netif.RouterSolicitationWindow
+
+func (r *ipv6Report) start(ev ppp.Event) {
+	r.ev, r.pending = ev, true
+	r.stopTimer()
+	r.timer = time.NewTimer(raWindow)
+	r.wait = r.timer.C
+}
+
+func (r *ipv6Report) stopTimer() {
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.wait = nil
+}
+
+// reportIPv6 emits ipv6-up: the first time once the interface has a global address (or, with
+// windowOver, without one), later whenever the global addresses change.
+func (s *Session) reportIPv6(r *ipv6Report, windowOver bool) {
+	if !r.pending && !r.reported {
+		return // IPv6 is not up
+	}
+	cfg := s.nif.Config()
+	var global []netip.Prefix
+	for _, p := range cfg.ExtraV6 {
+		if !p.Addr().IsLinkLocalUnicast() {
+			global = append(global, p)
+		}
+	}
+	var detail string
+	switch {
+	case r.pending && len(global) == 0 && !windowOver:
+		return
+	case r.pending:
+		r.pending, r.reported = false, true
+		r.stopTimer()
+		if len(global) == 0 && s.cfg.Attach == nil {
+			detail = "no Router Advertisement: link-local only"
+		}
+	case slices.Equal(global, r.last):
+		return
+	}
+	r.last = global
+	var dns6 []netip.Addr
+	for _, d := range cfg.DNS {
+		if d.Is6() && !slices.Contains(r.ev.Status.DNS, d) {
+			dns6 = append(dns6, d)
+		}
+	}
+	s.mu.Lock()
+	st := s.status
+	s.mu.Unlock()
+	s.emit(Event{Kind: EventIPv6Up, Status: st, Phase: r.ev.Phase.String(),
+		GlobalV6: global, DNSV6: dns6, Detail: detail})
 }
 
 // isPortError reports an error of the line itself (device gone, closed, EOF), as opposed to a

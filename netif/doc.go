@@ -20,7 +20,10 @@
 // addresses, DNS servers and MTU, and [Netif.SetDown] when the link goes
 // away. SetDown aborts every socket of the interface's stack, so readers and
 // writers fail promptly instead of hanging on a link that no longer exists;
-// a later SetUp (a redial) installs the new addresses.
+// a later SetUp (a redial) installs the new addresses. Once IPV6CP has given
+// the interface its link-local address, the interface solicits a Router
+// Advertisement and configures itself from it (SLAAC with the IPV6CP
+// interface identifier, RDNSS); [EventAutoconf] reports it.
 //
 // The per-packet data path does not allocate in steady state: inbound
 // packets are copied into pooled gVisor buffers, outbound packets are

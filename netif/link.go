@@ -77,6 +77,9 @@ func (e *linkEndpoint) deliver(pkt []byte) {
 	}
 	n.ctr.packetsIn.Add(1)
 	n.ctr.bytesIn.Add(uint64(len(pkt)))
+	if proto == ipv6.ProtocolNumber && isRouterAdvert(pkt) {
+		n.handleRouterAdvert(pkt)
+	}
 	// MakeWithData copies pkt into a pooled chunk; the PacketBuffer comes
 	// from gVisor's pool too, so nothing here allocates in steady state.
 	pb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})

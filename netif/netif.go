@@ -97,10 +97,11 @@ type Config struct {
 	// LocalV6 and PeerV6 are the IPv6 link-local addresses built from the
 	// interface identifiers IPV6CP negotiated (fe80::/64).
 	LocalV6, PeerV6 netip.Addr
-	// ExtraV6 are further IPv6 addresses (for example global ones learnt
-	// from router advertisements by the session layer).
+	// ExtraV6 are further IPv6 addresses. Netif.Config adds the global
+	// ones the interface formed from Router Advertisements (SLAAC).
 	ExtraV6 []netip.Prefix
-	// DNS are the name servers IPCP handed out (RFC 1877).
+	// DNS are the name servers IPCP handed out (RFC 1877). Netif.Config
+	// adds, after them, those Router Advertisements announced (RDNSS).
 	DNS []netip.Addr
 	// MTU of the link; 0 means DefaultMTU.
 	MTU int
@@ -111,6 +112,19 @@ type Config struct {
 func (c Config) sameAddrs(o Config) bool {
 	return c.Local == o.Local && c.Peer == o.Peer && c.LocalV6 == o.LocalV6 &&
 		c.PeerV6 == o.PeerV6 && slices.Equal(c.ExtraV6, o.ExtraV6)
+}
+
+// addrs lists the addresses c puts on the interface, with their prefix
+// lengths: the IPv4 address as a /32, the link-local and extra IPv6 ones.
+func (c Config) addrs() []netip.Prefix {
+	var out []netip.Prefix
+	if c.Local.IsValid() {
+		out = append(out, netip.PrefixFrom(c.Local, 32))
+	}
+	if c.LocalV6.IsValid() {
+		out = append(out, netip.PrefixFrom(c.LocalV6, 64))
+	}
+	return append(out, c.ExtraV6...)
 }
 
 func (c Config) clone() Config {
@@ -206,7 +220,8 @@ type Netif struct {
 	// mu serializes SetUp/SetDown/remove and guards the fields below.
 	mu      sync.Mutex
 	flags   Flags
-	cfg     Config
+	cfg     Config   // as SetUp gave it
+	ac      autoconf // learnt from Router Advertisements
 	reason  error
 	removed bool
 
@@ -301,7 +316,22 @@ func (n *Netif) Config() Config {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.cfg.clone()
+	return n.configLocked()
+}
+
+// configLocked is the configuration in force: SetUp's, plus what was learnt
+// from Router Advertisements (addresses in ExtraV6, servers after IPCP's in DNS).
+func (n *Netif) configLocked() Config {
+	c := n.cfg.clone()
+	for _, a := range n.ac.addrs {
+		c.ExtraV6 = append(c.ExtraV6, a.addr)
+	}
+	for _, d := range n.ac.dns {
+		if !slices.Contains(c.DNS, d.addr) {
+			c.DNS = append(c.DNS, d.addr)
+		}
+	}
+	return c
 }
 
 // DNS returns the interface's name servers.
@@ -331,7 +361,7 @@ func (n *Netif) Status() Status {
 		return s
 	}
 	n.mu.Lock()
-	s.Flags, s.Config, s.Reason = n.flags, n.cfg.clone(), n.reason
+	s.Flags, s.Config, s.Reason = n.flags, n.configLocked(), n.reason
 	n.mu.Unlock()
 	return s
 }

@@ -32,6 +32,9 @@ const (
 	// EventDefault: the interface became the default one (Netif nil: no
 	// default any more).
 	EventDefault
+	// EventAutoconf: a pp<N> interface that is up learnt or lost IPv6 addresses or DNS
+	// servers from the network's Router Advertisements (Netif.Config has them).
+	EventAutoconf
 )
 
 // String names the kind ("up", "link-down", ...).
@@ -51,6 +54,8 @@ func (k EventKind) String() string {
 		return "link-down"
 	case EventDefault:
 		return "default"
+	case EventAutoconf:
+		return "autoconf"
 	}
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"syscall"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -29,6 +30,10 @@ type Options struct {
 	// Name asks for a particular name (pppd's ifname, e.g. "pp1"); empty takes "pp" and the
 	// lowest free number. A name already registered fails with ErrExists.
 	Name string
+	// Clock drives the stack's timers (TCP retransmission, router
+	// solicitation, address lifetimes); nil is the real clock. Tests pass
+	// gVisor's faketime.ManualClock to run them in virtual time.
+	Clock tcpip.Clock
 }
 
 const nicID tcpip.NICID = 1
@@ -44,12 +49,13 @@ func newPPP(name string, dev Device, opts Options) (*Netif, error) {
 		log: log.With("netif", name)}
 	n.ep = newLinkEndpoint(n, DefaultMTU)
 	st := stack.New(stack.Options{
-		// ipv6.NewProtocol's zero Options send no router solicitations and
-		// do no DAD: IPV6CP already made the interface identifier unique.
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		// No DAD (zero DADConfigs): IPV6CP already made the interface
+		// identifier unique. Router solicitation: see autoconf.go.
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6Protocol()},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		// Traffic to the interface's own address stays inside the stack.
 		HandleLocal: true,
+		Clock:       opts.Clock,
 	})
 	// SACK lets TCP repair several losses per window, which a lossy
 	// cellular or serial link needs.
@@ -88,9 +94,16 @@ func newPPP(name string, dev Device, opts Options) (*Netif, error) {
 
 // SetUp brings a pp<N> interface up with the negotiated addresses, DNS
 // servers and MTU: the session layer calls it when IPCP/IPV6CP open. If the
-// interface is already up with the same addresses only DNS and MTU change
-// and open sockets survive; if the addresses differ (a redial got new ones)
-// the old sockets are aborted with ErrReconfigured first.
+// interface is already up with the same IPv4 addresses, sockets survive: only
+// what changed is applied (IPv6 coming up after IPv4, new DNS servers, the
+// MTU), and only sockets bound to an address that is taken away are aborted.
+// If the IPv4 addresses differ (a redial got new ones) every socket is
+// aborted with ErrReconfigured first.
+//
+// Once an IPv6 link-local address is set, the interface solicits a Router
+// Advertisement and configures itself from it: an address in each
+// advertised prefix, formed with the IPV6CP interface identifier, and the
+// advertised DNS servers (EventAutoconf reports them; Config lists them).
 func (n *Netif) SetUp(cfg Config) error {
 	if n.kind == KindHost {
 		return fmt.Errorf("netif %s: SetUp: %w", n.name, ErrHostInterface)
@@ -109,13 +122,19 @@ func (n *Netif) SetUp(cfg Config) error {
 	}
 	wasUp := n.flags&FlagUp != 0
 	sameAddrs := wasUp && n.cfg.sameAddrs(cfg)
-	if wasUp && !sameAddrs {
+	sameV4 := wasUp && n.cfg.Local == cfg.Local && n.cfg.Peer == cfg.Peer
+	newLL := cfg.LocalV6.IsValid() && (!sameV4 || n.cfg.LocalV6 != cfg.LocalV6)
+	if wasUp && !sameV4 {
 		n.teardownLocked(ErrReconfigured)
 		evs = append(evs, Event{Netif: n, Kind: EventDown, Reason: ErrReconfigured},
 			Event{Netif: n, Kind: EventLinkDown, Reason: ErrReconfigured})
 	}
 	n.ep.SetMTU(uint32(cfg.MTU))
-	if !sameAddrs {
+	switch {
+	case sameAddrs:
+	case sameV4:
+		n.changeAddrsLocked(cfg)
+	default:
 		if err := n.installAddrsLocked(cfg); err != nil {
 			n.removeAddrsLocked()
 			n.mu.Unlock()
@@ -127,14 +146,47 @@ func (n *Netif) SetUp(cfg Config) error {
 	n.reason = nil
 	n.flags |= FlagUp | FlagLinkUp
 	n.up.Store(true)
+	if newLL {
+		n.solicitRouters()
+	}
 	n.mu.Unlock()
-	if !sameAddrs {
+	if !sameV4 {
 		evs = append(evs, Event{Netif: n, Kind: EventLinkUp})
+	}
+	if !sameAddrs {
 		n.log.Info("netif up", "local", cfg.Local, "peer", cfg.Peer, "local6", cfg.LocalV6, "dns", cfg.DNS, "mtu", cfg.MTU)
 	}
 	evs = append(evs, Event{Netif: n, Kind: EventUp})
 	n.emit(evs...)
 	return nil
+}
+
+// changeAddrsLocked moves an interface that is up, with unchanged IPv4
+// addresses, to cfg's IPv6 addresses: what is new is added, what is gone is
+// removed (aborting the sockets bound to it). A new link-local address means
+// a new interface identifier, so the addresses formed from the old one go.
+func (n *Netif) changeAddrsLocked(cfg Config) {
+	have, want := n.cfg.addrs(), cfg.addrs()
+	var gone []netip.Addr
+	for _, p := range have {
+		if !slices.Contains(want, p) {
+			gone = append(gone, p.Addr())
+		}
+	}
+	if n.cfg.LocalV6 != cfg.LocalV6 {
+		for _, a := range n.ac.addrs {
+			gone = append(gone, a.addr.Addr())
+		}
+		n.clearAutoconfLocked()
+	}
+	n.removeAddrsAndAbortLocked(gone)
+	for _, p := range want {
+		if !slices.Contains(have, p) {
+			if err := n.st.AddProtocolAddress(nicID, protoAddr(p), stack.AddressProperties{}); err != nil {
+				n.log.Warn("cannot add address", "addr", p, "err", err)
+			}
+		}
+	}
 }
 
 // SetDown takes a pp<N> interface down: the session layer calls it when the
@@ -170,6 +222,7 @@ func (n *Netif) teardownLocked(reason error) {
 	n.flags &^= FlagUp | FlagLinkUp
 	n.reason = reason
 	n.cfg = Config{}
+	n.clearAutoconfLocked()
 	n.removeAddrsLocked()
 	// Abort rather than Close: it resets connections at once and wakes
 	// every waiter (readers, writers, Accept, Connect) with an error.
@@ -179,20 +232,10 @@ func (n *Netif) teardownLocked(reason error) {
 }
 
 func (n *Netif) installAddrsLocked(cfg Config) error {
-	var addrs []tcpip.ProtocolAddress
-	if cfg.Local.IsValid() {
-		addrs = append(addrs, protoAddr(netip.PrefixFrom(cfg.Local, 32)))
-	}
-	if cfg.LocalV6.IsValid() {
-		addrs = append(addrs, protoAddr(netip.PrefixFrom(cfg.LocalV6, 64)))
-	}
-	for _, p := range cfg.ExtraV6 {
-		addrs = append(addrs, protoAddr(p))
-	}
 	n.removeAddrsLocked()
-	for _, a := range addrs {
-		if err := n.st.AddProtocolAddress(nicID, a, stack.AddressProperties{}); err != nil {
-			return fmt.Errorf("add address %s: %s", a.AddressWithPrefix, err)
+	for _, p := range cfg.addrs() {
+		if err := n.st.AddProtocolAddress(nicID, protoAddr(p), stack.AddressProperties{}); err != nil {
+			return fmt.Errorf("add address %s: %s", p, err)
 		}
 	}
 	return nil

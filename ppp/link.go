@@ -53,6 +53,9 @@ type Link struct {
 	// ncpEnded is the reason to end the link once the current event is handled: the peer
 	// terminated the last open network protocol.
 	ncpEnded error
+	// v6Gone: EventIPv6Down was sent for this network phase; v6Rejected: the peer
+	// Protocol-Rejected IPV6CP.
+	v6Gone, v6Rejected bool
 	// echoSent is when the last keepalive Echo-Request went out (for Stats.EchoRTT).
 	echoSent time.Time
 	cfg      Config
@@ -599,6 +602,7 @@ func (x *lcpLayer) HandleCode(now time.Time, code fsm.Code, id uint8, data []byt
 			l.ipcp.RXJ(now, true)
 		case ProtoIPV6CP:
 			if l.v6 != nil {
+				l.v6Rejected = true
 				l.v6.RXJ(now, true)
 			}
 		case ProtoPAP, ProtoCHAP:
@@ -702,6 +706,12 @@ func (n *ncpLayer) Down() {
 	l := n.l
 	if n.v6 {
 		l.status.IPv6 = false
+		// A peer's Terminate-Request gives a reason at once; a renegotiation gives none and
+		// ends in EventIPv6Up again.
+		if !l.dead && alive(l.ipcp) && l.v6.Reason() != nil {
+			l.v6Gone = true
+			l.emit(EventIPv6Down, reasonFrom("IPV6CP", l.v6.Reason()))
+		}
 		return
 	}
 	l.status.IPv4 = false
@@ -726,6 +736,15 @@ func (n *ncpLayer) Finished() {
 	if l.dead || l.phase != PhaseNetwork {
 		return
 	}
+	if n.v6 && alive(l.ipcp) && !l.v6Gone {
+		// IPV6CP never opened (rejected, refused, unanswered): IPv4 carries on alone.
+		l.v6Gone = true
+		reason := l.v6.Reason()
+		if reason == nil && l.v6Rejected {
+			reason = fmt.Errorf("%w (Protocol-Reject)", fsm.ErrRejected)
+		}
+		l.emit(EventIPv6Down, reasonFrom("IPV6CP", reason))
+	}
 	if alive(l.ipcp) || (l.v6 != nil && alive(l.v6)) {
 		return
 	}
@@ -748,6 +767,7 @@ func alive(f *fsm.FSM) bool {
 // enterNetwork starts the network control protocols.
 func (l *Link) enterNetwork() {
 	l.setPhase(PhaseNetwork)
+	l.v6Gone, l.v6Rejected = false, false
 	l.ipcp.Open(l.now)
 	l.ipcp.Up(l.now)
 	if l.v6 != nil && !l.dead {

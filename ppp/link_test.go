@@ -288,6 +288,49 @@ func TestLinkIPv6RejectedByPeer(t *testing.T) {
 	assert.False(t, w.a.Status().IPv6)
 	assert.True(t, w.a.Status().IPv4)
 	assert.False(t, w.a.Done())
+	ev := lastEvent(t, w.sa, EventIPv6Down)
+	assert.ErrorIs(t, ev.Err, ErrNegotiation)
+	assert.ErrorIs(t, ev.Err, fsm.ErrRejected)
+	assert.Equal(t, 1, countEvents(w.sa, EventIPv6Down))
+}
+
+// A peer that terminates IPV6CP while IPv4 is up: the link goes on with IPv4 and says why
+// IPv6 went.
+func TestLinkIPv6TerminatedByPeer(t *testing.T) {
+	cc, sc := clientConf, serverConf
+	cc.IPv6, sc.IPv6 = true, true
+	w := newWire(t, cc, sc)
+	w.open()
+	require.True(t, w.run(time.Minute, func() bool { return w.a.Status().IPv6 && w.a.Status().IPv4 }))
+	w.a.Input(w.now, ProtoIPV6CP, []byte{byte(fsm.TerminateRequest), 0x42, 0, 4})
+	ev := lastEvent(t, w.sa, EventIPv6Down)
+	assert.ErrorIs(t, ev.Err, ErrPeerTerminated)
+	assert.False(t, ev.Status.IPv6)
+	assert.True(t, ev.Status.IPv4)
+	w.run(20*time.Second, func() bool { return false })
+	assert.Equal(t, 1, countEvents(w.sa, EventIPv6Down), "reported once, not again when IPV6CP finishes")
+	assert.False(t, w.a.Done())
+}
+
+func lastEvent(t *testing.T, s *recSink, k EventKind) Event {
+	t.Helper()
+	for i := len(s.events) - 1; i >= 0; i-- {
+		if s.events[i].Kind == k {
+			return s.events[i]
+		}
+	}
+	t.Fatalf("no %v event in %v", k, s.kinds())
+	return Event{}
+}
+
+func countEvents(s *recSink, k EventKind) int {
+	n := 0
+	for _, e := range s.events {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
 }
 
 func TestLinkCloseWithAnsweringPeer(t *testing.T) {

@@ -46,9 +46,12 @@ const (
 	EventNetworkDown
 	// EventDown: the link has ended; Event.Err says why. It is the last event.
 	EventDown
+	// EventIPv6Down: IPV6CP closed or gave up (the peer rejected it, terminated it, or never
+	// answered) while IPCP goes on: the link carries IPv4 only. Event.Err says why.
+	EventIPv6Down
 )
 
-var eventKindNames = [...]string{"phase", "up", "ipv6-up", "network-down", "down"}
+var eventKindNames = [...]string{"phase", "up", "ipv6-up", "network-down", "down", "ipv6-down"}
 
 // String returns the kind's name.
 func (k EventKind) String() string {
@@ -74,8 +77,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("up local=%v peer=%v dns=%v mtu=%d", e.Status.Local, e.Status.Peer, e.Status.DNS, e.Status.MTU)
 	case EventIPv6Up:
 		return fmt.Sprintf("ipv6-up local=%v peer=%v", e.Status.LocalV6, e.Status.PeerV6)
-	case EventDown:
-		return fmt.Sprintf("down: %v", e.Err)
+	case EventDown, EventIPv6Down:
+		return fmt.Sprintf("%v: %v", e.Kind, e.Err)
 	}
 	return fmt.Sprintf("%v %v", e.Kind, e.Phase)
 }

@@ -145,7 +145,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var tunLink *tunAttachment
 	if o.tun {
-		tunLink, err = newTunAttachment(o.ifname, o.defaultRoute)
+		tunLink, err = newTunAttachment(o.ifname, o.defaultRoute, o.ipv6)
 		if err != nil {
 			// Not a usage mistake to look up in -h: the message says what is missing.
 			rep.writeJSON(jsonEvent{Time: time.Now(), Event: "error", Error: err.Error(), Code: pppdial.CodeUsage})
@@ -159,6 +159,11 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			// Configure the kernel interface before the event is reported: whoever acts on
 			// `up` (a script, a service's ExecStartPost) must find pp0 addressed and routed.
 			tunLink.Event(e)
+			if e.Kind == pppdial.EventIPv6Up {
+				// Reported once the kernel has formed its global address, as without --tun.
+				tunLink.ipv6Up(e, prev)
+				return
+			}
 			prev(e)
 		}
 	}

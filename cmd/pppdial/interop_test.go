@@ -63,11 +63,11 @@ func stopAndCheck(t *testing.T, p *proc) {
 	t.Logf("SIGINT: exit %d in %v", code, took.Round(time.Millisecond))
 }
 
-// vmModem boots a pppd VM and serves an emulated EC25 on a pty whose call is bridged to the
+// vmModem boots a pppd VM (with pppd options opts) and serves an emulated EC25 on a pty whose call is bridged to the
 // VM's serial port; it returns the modem's pty path and the VM.
-func vmModem(t *testing.T) (string, *peers.VM) {
+func vmModem(t *testing.T, opts ...string) (string, *peers.VM) {
 	t.Helper()
-	vm := peers.PPPDVM(t)
+	vm := peers.PPPDVM(t, opts...)
 	// Only the bridge (opened per call) holds the VM's pty: nothing else may read pppd's bytes.
 	_ = vm.Port.Close()
 	t.Cleanup(func() {

@@ -52,6 +52,7 @@ type jsonEvent struct {
 	Delay   string       `json:"delay,omitempty"`
 	Addr    string       `json:"addr,omitempty"`
 	Mode    string       `json:"mode,omitempty"`
+	Global  []string     `json:"global,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
 }
 
@@ -112,9 +113,17 @@ func (r *reporter) event(e pppdial.Event) {
 	case pppdial.EventUp, pppdial.EventIPv6Up:
 		j.Local, j.Peer, j.DNS, j.MTU = addr(e.Status.Local), addr(e.Status.Peer), e.Status.DNS, e.Status.MTU
 		if e.Kind == pppdial.EventIPv6Up {
-			j.Local, j.Peer = addr(e.Status.LocalV6), addr(e.Status.PeerV6)
+			j.Local, j.Peer, j.DNS, j.Detail = addr(e.Status.LocalV6), addr(e.Status.PeerV6), e.DNSV6, e.Detail
+			for _, p := range e.GlobalV6 {
+				j.Global = append(j.Global, p.String())
+			}
 			r.writeJSON(j)
-			r.line("%-22s %8s  %s local %s peer %s", "IPV6CP up", "", e.Ifname, j.Local, j.Peer)
+			global := strings.Join(j.Global, ",")
+			if global == "" {
+				global = orNone(e.Detail)
+			}
+			r.line("%-22s %8s  %s local %s peer %s global %s dns %s", "IPv6 up", since(r.start), e.Ifname,
+				j.Local, orNone(j.Peer), global, dnsList(e.DNSV6))
 			return
 		}
 		r.writeJSON(j)
@@ -212,6 +221,8 @@ func stepTitle(step string) string {
 		return "APN set"
 	case at.StepDial:
 		return "CONNECT"
+	case pppdial.StepIPv6:
+		return "IPv6"
 	}
 	return step
 }

@@ -156,7 +156,8 @@ func (sl *socksListener) start(o *socksOptions, sess *pppdial.Session, reg *neti
 	srv, err := socks.New(socks.Config{
 		Dial: dialer.DialContext,
 		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
-			addrs, err := resolver.LookupNetIP(ctx, "ip4", host)
+			// "ip": A, and AAAA too once the link has a global IPv6 address (IPv4 first).
+			addrs, err := resolver.LookupNetIP(ctx, "ip", host)
 			if err != nil {
 				return netip.Addr{}, err
 			}

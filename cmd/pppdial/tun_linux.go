@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -37,9 +38,12 @@ type tunAttachment struct {
 	bufs   [][]byte
 	done   chan struct{}
 	closed bool
+
+	cancelV6 context.CancelFunc // ends the wait for the kernel's IPv6 address (under mu)
+	wg       sync.WaitGroup     // that wait
 }
 
-func newTunAttachment(name string, defaultRoute bool) (*tunAttachment, error) {
+func newTunAttachment(name string, defaultRoute, ipv6 bool) (*tunAttachment, error) {
 	if name == "" {
 		name = "pp0"
 	}
@@ -49,6 +53,12 @@ func newTunAttachment(name string, defaultRoute bool) (*tunAttachment, error) {
 			return nil, fmt.Errorf("--tun needs root or CAP_NET_ADMIN (e.g. sudo setcap cap_net_admin+ep $(which pppdial)): %w", err)
 		}
 		return nil, fmt.Errorf("--tun: create %s: %w", name, err)
+	}
+	if ipv6 {
+		if err := tunSysctls(name, defaultRoute); err != nil {
+			_ = dev.Close()
+			return nil, err
+		}
 	}
 	return &tunAttachment{dev: dev, name: name, defaultRoute: defaultRoute,
 		wbuf: make([]byte, tunOffset+65535), bufs: make([][]byte, 1), done: make(chan struct{})}, nil
@@ -114,6 +124,13 @@ func (t *tunAttachment) Event(e pppdial.Event) {
 			for _, a := range addrs {
 				_ = netlink.AddrDel(link, &a)
 			}
+			t.downIPv6(link)
+		}
+	case pppdial.EventProgress:
+		if e.Step == pppdial.StepIPv6 { // IPv6 refused: IPv4 only
+			if link, err := netlink.LinkByName(t.name); err == nil {
+				t.downIPv6(link)
+			}
 		}
 	}
 }
@@ -158,7 +175,11 @@ func (t *tunAttachment) configure(local, peer netip.Addr, mtu int) error {
 func (t *tunAttachment) Close() error {
 	t.mu.Lock()
 	t.closed = true
+	if t.cancelV6 != nil {
+		t.cancelV6()
+	}
 	t.mu.Unlock()
+	t.wg.Wait()
 	err := t.dev.Close()
 	<-t.done
 	return err

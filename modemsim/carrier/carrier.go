@@ -23,6 +23,7 @@ import (
 	"github.com/pppdial/pppdial/bind"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/netif"
+	"github.com/pppdial/pppdial/netif/netiftest"
 	"github.com/pppdial/pppdial/ppp"
 )
 
@@ -42,6 +43,10 @@ type Config struct {
 	// PPP tunes the server side of the link: RequireAuth with Username and Password, echo
 	// interval, IPv6. Role and addresses are set from the fields above.
 	PPP ppp.Config
+	// IPv6Prefix, with PPP.IPv6, is the /64 the network advertises once IPV6CP is up, as a
+	// cellular gateway does: it answers the dialer's Router Solicitations with a Router
+	// Advertisement of the prefix, and serves HTTP on the prefix's address ::1 as well.
+	IPv6Prefix netip.Prefix
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -135,7 +140,8 @@ func (n *Network) serve(ctx context.Context, data io.ReadWriter) error {
 		pcfg.Logger = n.log
 	}
 	conn := ppp.NewConn(data, pcfg)
-	nif, err := n.reg.AddPPP(conn, netif.Options{Logger: n.log})
+	dev := &router{Conn: conn}
+	nif, err := n.reg.AddPPP(dev, netif.Options{Logger: n.log})
 	if err != nil {
 		return fmt.Errorf("carrier: %w", err)
 	}
@@ -154,7 +160,8 @@ func (n *Network) serve(ctx context.Context, data io.ReadWriter) error {
 	// The server's side is configured and listening before the link starts: the dialer may
 	// send its first packet (a DNS query) the instant its IPCP opens, which can be before this
 	// side has processed its own IPCP event, and a real operator's hosts are always there.
-	if err := nif.SetUp(netif.Config{Local: n.cfg.Local, Peer: n.cfg.Peer, DNS: n.cfg.DNS}); err != nil {
+	ncfg := netif.Config{Local: n.cfg.Local, Peer: n.cfg.Peer, DNS: n.cfg.DNS}
+	if err := nif.SetUp(ncfg); err != nil {
 		return fmt.Errorf("carrier: %w", err)
 	}
 	services, err := n.startServices(runCtx, nif.Name())
@@ -173,8 +180,13 @@ func (n *Network) serve(ctx context.Context, data io.ReadWriter) error {
 		case ppp.EventUp:
 			n.stats.up.Add(1)
 			// Same addresses: only the MTU changes and the listeners stay.
-			if err := nif.SetUp(netif.Config{Local: ev.Status.Local, Peer: ev.Status.Peer, DNS: n.cfg.DNS, MTU: ev.Status.MTU}); err != nil {
+			ncfg.MTU = ev.Status.MTU
+			if err := nif.SetUp(ncfg); err != nil {
 				return fmt.Errorf("carrier: %w", err)
+			}
+		case ppp.EventIPv6Up:
+			if err := n.upIPv6(runCtx, nif, dev, &ncfg, ev.Status, services); err != nil {
+				return err
 			}
 		case ppp.EventDown:
 			nif.SetDown(ev.Err)
@@ -185,6 +197,53 @@ func (n *Network) serve(ctx context.Context, data io.ReadWriter) error {
 		}
 	}
 	return conn.Err()
+}
+
+// upIPv6 gives the server's interface its link-local address and the prefix's ::1, serves
+// HTTP there, and starts answering Router Solicitations.
+func (n *Network) upIPv6(ctx context.Context, nif *netif.Netif, dev *router, cfg *netif.Config, st ppp.Status, s *services) error {
+	if !n.cfg.IPv6Prefix.IsValid() {
+		return nil
+	}
+	p := n.cfg.IPv6Prefix.Masked()
+	host := p.Addr().Next()
+	cfg.LocalV6, cfg.PeerV6, cfg.ExtraV6 = st.LocalV6, st.PeerV6, []netip.Prefix{netip.PrefixFrom(host, p.Bits())}
+	if err := nif.SetUp(*cfg); err != nil {
+		return fmt.Errorf("carrier: %w", err)
+	}
+	ln, err := (&bind.ListenConfig{Interface: nif.Name(), Registry: n.reg}).Listen(ctx, "tcp6", netip.AddrPortFrom(host, 80).String())
+	if err != nil {
+		return fmt.Errorf("carrier: http6: %w", err)
+	}
+	s.serveHTTP(n, ln)
+	ra := netiftest.RA{Src: st.LocalV6, RouterLifetime: 30 * time.Minute,
+		Prefixes: []netiftest.RAPrefix{{Prefix: p, Valid: netiftest.Infinite, Preferred: netiftest.Infinite}}}.Marshal()
+	dev.ra.Store(&ra)
+	return nil
+}
+
+// router is the link as the server's interface sees it, except that the dialer's Router
+// Solicitations are answered here with the network's Router Advertisement (once IPv6 is up).
+type router struct {
+	*ppp.Conn
+	ra atomic.Pointer[[]byte]
+}
+
+// SetPacketHandler installs h behind the Router Solicitation check.
+func (r *router) SetPacketHandler(h func([]byte)) {
+	if h == nil {
+		r.Conn.SetPacketHandler(nil)
+		return
+	}
+	r.Conn.SetPacketHandler(func(pkt []byte) {
+		if _, ok := netiftest.RouterSolicit(pkt); ok {
+			if ra := r.ra.Load(); ra != nil {
+				_ = r.Conn.WritePacket(*ra)
+			}
+			return
+		}
+		h(pkt)
+	})
 }
 
 // services are the hosts behind the link, listening on the server's stack.
@@ -218,13 +277,20 @@ func (n *Network) startServices(ctx context.Context, ifname string) (*services, 
 		echoLn.Close()
 		return nil, fmt.Errorf("carrier: dns: %w", err)
 	}
-	srv := &http.Server{Handler: n.pages(), ReadHeaderTimeout: 10 * time.Second}
-	s.closers = []io.Closer{srv, httpLn, echoLn, dnsPC}
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); _ = srv.Serve(httpLn) }()
+	s.closers = []io.Closer{echoLn, dnsPC}
+	s.serveHTTP(n, httpLn)
+	s.wg.Add(2)
 	go func() { defer s.wg.Done(); n.echo(echoLn) }()
 	go func() { defer s.wg.Done(); n.dns(dnsPC) }()
 	return s, nil
+}
+
+// serveHTTP serves the network's pages on ln until stop.
+func (s *services) serveHTTP(n *Network, ln net.Listener) {
+	srv := &http.Server{Handler: n.pages(), ReadHeaderTimeout: 10 * time.Second}
+	s.closers = append(s.closers, srv, ln)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = srv.Serve(ln) }()
 }
 
 func (n *Network) pages() http.Handler {
