@@ -14,6 +14,7 @@ import (
 
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/internal/peers"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 )
 
@@ -75,7 +76,7 @@ func frames(stream []byte) []frame {
 
 // awaitLCP reads r until an LCP frame arrives, sending hostConfReq every second meanwhile (a
 // passive peer waits for it; an active one answers it too).
-func awaitLCP(t *testing.T, data io.ReadWriter, d time.Duration) frame {
+func awaitLCP(t *testing.T, data line.Line, d time.Duration) frame {
 	t.Helper()
 	var mu sync.Mutex
 	var stream []byte
@@ -103,11 +104,9 @@ func awaitLCP(t *testing.T, data io.ReadWriter, d time.Duration) frame {
 	defer func() {
 		// Stop the reader before anyone else (Hangup) reads the port.
 		close(stop)
-		if d, ok := data.(interface{ SetReadDeadline(time.Time) error }); ok {
-			_ = d.SetReadDeadline(time.Now())
-			wg.Wait()
-			_ = d.SetReadDeadline(time.Time{})
-		}
+		_ = data.SetReadDeadline(time.Now())
+		wg.Wait()
+		_ = data.SetReadDeadline(time.Time{})
 	}()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {

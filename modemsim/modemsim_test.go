@@ -17,6 +17,7 @@ import (
 
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 )
 
@@ -30,7 +31,7 @@ const guard = 20 * time.Millisecond
 var lcpConfReq = []byte("~\xff}#\xc0!}!}!} }4}\"}&} } } } }%}&}=:\\\x81}'}\"}(}\"}3?~")
 
 // greeter is a DataFunc that sends an LCP Configure-Request first, then echoes.
-func greeter(ctx context.Context, data io.ReadWriter) error {
+func greeter(ctx context.Context, data line.Line) error {
 	if _, err := data.Write(lcpConfReq); err != nil {
 		return err
 	}
@@ -457,7 +458,7 @@ func TestPlusInDataIsData(t *testing.T) {
 func TestStartInDataMode(t *testing.T) {
 	p := fast(modemsim.EC25())
 	p.StartInDataMode = true
-	r := newRig(t, p, func(ctx context.Context, data io.ReadWriter) error {
+	r := newRig(t, p, func(ctx context.Context, data line.Line) error {
 		// A PPP peer that keeps sending LCP Configure-Requests.
 		tick := time.NewTicker(30 * time.Millisecond)
 		defer tick.Stop()
@@ -509,7 +510,7 @@ func TestCMEEFallbackAndNoCEREG(t *testing.T) {
 
 // TestDataFuncReturningIsNoCarrier: the peer hanging up ends the call with NO CARRIER.
 func TestDataFuncReturningIsNoCarrier(t *testing.T) {
-	r := newRig(t, fast(modemsim.SARAR5()), func(ctx context.Context, data io.ReadWriter) error {
+	r := newRig(t, fast(modemsim.SARAR5()), func(ctx context.Context, data line.Line) error {
 		_, err := data.Write(lcpConfReq)
 		return err
 	})

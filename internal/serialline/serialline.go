@@ -18,6 +18,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/pppdial/pppdial/line"
 )
 
 // DefaultBufferSize is the bytes a direction holds before Write blocks, about what a Linux tty
@@ -78,9 +80,11 @@ type direction struct {
 type Port struct {
 	rx, tx *direction // rx: bytes for us to read; tx: bytes we write
 
-	mu           sync.Mutex
-	readDeadline time.Time
-	deadlineSet  chan struct{}
+	mu            sync.Mutex
+	readDeadline  time.Time
+	deadlineSet   chan struct{}
+	writeDeadline time.Time
+	wdeadlineSet  chan struct{} // closed and replaced when the write deadline changes
 }
 
 // Pipe returns the two ends of a new line.
@@ -94,8 +98,8 @@ func Pipe(opts Options) (a, b *Port) {
 	}
 	ab := newDirection(opts, seed)
 	ba := newDirection(opts, seed+1)
-	return &Port{rx: ba, tx: ab, deadlineSet: make(chan struct{})},
-		&Port{rx: ab, tx: ba, deadlineSet: make(chan struct{})}
+	return &Port{rx: ba, tx: ab, deadlineSet: make(chan struct{}), wdeadlineSet: make(chan struct{})},
+		&Port{rx: ab, tx: ba, deadlineSet: make(chan struct{}), wdeadlineSet: make(chan struct{})}
 }
 
 func newDirection(opts Options, seed uint64) *direction {
@@ -150,12 +154,22 @@ func (p *Port) TxStats() Stats {
 	return p.tx.stats
 }
 
-// Write queues b for the other end. It blocks while the line's buffer is full and fails once
-// either end has closed.
+// Write queues b for the other end. It blocks while the line's buffer is full, until the write
+// deadline (os.ErrDeadlineExceeded, with the bytes queued so far counted), and fails once either
+// end has closed.
 func (p *Port) Write(b []byte) (int, error) {
 	d := p.tx
 	written := 0
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for len(b) > 0 {
+		p.mu.Lock()
+		deadline, deadlineSet := p.writeDeadline, p.wdeadlineSet
+		p.mu.Unlock()
 		d.mu.Lock()
 		if d.closed || d.rclosed {
 			d.mu.Unlock()
@@ -163,9 +177,26 @@ func (p *Port) Write(b []byte) (int, error) {
 		}
 		room := d.limit - len(d.buf)
 		if room <= 0 {
+			if !deadline.IsZero() && !time.Now().Before(deadline) {
+				d.mu.Unlock()
+				return written, os.ErrDeadlineExceeded
+			}
 			wait := d.waiter()
 			d.mu.Unlock()
-			<-wait
+			var tc <-chan time.Time
+			if !deadline.IsZero() {
+				if timer == nil {
+					timer = time.NewTimer(time.Until(deadline))
+				} else {
+					timer.Reset(time.Until(deadline))
+				}
+				tc = timer.C
+			}
+			select {
+			case <-wait:
+			case <-deadlineSet:
+			case <-tc:
+			}
 			continue
 		}
 		n := min(room, len(b))
@@ -327,6 +358,17 @@ func (p *Port) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
+// SetWriteDeadline makes a Write blocked on a full line, or a future one, return
+// os.ErrDeadlineExceeded at t; the zero time means no deadline.
+func (p *Port) SetWriteDeadline(t time.Time) error {
+	p.mu.Lock()
+	p.writeDeadline = t
+	close(p.wdeadlineSet)
+	p.wdeadlineSet = make(chan struct{})
+	p.mu.Unlock()
+	return nil
+}
+
 // Close closes this end: the other end reads what is in flight and then io.EOF; its writes fail.
 // A Read or Write blocked on this end returns.
 func (p *Port) Close() error {
@@ -360,4 +402,4 @@ func (p *Port) Cut() {
 // callers can treat the line like any closed connection.
 var ErrClosed = net.ErrClosed
 
-var _ io.ReadWriteCloser = (*Port)(nil)
+var _ line.Line = (*Port)(nil)
