@@ -359,21 +359,24 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 
 // escape sends +++ with guard times, then ATH.
 func (d *dialer) escape(ctx context.Context, deadline time.Time) error {
-	if err := sendEscape(ctx, d.p, d.cfg.Guard); err != nil {
+	if err := sendEscape(ctx, d.p, d.cfg.Guard, nil); err != nil {
 		return err
 	}
 	_, _ = d.p.exec(ctx, "H", min(d.cfg.Timeouts.Command, time.Until(deadline)))
 	return ctx.Err()
 }
 
-// sendEscape writes "+++" with guard-time silence before and after. The silence after is a
-// quarter longer than the guard: the modem times its guard from when the last '+' arrived, so a
-// command sent exactly one guard time later could land inside it and cancel the escape.
-func sendEscape(ctx context.Context, p *Port, guard time.Duration) error {
-	// The modem times the silence from when our last byte reached it, which on a busy or paced
-	// line is later than when we wrote it: wait a little longer than the guard.
+// sendEscape writes "+++" with guard-time silence before and after; written, if set, is called
+// right before the "+++" goes out. The modem times the silence from when our last byte reached
+// it, which on a busy or paced line is later than when we wrote it, and times its guard after
+// the escape from the last '+': a command sent exactly one guard time later could land inside
+// it and cancel the escape. So both pauses are a quarter longer than the guard.
+func sendEscape(ctx context.Context, p *Port, guard time.Duration, written func()) error {
 	if err := sleep(ctx, guard+guard/4-p.sinceWrite()); err != nil {
 		return err
+	}
+	if written != nil {
+		written()
 	}
 	if _, err := p.Write([]byte("+++")); err != nil {
 		return err

@@ -277,30 +277,46 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	return r.info, r.err
 }
 
-// awaitFinal waits for a final result line that comes while no command is pending (the OK to
-// "+++"), up to timeout. The caller holds execSem.
-func (p *Port) awaitFinal(ctx context.Context, timeout time.Duration) (string, error) {
-	e := p.engine()
-	ch := make(chan string, 1)
+// finalWaiter takes the next final result line that comes while no command is pending (the
+// OK to "+++"), which the library would drop.
+type finalWaiter struct {
+	p  *Port
+	e  *engine
+	ch chan string
+}
+
+// expectFinal starts taking such lines; call it before the bytes that the line answers are
+// written, so an answer that comes at once is not missed. The caller holds execSem.
+func (p *Port) expectFinal() *finalWaiter {
+	w := &finalWaiter{p: p, e: p.engine(), ch: make(chan string, 1)}
 	p.mu.Lock()
-	e.g.waiter = ch
+	w.e.g.waiter = w.ch
 	p.broadcastLocked()
 	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		e.g.waiter = nil
-		p.mu.Unlock()
-	}()
+	return w
+}
+
+// wait waits up to timeout for the line.
+func (w *finalWaiter) wait(ctx context.Context, timeout time.Duration) (string, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case s := <-ch:
+	case s := <-w.ch:
 		return s, nil
 	case <-t.C:
 		return "", ErrCommandTimeout
 	case <-ctx.Done():
 		return "", ctx.Err()
-	case <-e.closed:
+	case <-w.e.closed:
 		return "", fmt.Errorf("at: the port was closed: %w", io.EOF)
 	}
+}
+
+// stop ends the wait: such lines go to the library again.
+func (w *finalWaiter) stop() {
+	w.p.mu.Lock()
+	if w.e.g.waiter == w.ch {
+		w.e.g.waiter = nil
+	}
+	w.p.mu.Unlock()
 }

@@ -57,13 +57,20 @@ func Hangup(ctx context.Context, p *Port, opts HangupOptions) error {
 	p.mu.Unlock()
 
 	if !commandMode {
-		if err := sendEscape(ctx, p, opts.Guard); err != nil {
-			return fmt.Errorf("at: hangup: %w: %w", ErrHangupFailed, err)
-		}
 		// Take the modem's OK to "+++" (it may come a little after the guard time), so it is
 		// not taken for the answer to ATH. No OK is no reason to stop: the modem may have been
 		// in command mode already, or answers ATH only.
-		_, _ = p.awaitFinal(ctx, opts.Answer)
+		var w *finalWaiter
+		err := sendEscape(ctx, p, opts.Guard, func() { w = p.expectFinal() })
+		if w != nil {
+			if err == nil {
+				_, _ = w.wait(ctx, opts.Answer)
+			}
+			w.stop()
+		}
+		if err != nil {
+			return fmt.Errorf("at: hangup: %w: %w", ErrHangupFailed, err)
+		}
 	}
 	err := ath(ctx, p, opts.Answer)
 	if err == nil {

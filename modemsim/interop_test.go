@@ -5,7 +5,6 @@ package modemsim_test
 import (
 	"context"
 	"encoding/binary"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -143,7 +142,7 @@ func TestInteropSlirp(t *testing.T) {
 	r := newRig(t, fast(modemsim.SIM7600()), modemsim.BridgeCommand(peers.SlirpBinary, "ppp"))
 	s, err := r.dial(t, interopCfg())
 	require.NoError(t, err)
-	f := awaitLCP(t, s.Data, 15*time.Second)
+	f := awaitLCP(t, s.Data(), 15*time.Second)
 	t.Logf("slirp answered LCP code %d id %d", f.info[0], f.info[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -157,7 +156,7 @@ func TestInteropPPPDVM(t *testing.T) {
 	r := newRig(t, fast(modemsim.EC25()), modemsim.BridgePTY(vm.PTY))
 	s, err := r.dial(t, interopCfg())
 	require.NoError(t, err)
-	f := awaitLCP(t, s.Data, 30*time.Second)
+	f := awaitLCP(t, s.Data(), 30*time.Second)
 	t.Logf("pppd answered LCP code %d id %d", f.info[0], f.info[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

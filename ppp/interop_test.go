@@ -12,7 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"io"
+
 	"log/slog"
 	"net"
 	"net/netip"
