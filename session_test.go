@@ -1,11 +1,14 @@
 package pppdial
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/at/transcript"
 	"github.com/pppdial/pppdial/internal/serialline"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
@@ -279,4 +283,48 @@ func TestSessionWaitsForThePortPathToAppear(t *testing.T) {
 	assert.Equal(t, EventProgress, first.Kind)
 	assert.Equal(t, "port", first.Step)
 	assert.Contains(t, first.Detail, "waiting for "+byID)
+}
+
+// syncBuffer is a bytes.Buffer safe for the session's goroutine and the test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSessionRecordReplays: what Config.Record writes for a dial with Modem.Init commands and a
+// PIN replays against the dialer (it did not when the recorder and the replay each had their
+// own idea of the config header).
+func TestSessionRecordReplays(t *testing.T) {
+	p := modemsim.SIM7600()
+	p.PIN = "4321"
+	r := newRig(t, p, serialline.Options{})
+	cfg := r.config()
+	cfg.Modem.PIN = "4321"
+	cfg.Modem.Init = []string{"+CFUN=1", "&D2", `+CGDCONT=2,"IP","other apn"`}
+	var rec syncBuffer
+	cfg.Record = &rec
+	sess := r.dial(cfg)
+	require.True(t, sess.Netif().IsUp())
+
+	text := rec.String()
+	assert.NotContains(t, text, "4321", "the PIN never reaches the recording")
+	tr, err := transcript.Parse(strings.NewReader(text))
+	require.NoError(t, err)
+	assert.Equal(t, "ok", tr.Get("expect"))
+	rep, err := at.Replay(context.Background(), tr, at.ReplayOptions{})
+	require.NoError(t, err, "the recording replays:\n%s", text)
+	assert.Equal(t, "ok", rep.Outcome)
+	assert.NotEmpty(t, rep.Data, "the peer's first PPP bytes are in the recording")
 }

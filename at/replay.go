@@ -166,7 +166,7 @@ func ReplayFile(ctx context.Context, path string, opts ReplayOptions) (*ReplayRe
 // Replay plays the transcript's modem side against Dial: it writes each '<' chunk as the modem
 // and checks that the dialer writes exactly each '>' chunk, in order. It then checks the dial's
 // outcome against "# expect:" (and "# expect-info:" when present: keys operator, act, dbm, reg,
-// connect) and, on success, that Session.Data yields exactly the bytes after the CONNECT line
+// connect) and, on success, that Session.Data() yields exactly the bytes after the CONNECT line
 // and carries the host's data-phase writes. The dial's config comes from "# config:" (keys apn,
 // pin, pdp, cid, dial, init, reg; durations poll, guard, wake, wake-retry, cmd, sim, register,
 // dial-timeout). A PIN written as **** is sent as "****", matching the redacted recording.
