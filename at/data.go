@@ -79,6 +79,7 @@ func (d *dataLine) Read(b []byte) (int, error) {
 		if len(p.buf) > 0 {
 			n := copy(b, p.buf)
 			p.buf = p.buf[n:]
+			p.roomLocked()
 			p.mu.Unlock()
 			d.w.suspect = false // more bytes came: what looked like NO CARRIER was payload
 			if d.w.scan(b[:n]) {

@@ -54,6 +54,7 @@ func Hangup(ctx context.Context, p *Port, opts HangupOptions) error {
 	commandMode := p.modemLeft || bytes.Contains(p.buf, []byte("NO CARRIER"))
 	p.buf = nil
 	p.skipLF = false
+	p.roomLocked()
 	p.mu.Unlock()
 
 	if !commandMode {

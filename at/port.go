@@ -32,6 +32,7 @@ type Port struct {
 	store     []byte        // buf's array: reused once buf is empty, so steady reads allocate nothing
 	err       error         // why the reader stopped (sticky)
 	changed   chan struct{} // closed and replaced whenever the state below changes
+	waiting   int           // goroutines waiting on changed
 	received  uint64        // bytes ever read
 	skipLF    bool          // drop one '\n' if it is the next byte (CONNECT line ended at "\r")
 	data      *dataLine     // the data-mode line while in data mode; nil in command mode
@@ -39,7 +40,9 @@ type Port struct {
 	dataStart uint64        // stream offset (in received bytes) where the last data mode began
 	modemLeft bool          // the last data mode ended by the modem (NO CARRIER, DCD)
 	closed    bool
-	tap       tap // records what crosses the line (a Recorder), under mu
+	full      bool          // the reader waits for room (buf reached maxBuffered)
+	tap       tap           // records what crosses the line (a Recorder), under mu
+	room      chan struct{} // wakes the reader waiting for room (a token: no allocation per read)
 
 	wmu       sync.Mutex   // one Write at a time
 	lastWrite atomic.Int64 // UnixNano of the last Write's end; 0 before the first
@@ -71,6 +74,7 @@ func NewPort(l line.Line) *Port {
 		l:          l,
 		changed:    make(chan struct{}),
 		execSem:    make(chan struct{}, 1),
+		room:       make(chan struct{}, 1),
 		readerDone: make(chan struct{}),
 	}
 	if mc, ok := l.(line.ModemControl); ok {
@@ -117,9 +121,9 @@ func (p *Port) readLoop() {
 	for {
 		p.mu.Lock()
 		for len(p.buf) >= maxBuffered && !p.closed {
-			ch := p.changed
+			p.full = true
 			p.mu.Unlock()
-			<-ch
+			<-p.room
 			p.mu.Lock()
 		}
 		closed := p.closed
@@ -135,14 +139,7 @@ func (p *Port) readLoop() {
 		}
 		p.mu.Lock()
 		if n > 0 {
-			fresh := len(p.buf) == 0
-			if fresh {
-				p.buf = p.store[:0]
-			}
-			p.buf = append(p.buf, b[:n]...)
-			if fresh {
-				p.store = p.buf[:0]
-			}
+			p.appendLocked(b[:n])
 			p.received += uint64(n)
 			if p.tap != nil {
 				p.tap.modem(p, b[:n])
@@ -165,8 +162,40 @@ func (p *Port) readLoop() {
 	}
 }
 
-// broadcastLocked wakes everyone waiting for a change. Call with mu held.
+// appendLocked adds bytes read to buf, reusing store: from its start when buf is empty, and by
+// moving buf's bytes to its start when they would not fit behind it. Steady reads then allocate
+// nothing, whether the consumer keeps up (a UART) or lags (a burst).
+func (p *Port) appendLocked(b []byte) {
+	switch {
+	case len(p.buf) == 0:
+		p.buf = p.store[:0]
+	case cap(p.buf)-len(p.buf) < len(b) && len(p.buf)+len(b) <= cap(p.store):
+		p.buf = p.store[:copy(p.store[:cap(p.store)], p.buf)]
+	}
+	p.buf = append(p.buf, b...)
+	if cap(p.buf) > cap(p.store) {
+		p.store = p.buf[:0] // append moved buf to a larger array, which starts at buf
+	}
+}
+
+// roomLocked wakes the reader if it waits for room and there is some now. Call with mu held,
+// after consuming.
+func (p *Port) roomLocked() {
+	if p.full && (len(p.buf) < maxBuffered || p.closed) {
+		p.full = false
+		select {
+		case p.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// broadcastLocked wakes everyone waiting for a change. Call with mu held. With nobody waiting
+// it does nothing, so a reader that is ahead of its consumer allocates nothing per read.
 func (p *Port) broadcastLocked() {
+	if p.waiting == 0 {
+		return
+	}
 	close(p.changed)
 	p.changed = make(chan struct{})
 }
@@ -175,8 +204,12 @@ func (p *Port) broadcastLocked() {
 // deadline (zero: none). It returns with mu held; context.DeadlineExceeded for the deadline.
 func (p *Port) waitLocked(ctx context.Context, deadline time.Time) error {
 	ch := p.changed
+	p.waiting++
 	p.mu.Unlock()
-	defer p.mu.Lock()
+	defer func() {
+		p.mu.Lock()
+		p.waiting--
+	}()
 	var tc <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -234,6 +267,7 @@ func (p *Port) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.roomLocked()
 	if p.data != nil {
 		p.data.endLocked(fmt.Errorf("at: the port was closed: %w", errClosed))
 	}
@@ -372,6 +406,7 @@ const maxLine = 1024
 // overlong junk. While a dial waits for its answer, a CONNECT line is cut by cutConnect and the
 // Port enters data mode at once, so that not one byte after it is taken for text.
 func (p *Port) nextTextLocked(sawPPP *bool, dialing bool) (string, bool) {
+	defer p.roomLocked()
 	for {
 		if dialing {
 			i := 0
