@@ -2,7 +2,6 @@ package pppdial
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,28 +13,18 @@ import (
 	"github.com/pppdial/pppdial/modemsim"
 )
 
-// dcdLine is an emulated serial line with modem control; the test drives its DCD wire.
-type dcdLine struct {
-	*serialline.Port
-	dcd atomic.Bool
-}
-
-func (l *dcdLine) CarrierDetect() (bool, error) { return l.dcd.Load(), nil }
-func (l *dcdLine) SetDTR(bool) error            { return nil }
-
 func TestSessionNoticesDCDDrop(t *testing.T) {
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	r.mu.Lock()
-	dl := &dcdLine{Port: r.host}
+	dl := serialline.WithModemLines(r.host)
 	r.mu.Unlock()
-	dl.dcd.Store(true)
 	cfg := r.config()
 	cfg.Open = func(context.Context) (line.Line, error) { return dl, nil }
 	sess := r.dial(cfg)
 	require.True(t, sess.Netif().IsUp())
 
 	start := time.Now()
-	dl.dcd.Store(false) // the modem lost the call; no NO CARRIER text this time
+	dl.SetDCD(false) // the modem lost the call; no NO CARRIER text this time
 	down := r.waitEvent(EventDown, 3*time.Second)
 	assert.Less(t, time.Since(start), time.Second, "noticed within a second")
 	assert.ErrorIs(t, down.Err, ErrDCDLost)

@@ -1,14 +1,12 @@
 package pppdial
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -285,24 +283,6 @@ func TestSessionWaitsForThePortPathToAppear(t *testing.T) {
 	assert.Contains(t, first.Detail, "waiting for "+byID)
 }
 
-// syncBuffer is a bytes.Buffer safe for the session's goroutine and the test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSessionRecordReplays: what Config.Record writes for a dial with Modem.Init commands and a
 // PIN replays against the dialer (it did not when the recorder and the replay each had their
 // own idea of the config header).
@@ -313,12 +293,16 @@ func TestSessionRecordReplays(t *testing.T) {
 	cfg := r.config()
 	cfg.Modem.PIN = "4321"
 	cfg.Modem.Init = []string{"+CFUN=1", "&D2", `+CGDCONT=2,"IP","other apn"`}
-	var rec syncBuffer
-	cfg.Record = &rec
+	f, err := os.Create(filepath.Join(t.TempDir(), "dial.txt"))
+	require.NoError(t, err)
+	defer f.Close()
+	cfg.Record = f // written through event by event
 	sess := r.dial(cfg)
 	require.True(t, sess.Netif().IsUp())
 
-	text := rec.String()
+	raw, err := os.ReadFile(f.Name())
+	require.NoError(t, err)
+	text := string(raw)
 	assert.NotContains(t, text, "4321", "the PIN never reaches the recording")
 	tr, err := transcript.Parse(strings.NewReader(text))
 	require.NoError(t, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,16 +27,7 @@ func dataMode(p *Port) *dataLine {
 func drainData(stream []byte, size int) ([]byte, error) {
 	p := bufferedPort(stream)
 	p.err = io.EOF // the line ends after the stream
-	d := dataMode(p)
-	var out []byte
-	buf := make([]byte, size)
-	for {
-		n, err := d.Read(buf)
-		out = append(out, buf[:n]...)
-		if err != nil {
-			return out, err
-		}
-	}
+	return readAll(dataMode(p), size)
 }
 
 func TestCarrierWatch(t *testing.T) {
@@ -89,10 +79,10 @@ func FuzzCarrierWatch(f *testing.F) {
 	})
 }
 
-// readAll reads d until an error.
-func readAll(d *dataLine) ([]byte, error) {
+// readAll reads d in reads of size bytes until an error.
+func readAll(d *dataLine, size int) ([]byte, error) {
 	var out []byte
-	buf := make([]byte, 64)
+	buf := make([]byte, size)
 	for {
 		n, err := d.Read(buf)
 		out = append(out, buf[:n]...)
@@ -113,7 +103,7 @@ func TestCarrierWatchNoCarrierAfterTruncatedFrame(t *testing.T) {
 		_, err := modem.Write([]byte("~\xff\x03\x00\x21\x45\x00\x05\xdc\r\nNO CARRIER\r\n"))
 		require.NoError(t, err)
 		start := time.Now()
-		_, err = readAll(d)
+		_, err = readAll(d, 64)
 		require.ErrorIs(t, err, ErrCarrierLost, "baud %d", baud)
 		assert.GreaterOrEqual(t, time.Since(start), noCarrierQuiet, "only after the line stayed quiet")
 		assert.Less(t, time.Since(start), time.Second)
@@ -200,28 +190,18 @@ func TestDataLineDeadlineLosesNothing(t *testing.T) {
 	assert.NoError(t, p.failed())
 }
 
-// dcdLine is an emulated serial line with modem control; the test drives its DCD wire.
-type dcdLine struct {
-	*serialline.Port
-	dcd atomic.Bool
-}
-
-func (l *dcdLine) CarrierDetect() (bool, error) { return l.dcd.Load(), nil }
-func (l *dcdLine) SetDTR(bool) error            { return nil }
-
 func TestDataLineNoticesDCDDrop(t *testing.T) {
 	host, modem := serialline.Pipe(serialline.Options{})
 	defer modem.Close()
-	l := &dcdLine{Port: host}
-	l.dcd.Store(true)
+	l := serialline.WithModemLines(host)
 	p := NewPort(l)
 	defer p.Close()
 	d := dataMode(p)
 	d.watchDCD()
 
 	start := time.Now()
-	l.dcd.Store(false) // the modem lost the call; no NO CARRIER text this time
-	_, err := readAll(d)
+	l.SetDCD(false) // the modem lost the call; no NO CARRIER text this time
+	_, err := readAll(d, 64)
 	assert.Less(t, time.Since(start), time.Second, "noticed within a second")
 	assert.ErrorIs(t, err, ErrDCDLost)
 	assert.ErrorIs(t, err, ErrCarrierLost)

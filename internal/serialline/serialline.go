@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pppdial/pppdial/line"
@@ -183,19 +184,10 @@ func (p *Port) Write(b []byte) (int, error) {
 			}
 			wait := d.waiter()
 			d.mu.Unlock()
-			var tc <-chan time.Time
-			if !deadline.IsZero() {
-				if timer == nil {
-					timer = time.NewTimer(time.Until(deadline))
-				} else {
-					timer.Reset(time.Until(deadline))
-				}
-				tc = timer.C
-			}
 			select {
 			case <-wait:
 			case <-deadlineSet:
-			case <-tc:
+			case <-armTimer(&timer, deadline):
 			}
 			continue
 		}
@@ -315,19 +307,10 @@ func (p *Port) Read(b []byte) (int, error) {
 		if !deadline.IsZero() && (wake.IsZero() || deadline.Before(wake)) {
 			wake = deadline
 		}
-		var tc <-chan time.Time
-		if !wake.IsZero() {
-			if timer == nil {
-				timer = time.NewTimer(wake.Sub(now))
-			} else {
-				timer.Reset(wake.Sub(now))
-			}
-			tc = timer.C
-		}
 		select {
 		case <-d.rnotify:
 		case <-deadlineSet:
-		case <-tc:
+		case <-armTimer(&timer, wake):
 		}
 	}
 }
@@ -350,22 +333,37 @@ func (d *direction) consume(n int, now time.Time) {
 // SetReadDeadline makes a blocked or future Read return os.ErrDeadlineExceeded at t; the zero
 // time means no deadline.
 func (p *Port) SetReadDeadline(t time.Time) error {
-	p.mu.Lock()
-	p.readDeadline = t
-	close(p.deadlineSet)
-	p.deadlineSet = make(chan struct{})
-	p.mu.Unlock()
+	p.setDeadline(&p.readDeadline, &p.deadlineSet, t)
 	return nil
+}
+
+// setDeadline sets *dl to t and wakes whoever waits on *changed.
+func (p *Port) setDeadline(dl *time.Time, changed *chan struct{}, t time.Time) {
+	p.mu.Lock()
+	*dl = t
+	close(*changed)
+	*changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// armTimer sets *t (made on first use) to fire at wake and returns its channel; a zero wake
+// returns nil, which never fires.
+func armTimer(t **time.Timer, wake time.Time) <-chan time.Time {
+	if wake.IsZero() {
+		return nil
+	}
+	if *t == nil {
+		*t = time.NewTimer(time.Until(wake))
+	} else {
+		(*t).Reset(time.Until(wake))
+	}
+	return (*t).C
 }
 
 // SetWriteDeadline makes a Write blocked on a full line, or a future one, return
 // os.ErrDeadlineExceeded at t; the zero time means no deadline.
 func (p *Port) SetWriteDeadline(t time.Time) error {
-	p.mu.Lock()
-	p.writeDeadline = t
-	close(p.wdeadlineSet)
-	p.wdeadlineSet = make(chan struct{})
-	p.mu.Unlock()
+	p.setDeadline(&p.writeDeadline, &p.wdeadlineSet, t)
 	return nil
 }
 
@@ -403,3 +401,35 @@ func (p *Port) Cut() {
 var ErrClosed = net.ErrClosed
 
 var _ line.Line = (*Port)(nil)
+
+// ModemLines is a Port with the RS-232 modem control lines a test drives: DCD as the modem
+// would set it, DTR as the host sets it. It implements line.ModemControl.
+type ModemLines struct {
+	*Port
+	dcd, dtr atomic.Bool
+}
+
+// WithModemLines gives p modem control lines, DCD and DTR up.
+func WithModemLines(p *Port) *ModemLines {
+	m := &ModemLines{Port: p}
+	m.dcd.Store(true)
+	m.dtr.Store(true)
+	return m
+}
+
+// SetDCD sets DCD, as a modem does when a call starts or ends.
+func (m *ModemLines) SetDCD(up bool) { m.dcd.Store(up) }
+
+// DTR reports DTR as the host last set it.
+func (m *ModemLines) DTR() bool { return m.dtr.Load() }
+
+// CarrierDetect reports DCD.
+func (m *ModemLines) CarrierDetect() (bool, error) { return m.dcd.Load(), nil }
+
+// SetDTR sets DTR.
+func (m *ModemLines) SetDTR(on bool) error {
+	m.dtr.Store(on)
+	return nil
+}
+
+var _ line.ModemControl = (*ModemLines)(nil)
