@@ -378,7 +378,7 @@ func sendEscape(ctx context.Context, p *Port, guard time.Duration, written func(
 	if written != nil {
 		written()
 	}
-	if _, err := p.Write([]byte("+++")); err != nil {
+	if _, err := p.writeCommand([]byte("+++")); err != nil {
 		return err
 	}
 	return sleep(ctx, guard+guard/4)

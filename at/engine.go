@@ -140,26 +140,40 @@ func (p *Port) engine() *engine {
 	rw := struct {
 		io.Reader
 		io.Writer
-	}{g, p}
+	}{g, commandWriter{p}}
 	a := modemat.New(rw)
 	p.eng = &engine{g: g, a: a, closed: a.Closed()}
 	return p.eng
 }
 
-// retireEngine stops the library and waits until its goroutines are gone.
+// retireEngine stops the library and waits (at most a write deadline) until its goroutines
+// are gone.
 func (p *Port) retireEngine() {
+	if e := p.retireEngineNoWait(); e != nil {
+		t := time.NewTimer(cmdWriteTimeout + time.Second)
+		defer t.Stop()
+		select {
+		case <-e.closed:
+		case <-t.C:
+		}
+	}
+}
+
+// retireEngineNoWait stops the library: its reader gets EOF from the gate, and it closes once
+// a command it is running returns. It returns the retired engine, if there was one.
+func (p *Port) retireEngineNoWait() *engine {
 	p.engMu.Lock()
 	e := p.eng
 	p.eng = nil
 	p.engMu.Unlock()
 	if e == nil {
-		return
+		return nil
 	}
 	p.mu.Lock()
 	e.g.retired = true
 	p.broadcastLocked()
 	p.mu.Unlock()
-	<-e.closed
+	return e
 }
 
 // sawPPP reports (and clears) whether PPP frames arrived instead of text.
@@ -243,8 +257,9 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	select {
 	case r = <-ch:
 	case <-ctx.Done():
-		p.retireEngine()
-		<-ch
+		// The library cannot abandon a command: retire it and do not wait for it (its write
+		// may be stuck until the line's write deadline); the next command starts a new engine.
+		p.retireEngineNoWait()
 		return nil, ctx.Err()
 	}
 	p.mu.Lock()

@@ -248,6 +248,24 @@ func (p *Port) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// cmdWriteTimeout bounds one write in command mode: a command is a few dozen bytes, so a write
+// that takes longer is stuck on flow control (a wedged modem holding CTS, a stalled line).
+const cmdWriteTimeout = 5 * time.Second
+
+// writeCommand writes command-mode bytes (AT commands, "+++") with a write deadline, so that a
+// stuck line fails the command instead of blocking it. Data mode writes (PPP) set their own.
+func (p *Port) writeCommand(b []byte) (int, error) {
+	_ = p.l.SetWriteDeadline(time.Now().Add(cmdWriteTimeout))
+	n, err := p.Write(b)
+	_ = p.l.SetWriteDeadline(time.Time{})
+	return n, err
+}
+
+// commandWriter is the io.Writer the AT library writes commands through.
+type commandWriter struct{ p *Port }
+
+func (w commandWriter) Write(b []byte) (int, error) { return w.p.writeCommand(b) }
+
 // sinceWrite is how long the host has been silent. It does not wait for a Write in progress
 // (one blocked on flow control must not block a hang-up's guard time too).
 func (p *Port) sinceWrite() time.Duration {
@@ -273,8 +291,10 @@ func (p *Port) Close() error {
 	}
 	p.broadcastLocked()
 	p.mu.Unlock()
-	p.retireEngine()
+	// The line first: it unblocks a command write stuck on flow control, which the engine would
+	// otherwise wait for.
 	err := p.l.Close()
+	p.retireEngine()
 	select {
 	case <-p.readerDone:
 	case <-time.After(time.Second):

@@ -99,14 +99,20 @@ func (r *Recorder) modem(p *Port, b []byte) {
 	case recData:
 		r.writeData(ev.at, b)
 	}
+	if r.state == recDone && p.tap == r {
+		p.tap = nil // nothing more to record: off the reader's path
+	}
 }
 
 // host takes a chunk written to the line (called with p.mu held).
-func (r *Recorder) host(_ *Port, b []byte) {
+func (r *Recorder) host(p *Port, b []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.state == recDialing {
 		r.held = append(r.held, recEvent{dir: transcript.Host, at: time.Since(r.start), data: bytes.Clone(b)})
+	}
+	if r.state == recDone && p.tap == r {
+		p.tap = nil
 	}
 }
 

@@ -62,7 +62,7 @@ func Open(path string, opts Options) (Line, error) {
 		return nil, fmt.Errorf("line: open %s at %d baud: %w", path, opts.Baud, err)
 	}
 	s := &Serial{f: f, ctl: p, path: path}
-	if err := p.SetDTR(true); err != nil && !IsNoTTY(err) {
+	if err := p.SetDTR(true); err != nil && !isNoTTY(err) {
 		var pe *serial.PortError
 		if !errors.As(err, &pe) {
 			_ = s.Close()
@@ -105,7 +105,7 @@ func (s *Serial) Close() error {
 // SetDTR drives DTR. A pty has no modem lines: that is reported as ErrNoModemControl.
 func (s *Serial) SetDTR(on bool) error {
 	if err := s.ctl.SetDTR(on); err != nil {
-		if IsNoTTY(err) {
+		if isNoTTY(err) {
 			return fmt.Errorf("%s: %w", s.path, ErrNoModemControl)
 		}
 		return err
@@ -118,7 +118,7 @@ func (s *Serial) SetDTR(on bool) error {
 func (s *Serial) CarrierDetect() (bool, error) {
 	bits, err := s.ctl.GetModemStatusBits()
 	if err != nil {
-		if IsNoTTY(err) {
+		if isNoTTY(err) {
 			return false, fmt.Errorf("%s: %w", s.path, ErrNoModemControl)
 		}
 		return false, err
@@ -140,9 +140,9 @@ func setRTSCTS(fd int, on bool) error {
 	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
 
-// IsNoTTY reports the error a pty (or any device without modem lines) gives to a modem-line
+// isNoTTY reports the error a pty (or any device without modem lines) gives to a modem-line
 // ioctl.
-func IsNoTTY(err error) bool {
+func isNoTTY(err error) bool {
 	return errors.Is(err, syscall.ENOTTY) || strings.Contains(err.Error(), "inappropriate ioctl")
 }
 

@@ -2,10 +2,7 @@
 
 package line
 
-import (
-	"errors"
-	"strings"
-)
+import "errors"
 
 // Options tune Open.
 type Options struct {
@@ -17,6 +14,3 @@ type Options struct {
 
 // Open is implemented on Linux only.
 func Open(path string, opts Options) (Line, error) { return nil, errors.ErrUnsupported }
-
-// IsNoTTY reports the error a device without modem lines gives to a modem-line ioctl.
-func IsNoTTY(err error) bool { return strings.Contains(err.Error(), "inappropriate ioctl") }
