@@ -9,7 +9,8 @@
 // report every step, with stable codes for failures. The pppdial command is a thin shell over
 // this package.
 //
-// The layers live in their own packages: at (the dialer), hdlc (framing), ppp (the link),
-// netif (interfaces), bind (sockets by interface), modemsim (emulated modems, used by the
-// tests and by `pppdial demo`).
+// The layers live in their own packages: line (the serial line), at (the dialer, owner of the
+// line), hdlc (framing), ppp (the link), netif (interfaces), bind (sockets by interface),
+// modemsim (emulated modems, for tests) and demo (the whole chain against them, for
+// `pppdial demo`). This package links neither modemsim nor net/http.
 package pppdial

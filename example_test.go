@@ -40,16 +40,3 @@ func ExampleDial() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(len(body), "bytes over", sess.Netif().Name())
 }
-
-// The demo runs the whole chain against an emulated modem and operator network, in-process.
-func ExampleRunDemo() {
-	res, err := pppdial.RunDemo(context.Background(), pppdial.DemoOptions{})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Printf("%s: %s over %s, local %s\n", res.URL, res.Body, res.Ifname, res.Status.Local)
-	// Output:
-	// http://demo.pppdial.test/: hello from the pppdial carrier network
-	//  over pp0, local 10.64.64.2
-}

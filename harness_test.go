@@ -21,6 +21,7 @@ import (
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/bind"
 	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
 	"github.com/pppdial/pppdial/netif"
@@ -115,7 +116,7 @@ func (r *rig) vanish() {
 	r.mu.Unlock()
 }
 
-func (r *rig) open(context.Context) (io.ReadWriteCloser, error) {
+func (r *rig) open(context.Context) (line.Line, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.opens++
@@ -224,7 +225,7 @@ type rigCall struct {
 
 // dataFunc runs behind the modem's CONNECT: the carrier network (or what setData put there),
 // remembering the call so that dropCarrier can end it.
-func (r *rig) dataFunc(ctx context.Context, data io.ReadWriter) error {
+func (r *rig) dataFunc(ctx context.Context, data line.Line) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &rigCall{cancel: cancel, w: data}

@@ -20,6 +20,7 @@ import (
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/hdlc"
 	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
 	"github.com/pppdial/pppdial/ppp"
@@ -599,7 +600,7 @@ func TestCancelCloseWithBlockedWrite(t *testing.T) {
 	var port *blockingPort
 	release := make(chan struct{})
 	cfg := r.config()
-	cfg.Open = func(ctx context.Context) (io.ReadWriteCloser, error) {
+	cfg.Open = func(ctx context.Context) (line.Line, error) {
 		rw, err := r.open(ctx)
 		if err != nil {
 			return nil, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/lcp"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
 )
@@ -31,8 +32,9 @@ type Config struct {
 	RTSCTS bool
 	// Open, if set, replaces opening Port: tests and `pppdial demo` hand the session an
 	// in-memory line or a pty this way. It is called again for every redial after the line
-	// failed.
-	Open func(ctx context.Context) (io.ReadWriteCloser, error)
+	// failed. A line that also implements line.ModemControl gets the DTR hang-up fallback and
+	// the DCD watch.
+	Open func(ctx context.Context) (line.Line, error)
 
 	// Modem says how to bring the modem up: APN, PIN, dial string, step timeouts.
 	Modem at.Config
@@ -152,6 +154,15 @@ type Session struct {
 	upErr      error         // set when the session ended before it was ever up
 	ups        int
 }
+
+// ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
+// dropped the call). errors.Is(err, at.ErrNoCarrier) holds for it too. It is at.ErrCarrierLost.
+var ErrCarrierLost = at.ErrCarrierLost
+
+// ErrDCDLost: the modem dropped its carrier-detect line (DCD) in the middle of the session.
+// errors.Is(err, ErrCarrierLost) holds for it too: it is the same event, seen on a wire. It is
+// at.ErrDCDLost.
+var ErrDCDLost = at.ErrDCDLost
 
 // ErrLinkLost is the session's end when the link dropped and Persist was off; it wraps the
 // link's reason (errors.Is(err, ppp.ErrPeerNotResponding), ...).
@@ -417,11 +428,11 @@ func (s *Session) openPort(ctx context.Context, attempt int) (*at.Port, error) {
 	if resolved, err := filepath.EvalSymlinks(path); err == nil && resolved != path {
 		s.log.Debug("port", "path", path, "device", resolved)
 	}
-	p, err := at.Open(path, s.cfg.Baud, at.SerialOptions{RTSCTS: s.cfg.RTSCTS})
+	l, err := line.Open(path, line.Options{Baud: s.cfg.Baud, RTSCTS: s.cfg.RTSCTS})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPort, err)
 	}
-	return p, nil
+	return at.NewPort(l), nil
 }
 
 // attempt dials once and runs the link until it ends. wasUp reports whether IPCP opened.
@@ -434,28 +445,20 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		s.emit(Event{Kind: EventProgress, Step: string(p.Step), Done: p.Done, Detail: p.Detail, Elapsed: p.Elapsed,
 			Err: p.Err, Attempt: attempt})
 	}
-	var line io.ReadWriter = port
-	var held *heldRecord
 	if s.cfg.Record != nil && attempt == 1 {
-		held = &heldRecord{w: s.cfg.Record}
-		rec := at.NewRecorder(port, held, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
-		defer rec.Flush()
-		line = rec
+		mcfg.Record = at.NewRecorder(s.cfg.Record, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
 	}
-	sess, err := at.Dial(ctx, line, mcfg)
-	if held != nil {
-		held.release(mcfg, err)
-	}
+	sess, err := at.Dial(ctx, port, mcfg)
 	if err != nil {
 		if isPortError(err) {
 			err = fmt.Errorf("%w: %w", errPortFailed, err)
 		}
 		return false, err
 	}
-	watch := newCarrierWatch(sess.Data)
+	// The data line ends by itself when the modem says NO CARRIER or drops DCD.
 	// The modem's own MTU (AT+CGCONTRDP's <MTU> on modems that report it) is to come with the
 	// dial's Info once the at package reads it; until then only the configured MTU applies.
-	conn := ppp.NewConn(watch, s.cfg.pppConfig(0))
+	conn := ppp.NewConn(sess.Data(), s.cfg.pppConfig(0))
 	s.dev.attach(conn)
 	s.mu.Lock()
 	s.info, s.conn, s.teardownBy = sess.Info, conn, time.Time{}
@@ -464,7 +467,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// not by cancellation: its reason is then "link closed", not the context's.
 	conn.Start(context.WithoutCancel(ctx))
 
-	reason := s.runLink(conn, watch, port)
+	reason := s.runLink(conn)
 	wasUp = reason.wasUp
 	s.dev.attach(nil)
 	s.nif.SetDown(reason.err)
@@ -486,7 +489,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// CARRIER: the modem hung up by itself) or cannot take commands (the port failed).
 	if !errors.Is(reason.err, at.ErrNoCarrier) && !errors.Is(reason.err, errPortFailed) {
 		hctx, cancel := s.teardownContext()
-		if herr := at.Hangup(hctx, sess.Port(), s.cfg.Hangup); herr != nil {
+		if herr := at.Hangup(hctx, port, s.cfg.Hangup); herr != nil {
 			s.log.Debug("hangup", "err", herr)
 		}
 		cancel()
@@ -499,9 +502,8 @@ type linkEnd struct {
 	wasUp bool
 }
 
-// runLink forwards the link's events until it ends, configuring the interface on the way, and
-// watches the port's DCD line where it has one.
-func (s *Session) runLink(conn *ppp.Conn, watch *carrierWatch, port *at.Port) linkEnd {
+// runLink forwards the link's events until it ends, configuring the interface on the way.
+func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 	var end linkEnd
 	v6 := &ipv6Report{}
 	defer v6.stopTimer()
@@ -518,19 +520,8 @@ func (s *Session) runLink(conn *ppp.Conn, watch *carrierWatch, port *at.Port) li
 	})()
 	closing := s.closing
 	events := conn.Events()
-	var dcd <-chan time.Time
-	if up, err := port.CarrierDetect(); err == nil && up {
-		t := time.NewTicker(dcdPoll)
-		defer t.Stop()
-		dcd = t.C
-	}
 	for events != nil {
 		select {
-		case <-dcd:
-			if up, err := port.CarrierDetect(); err == nil && !up {
-				dcd = nil
-				watch.drop(ErrDCDLost)
-			}
 		case ev, ok := <-events:
 			if !ok {
 				events = nil

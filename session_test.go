@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/at/transcript"
 	"github.com/pppdial/pppdial/internal/serialline"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
@@ -301,4 +303,34 @@ func TestPPPConfigMTU(t *testing.T) {
 		assert.Equal(t, tc.want, got.MRU, "MTU %d, MRU %d, modem %d", tc.mtu, tc.mru, tc.modem)
 		assert.Equal(t, "u", got.Username, "the rest of PPP is kept")
 	}
+}
+
+// TestSessionRecordReplays: what Config.Record writes for a dial with Modem.Init commands and a
+// PIN replays against the dialer (it did not when the recorder and the replay each had their
+// own idea of the config header).
+func TestSessionRecordReplays(t *testing.T) {
+	p := modemsim.SIM7600()
+	p.PIN = "4321"
+	r := newRig(t, p, serialline.Options{})
+	cfg := r.config()
+	cfg.Modem.PIN = "4321"
+	cfg.Modem.Init = []string{"+CFUN=1", "&D2", `+CGDCONT=2,"IP","other apn"`}
+	f, err := os.Create(filepath.Join(t.TempDir(), "dial.txt"))
+	require.NoError(t, err)
+	defer f.Close()
+	cfg.Record = f // written through event by event
+	sess := r.dial(cfg)
+	require.True(t, sess.Netif().IsUp())
+
+	raw, err := os.ReadFile(f.Name())
+	require.NoError(t, err)
+	text := string(raw)
+	assert.NotContains(t, text, "4321", "the PIN never reaches the recording")
+	tr, err := transcript.Parse(strings.NewReader(text))
+	require.NoError(t, err)
+	assert.Equal(t, "ok", tr.Get("expect"))
+	rep, err := at.Replay(context.Background(), tr, at.ReplayOptions{})
+	require.NoError(t, err, "the recording replays:\n%s", text)
+	assert.Equal(t, "ok", rep.Outcome)
+	assert.NotEmpty(t, rep.Data, "the peer's first PPP bytes are in the recording")
 }

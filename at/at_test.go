@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pppdial/pppdial/at/transcript"
+	"github.com/pppdial/pppdial/line"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -173,6 +174,13 @@ func chunkedModem(t *testing.T, conn net.Conn, script []struct {
 	return done
 }
 
+// testPort makes l a Port for the test's life.
+func testPort(t testing.TB, l line.Line) *Port {
+	p := NewPort(l)
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
 // wait returns the scripted modem's result, failing the test if it is stuck.
 func wait(t *testing.T, done <-chan error) error {
 	t.Helper()
@@ -238,10 +246,10 @@ func TestConnectHandover(t *testing.T) {
 			done := chunkedModem(t, modem, script)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			s, err := Dial(ctx, host, fastCfg())
+			s, err := Dial(ctx, testPort(t, host), fastCfg())
 			require.NoError(t, err)
 			got := make([]byte, len(ppp))
-			_, err = io.ReadFull(s.Data, got)
+			_, err = io.ReadFull(s.Data(), got)
 			require.NoError(t, err)
 			require.NoError(t, wait(t, done))
 			assert.Equal(t, ppp, string(got))
@@ -273,7 +281,7 @@ func TestDialResults(t *testing.T) {
 				reply  []string
 			}{"ATD*99***1#\r", []string{"\r\n" + line + "\r\n"}})
 			done := chunkedModem(t, modem, script)
-			_, err := Dial(context.Background(), host, fastCfg())
+			_, err := Dial(context.Background(), testPort(t, host), fastCfg())
 			require.NoError(t, wait(t, done))
 			var se *StepError
 			require.ErrorAs(t, err, &se)
@@ -300,7 +308,7 @@ func TestDialContextCancel(t *testing.T) {
 	start := time.Now()
 	c := fastCfg()
 	c.Timeouts.Wake = 10 * time.Second
-	_, err := Dial(ctx, host, c)
+	_, err := Dial(ctx, testPort(t, host), c)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(start), time.Second)
 }
@@ -315,7 +323,7 @@ func TestPortClosedMidDial(t *testing.T) {
 		_, _ = modem.Read(b)
 		modem.Close()
 	}()
-	_, err := Dial(context.Background(), host, fastCfg())
+	_, err := Dial(context.Background(), testPort(t, host), fastCfg())
 	require.Error(t, err)
 	host.Close()
 }
@@ -332,6 +340,8 @@ func TestRecorderRoundTrip(t *testing.T) {
 		{"AT\r\n", []string{"AT\r\n", "\r\nOK\r\n"}},
 		{"ATE0\r\n", []string{"ATE0\r\n\r\nOK\r\n"}},
 		{"AT+CMEE=2\r\n", []string{"\r\nOK\r\n"}},
+		{"AT+CFUN=1\r\n", []string{"\r\nOK\r\n"}},
+		{"AT+CGDCONT=1,\"IP\",\"init apn\"\r\n", []string{"\r\nOK\r\n"}},
 		{"AT+CPIN?\r\n", []string{"\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"}},
 		{"AT+CPIN=\"9876\"\r\n", []string{"\r\nOK\r\n"}},
 		{"AT+CPIN?\r\n", []string{"\r\n+CPIN: READY\r\n\r\nOK\r\n"}},
@@ -346,17 +356,18 @@ func TestRecorderRoundTrip(t *testing.T) {
 	}{"ATD*99***1#\r", []string{"\r\nCONN", "ECT 150000000\r\n~\xff}#\xc0!", "}!}!} }4~"}})
 	done := chunkedModem(t, modem, script)
 	var out bytes.Buffer
-	rec := NewRecorder(host, &out, RecorderOptions{Headers: []transcript.Header{
-		{Key: "config", Value: "apn=apn pin=****"}, {Key: "expect", Value: "ok"}}})
+	rec := NewRecorder(&out, RecorderOptions{Headers: []transcript.Header{{Key: "modem", Value: "scripted"}}})
 	c := fastCfg()
-	c.APN, c.PIN = "apn", "9876"
-	s, err := Dial(context.Background(), rec, c)
+	c.APN, c.PIN, c.Record = "apn", "9876", rec
+	// Init commands change what the dialer writes: the recording must say so, or it does not
+	// replay. One of them has quotes, commas and a space.
+	c.Init = []string{"+CFUN=1", `AT+CGDCONT=1,"IP","init apn"`}
+	s, err := Dial(context.Background(), testPort(t, host), c)
 	require.NoError(t, err)
 	got := make([]byte, 15)
-	_, err = io.ReadFull(s.Data, got)
+	_, err = io.ReadFull(s.Data(), got)
 	require.NoError(t, err)
 	require.NoError(t, wait(t, done))
-	require.NoError(t, rec.Flush())
 
 	text := out.String()
 	assert.NotContains(t, text, "9876", "the PIN never reaches the recording")
@@ -364,6 +375,8 @@ func TestRecorderRoundTrip(t *testing.T) {
 	tr, err := transcript.Parse(strings.NewReader(text))
 	require.NoError(t, err)
 	assert.Equal(t, "ok", tr.Get("expect"))
+	assert.Equal(t, "scripted", tr.Get("modem"))
+	assert.Contains(t, tr.Get("config"), `init=+CFUN=1 init="AT+CGDCONT=1,\"IP\",\"init apn\""`)
 	rep, err := Replay(context.Background(), tr, ReplayOptions{})
 	require.NoError(t, err, "the recording replays:\n%s", text)
 	assert.Equal(t, "~\xff}#\xc0!}!}!} }4~", string(rep.Data))
@@ -410,6 +423,9 @@ type dtrPipe struct {
 	dropped bool
 }
 
+// CarrierDetect: the pipe has DTR but no DCD wire.
+func (d *dtrPipe) CarrierDetect() (bool, error) { return false, line.ErrNoModemControl }
+
 func (d *dtrPipe) SetDTR(on bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -445,8 +461,9 @@ func TestHangupFallsBackToDTR(t *testing.T) {
 			}
 		}
 	}()
+	port := testPort(t, line)
 	start := time.Now()
-	err := Hangup(context.Background(), line, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond})
+	err := Hangup(context.Background(), port, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond})
 	require.NoError(t, err)
 	assert.True(t, line.dropped)
 	assert.Less(t, time.Since(start), time.Second)
@@ -454,7 +471,7 @@ func TestHangupFallsBackToDTR(t *testing.T) {
 	// Without DTR the same modem cannot be hung up: a typed error, still bounded.
 	start = time.Now()
 	line.dropped = false
-	err = Hangup(context.Background(), line, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond, NoDTR: true})
+	err = Hangup(context.Background(), port, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond, NoDTR: true})
 	require.ErrorIs(t, err, ErrHangupFailed)
 	assert.Less(t, time.Since(start), time.Second)
 }

@@ -2,7 +2,6 @@ package at
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -20,27 +19,24 @@ type Answer struct {
 // Unsolicited result codes that arrive meanwhile go to onURC when it is set. timeout bounds each
 // command (default 5 s). It stops early only when ctx ends or the port fails; a command the
 // modem refuses is reported in its Answer and the next one is sent.
-func Commands(ctx context.Context, port io.ReadWriter, cmds []string, timeout time.Duration, onURC func(string), log *slog.Logger) ([]Answer, error) {
+func Commands(ctx context.Context, port *Port, cmds []string, timeout time.Duration, onURC func(string), log *slog.Logger) ([]Answer, error) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	port.SetLogger(log)
+	if onURC != nil {
+		port.SetURCHandler(func(u URC) { onURC(u.Line) })
+		defer port.SetURCHandler(nil)
 	}
-	if onURC == nil {
-		onURC = func(string) {}
-	}
-	e := newEngine(NewPort(port), log, onURC)
-	defer e.retire()
 	var out []Answer
 	for _, c := range cmds {
 		body := c
 		if len(body) >= 2 && strings.EqualFold(body[:2], "AT") {
 			body = body[2:]
 		}
-		info, err := e.exec(ctx, body, timeout)
+		info, err := port.Exec(ctx, body, timeout)
 		out = append(out, Answer{Command: "AT" + body, Info: info, Err: err})
-		if ctx.Err() != nil || e.done {
+		if ctx.Err() != nil || port.failed() != nil {
 			return out, err
 		}
 	}

@@ -1,15 +1,16 @@
 package at
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pppdial/pppdial/line"
 )
 
 // Step names one phase of Dial, as reported to Config.OnProgress and in *StepError.
@@ -87,6 +88,9 @@ type Config struct {
 	OnURC func(URC)
 	// Logger receives debug lines (commands and answers, PIN redacted). Nil discards them.
 	Logger *slog.Logger
+	// Record, if set, records this dial as a transcript that Replay accepts: the AT phase and
+	// the modem's first data-mode reads. A Recorder records one dial.
+	Record *Recorder
 }
 
 func (c Config) withDefaults() Config {
@@ -136,19 +140,23 @@ type Info struct {
 	Connect      string    // the CONNECT line, e.g. "CONNECT 150000000"
 }
 
-// Session is a modem in data mode. Data is the PPP stream: its first bytes are those that
-// arrived right after the CONNECT line, untouched.
+// Session is a modem in data mode.
 type Session struct {
-	// Data is the data-mode stream (the Port the dial ran on).
-	Data io.ReadWriter
 	// Info describes the modem and network at dial time.
 	Info Info
 
+	data  *dataLine
 	port  *Port
 	guard time.Duration
 }
 
-// Port returns the port the session runs on, for Hangup or a later Dial.
+// Data is the data-mode line: the PPP stream, whose first bytes are those that arrived right
+// after the CONNECT line, untouched. It ends with ErrCarrierLost when the modem reports NO
+// CARRIER, with ErrDCDLost when the line's DCD drops, and with an error wrapping os.ErrClosed
+// after Hangup or Close. Closing it does not end the call: Hangup does.
+func (s *Session) Data() line.Line { return s.data }
+
+// Port returns the port the session runs on, for Hangup, Exec or a later Dial.
 func (s *Session) Port() *Port { return s.port }
 
 // Hangup ends the call: escape with guard times, ATH, DTR drop if needed. Stop using Data first.
@@ -160,7 +168,6 @@ func (s *Session) Hangup(ctx context.Context) error {
 type dialer struct {
 	cfg   Config
 	p     *Port
-	e     *engine
 	info  Info
 	regCh chan regUpdate
 }
@@ -173,19 +180,35 @@ type regUpdate struct {
 // Dial brings the modem on port from any state to data mode: wake (escaping a modem left in
 // data mode), echo off, verbose errors, SIM and PIN, signal, registration, operator, APN and
 // ATD. On success the returned Session's Data carries PPP. Errors are *StepError wrapping the
-// package's sentinels and *CMEError, so errors.Is and errors.As work on them.
-//
-// port is wrapped in a *Port unless it already is one; pass the same *Port to later calls.
-func Dial(ctx context.Context, port io.ReadWriter, cfg Config) (*Session, error) {
+// package's sentinels and *CMEError, so errors.Is and errors.As work on them. A data mode still
+// running on port (an earlier Session) is ended first. cfg.Logger becomes the Port's logger.
+func Dial(ctx context.Context, p *Port, cfg Config) (*Session, error) {
+	asGiven := cfg
 	cfg = cfg.withDefaults()
-	p := NewPort(port)
-	if r, ok := port.(*Recorder); ok && cfg.PIN != "" {
-		r.AddSecret(cfg.PIN)
+	p.SetLogger(cfg.Logger)
+	if err := p.lockExec(ctx); err != nil {
+		return nil, &StepError{Step: StepWake, Err: err}
 	}
+	defer p.unlockExec()
+	p.mu.Lock()
+	p.commandModeLocked(fmt.Errorf("at: a new dial began: %w", os.ErrClosed))
+	p.mu.Unlock()
 	d := &dialer{cfg: cfg, p: p, info: Info{AcT: -1}, regCh: make(chan regUpdate, 16)}
-	d.e = newEngine(p, cfg.Logger, d.urc)
-	defer d.e.retire()
+	urc := d.urc
+	p.dialURC.Store(&urc)
+	defer p.dialURC.Store(nil)
+	var sess *Session
+	var err error
+	if rec := cfg.Record; rec != nil {
+		rec.begin(p, cfg.PIN)
+		defer func() { rec.dialed(p, asGiven, err) }()
+	}
+	sess, err = d.steps(ctx)
+	return sess, err
+}
 
+// steps runs Dial's steps in order.
+func (d *dialer) steps(ctx context.Context) (*Session, error) {
 	steps := []struct {
 		step Step
 		fn   func(context.Context) (string, error)
@@ -205,7 +228,6 @@ func Dial(ctx context.Context, port io.ReadWriter, cfg Config) (*Session, error)
 			return nil, err
 		}
 	}
-	d.e.retire()
 	var sess *Session
 	err := d.run(ctx, StepDial, func(ctx context.Context) (string, error) {
 		var err error
@@ -248,7 +270,6 @@ func (d *dialer) progress(p Progress) {
 
 // urc receives URCs from the gate (in the library's reader goroutine).
 func (d *dialer) urc(line string) {
-	d.cfg.Logger.Debug("at: urc", "line", line)
 	for _, c := range d.cfg.RegistrationCommands {
 		if v, ok := strings.CutPrefix(line, c+":"); ok {
 			if r, ok := parseReg(v, true); ok {
@@ -269,7 +290,7 @@ func (d *dialer) cmd(ctx context.Context, step Step, cmd string, timeout time.Du
 	if timeout <= 0 {
 		timeout = d.cfg.Timeouts.Command
 	}
-	info, err := d.e.exec(ctx, cmd, timeout)
+	info, err := d.p.exec(ctx, cmd, timeout)
 	if err != nil {
 		return info, &StepError{Step: step, Command: redactLine("AT" + cmd), Err: err}
 	}
@@ -300,7 +321,7 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 	tries := 0
 	for time.Now().Before(deadline) {
 		tries++
-		_, err := d.e.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, time.Until(deadline)))
+		_, err := d.p.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, time.Until(deadline)))
 		if err == nil {
 			detail := "modem answers"
 			if escapes > 0 {
@@ -311,11 +332,11 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		if d.e.done {
+		if d.p.failed() != nil {
 			return "", err // the port is gone
 		}
-		silent := d.received() == 0 && time.Since(start) > d.cfg.Timeouts.Wake/3
-		if escapes < 2 && (d.e.sawPPP() || (silent && escapes == 0)) {
+		silent := d.p.receivedBytes() == 0 && time.Since(start) > d.cfg.Timeouts.Wake/3
+		if escapes < 2 && (d.p.sawPPP() || (silent && escapes == 0)) {
 			escapes++
 			d.cfg.Logger.Debug("at: modem not in command mode: escaping")
 			if err := d.escape(ctx, deadline); err != nil {
@@ -330,37 +351,34 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	if n := d.received(); n > 0 {
+	if n := d.p.receivedBytes(); n > 0 {
 		return "", fmt.Errorf("%w: %d bytes received but no OK to %d AT", ErrNoResponse, n, tries)
 	}
 	return "", fmt.Errorf("%w: no bytes received", ErrNoResponse)
 }
 
-func (d *dialer) received() uint64 {
-	d.p.mu.Lock()
-	defer d.p.mu.Unlock()
-	return d.p.received
-}
-
 // escape sends +++ with guard times, then ATH.
 func (d *dialer) escape(ctx context.Context, deadline time.Time) error {
-	if err := sendEscape(ctx, d.p, d.cfg.Guard); err != nil {
+	if err := sendEscape(ctx, d.p, d.cfg.Guard, nil); err != nil {
 		return err
 	}
-	_, _ = d.e.exec(ctx, "H", min(d.cfg.Timeouts.Command, time.Until(deadline)))
+	_, _ = d.p.exec(ctx, "H", min(d.cfg.Timeouts.Command, time.Until(deadline)))
 	return ctx.Err()
 }
 
-// sendEscape writes "+++" with guard-time silence before and after. The silence after is a
-// quarter longer than the guard: the modem times its guard from when the last '+' arrived, so a
-// command sent exactly one guard time later could land inside it and cancel the escape.
-func sendEscape(ctx context.Context, p *Port, guard time.Duration) error {
-	// The modem times the silence from when our last byte reached it, which on a busy or paced
-	// line is later than when we wrote it: wait a little longer than the guard.
+// sendEscape writes "+++" with guard-time silence before and after; written, if set, is called
+// right before the "+++" goes out. The modem times the silence from when our last byte reached
+// it, which on a busy or paced line is later than when we wrote it, and times its guard after
+// the escape from the last '+': a command sent exactly one guard time later could land inside
+// it and cancel the escape. So both pauses are a quarter longer than the guard.
+func sendEscape(ctx context.Context, p *Port, guard time.Duration, written func()) error {
 	if err := sleep(ctx, guard+guard/4-p.sinceWrite()); err != nil {
 		return err
 	}
-	if _, err := p.Write([]byte("+++")); err != nil {
+	if written != nil {
+		written()
+	}
+	if _, err := p.writeCommand([]byte("+++")); err != nil {
 		return err
 	}
 	return sleep(ctx, guard+guard/4)
@@ -372,13 +390,13 @@ func (d *dialer) echoOff(ctx context.Context) (string, error) {
 }
 
 func (d *dialer) cmee(ctx context.Context) (string, error) {
-	if _, err := d.e.exec(ctx, "+CMEE=2", d.cfg.Timeouts.Command); err == nil {
+	if _, err := d.p.exec(ctx, "+CMEE=2", d.cfg.Timeouts.Command); err == nil {
 		return "verbose", nil
 	}
 	if ctx.Err() != nil {
 		return "", ctx.Err()
 	}
-	if _, err := d.e.exec(ctx, "+CMEE=1", d.cfg.Timeouts.Command); err == nil {
+	if _, err := d.p.exec(ctx, "+CMEE=1", d.cfg.Timeouts.Command); err == nil {
 		return "numeric", nil
 	}
 	return "not supported", ctx.Err()
@@ -465,7 +483,7 @@ func (d *dialer) sim(ctx context.Context) (string, error) {
 // enterPIN sends the PIN once. Any failure is final: a rejected PIN is never resent.
 func (d *dialer) enterPIN(ctx context.Context) error {
 	cmd := "+CPIN=\"" + d.cfg.PIN + "\""
-	_, err := d.e.exec(ctx, cmd, d.cfg.Timeouts.Command)
+	_, err := d.p.exec(ctx, cmd, d.cfg.Timeouts.Command)
 	if err == nil {
 		return nil
 	}
@@ -542,7 +560,7 @@ func (d *dialer) register(ctx context.Context) (string, error) {
 	for time.Now().Before(deadline) {
 		for i := 0; i < len(cmds) && time.Now().Before(deadline); i++ {
 			c := cmds[i]
-			info, err := d.e.exec(ctx, c+"?", min(d.cfg.Timeouts.Command, time.Until(deadline)))
+			info, err := d.p.exec(ctx, c+"?", min(d.cfg.Timeouts.Command, time.Until(deadline)))
 			if err != nil {
 				if ctx.Err() != nil {
 					return "", ctx.Err()
@@ -637,88 +655,29 @@ func (d *dialer) apn(ctx context.Context) (string, error) {
 	return d.cfg.APN, err
 }
 
-// dial writes ATD on the raw port (the AT engine is retired) and reads the answer itself, so the
-// bytes after CONNECT stay in the Port for the data phase.
+// dial sends ATD through the engine; its CONNECT puts the Port in data mode (see gate).
 func (d *dialer) dial(ctx context.Context) (*Session, error) {
-	cmd := "ATD" + d.cfg.DialString
-	d.cfg.Logger.Debug("at: >", "cmd", cmd)
-	if _, err := d.p.Write([]byte(cmd + "\r")); err != nil {
-		return nil, &StepError{Step: StepDial, Command: cmd, Err: err}
-	}
-	deadline := time.Now().Add(d.cfg.Timeouts.Dial)
-	p := d.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for {
-		for {
-			line, n, term := scanLine(p.buf)
-			if term == 0 {
-				// CONNECT followed by PPP with no line end: the flag ends the line.
-				rest := p.buf[n:]
-				if bytes.HasPrefix(rest, []byte("CONNECT")) {
-					if k := bytes.IndexByte(rest, 0x7e); k >= 0 {
-						conn := string(bytes.TrimSpace(rest[:k]))
-						p.buf = rest[k:]
-						return d.connected(conn), nil
-					}
-				}
-				if len(rest) > maxLine {
-					p.buf = nil
-				}
-				break
-			}
-			if bytes.HasPrefix(line, []byte("CONNECT")) {
-				if k := bytes.IndexByte(line, 0x7e); k >= 0 {
-					p.buf = p.buf[n-len(line)-1+k:]
-					return d.connected(string(bytes.TrimSpace(line[:k]))), nil
-				}
-			}
-			p.buf = p.buf[n:]
-			s := strings.TrimSpace(string(line))
-			switch classify(s, "D") {
-			case lineResult:
-				if strings.HasPrefix(s, "CONNECT") || s == "1" {
-					if term == '\r' {
-						if len(p.buf) > 0 && p.buf[0] == '\n' {
-							p.buf = p.buf[1:]
-						} else if len(p.buf) == 0 {
-							p.skipLF = true
-						}
-					}
-					return d.connected(s), nil
-				}
-				return nil, &StepError{Step: StepDial, Command: cmd, Err: dialError(s)}
-			case lineError:
-				var err error = ErrDialFailed
-				if v, ok := strings.CutPrefix(s, "+CME ERROR:"); ok {
-					err = parseCME(v)
-				}
-				return nil, &StepError{Step: StepDial, Command: cmd, Err: err}
-			case lineURC:
-				p.mu.Unlock()
-				d.urc(s)
-				p.mu.Lock()
-			}
+	cmd := "D" + d.cfg.DialString
+	info, err := d.p.exec(ctx, cmd, d.cfg.Timeouts.Dial)
+	if err != nil {
+		var cme *CMEError
+		switch {
+		case errors.Is(err, ErrCommandTimeout):
+			err = fmt.Errorf("no answer to ATD in %v: %w", d.cfg.Timeouts.Dial, err)
+		case errors.Is(err, ErrCommandFailed) && !errors.As(err, &cme):
+			err = ErrDialFailed
 		}
-		if p.err != nil {
-			return nil, &StepError{Step: StepDial, Command: cmd, Err: fmt.Errorf("reading the port: %w", p.err)}
-		}
-		if err := p.waitLocked(ctx, deadline); err != nil {
-			if ctx.Err() != nil {
-				return nil, &StepError{Step: StepDial, Command: cmd, Err: ctx.Err()}
-			}
-			return nil, &StepError{Step: StepDial, Command: cmd, Err: fmt.Errorf("no answer to ATD in %v: %w", d.cfg.Timeouts.Dial, ErrCommandTimeout)}
-		}
+		return nil, &StepError{Step: StepDial, Command: "AT" + cmd, Err: err}
 	}
-}
-
-// connected builds the Session. Called with p.mu held.
-func (d *dialer) connected(line string) *Session {
-	if line == "1" {
-		line = "CONNECT"
+	d.p.mu.Lock()
+	data := d.p.lastData
+	d.p.mu.Unlock()
+	if len(info) == 0 || data == nil {
+		return nil, &StepError{Step: StepDial, Command: "AT" + cmd, Err: fmt.Errorf("%w: no CONNECT in the answer %q", ErrDialFailed, info)}
 	}
-	d.info.Connect = line
-	return &Session{Data: d.p, Info: d.info, port: d.p, guard: d.cfg.Guard}
+	d.info.Connect = info[len(info)-1]
+	data.watchDCD()
+	return &Session{data: data, Info: d.info, port: d.p, guard: d.cfg.Guard}, nil
 }
 
 // dialError maps a dial result code to its sentinel.

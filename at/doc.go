@@ -1,41 +1,46 @@
-// Package at brings a cellular modem from any state to PPP data mode over a serial line: the
-// AT command phase of pppdial.
+// Package at brings a cellular modem from any state to PPP data mode over a line: the AT command
+// phase of pppdial, and the owner of the line while PPP runs.
 //
 // Dial runs the steps a chat script would, each with its own timeout and a progress report:
 // wake (AT until OK, escaping and hanging up a modem left in data mode), echo off, verbose
-// errors, SIM state and PIN (entered once, never retried when rejected), signal in dBm,
-// registration over +CREG/+CGREG/+CEREG (polled and from URCs), operator, APN and ATD. It returns
-// a Session whose Data is the PPP stream, starting with exactly the bytes that followed the
-// CONNECT line. Failures are typed: sentinels (ErrNoCarrier, ErrWrongPIN, ErrNoResponse, ...)
-// and *CMEError, wrapped in *StepError, all matchable with errors.Is and errors.As.
+// errors, Config.Init commands, SIM state and PIN (entered once, never retried when rejected),
+// signal in dBm, registration over +CREG/+CGREG/+CEREG (polled and from URCs), operator, APN and
+// ATD. It returns a Session whose Data() is the PPP stream as a line.Line, starting with exactly
+// the bytes that followed the CONNECT line. Failures are typed: sentinels (ErrNoCarrier,
+// ErrWrongPIN, ErrNoResponse, ...) and *CMEError, wrapped in *StepError, all matchable with
+// errors.Is and errors.As.
 //
-// # The AT engine and the gate
+// # One owner of the line
 //
-// Commands and answers go through github.com/warthog618/modem/at (v0.4.0): it serialises
-// commands, skips echoes, collects information lines and maps OK/ERROR/+CME ERROR, with a
-// timeout per command. Three of its traits are worked around here rather than patched:
+// A Port takes a line.Line (a serial port from line.Open, a pty, a pipe, one channel of a
+// multiplexer) and is its only reader: one goroutine reads into the Port's buffer, and both
+// modes consume from there, so no byte is lost when one mode hands over to the other. In command
+// mode the AT engine takes text lines; from the dial's CONNECT on, the session's data line takes
+// the bytes. The data line watches for the modem's NO CARRIER (between frames at once; inside a
+// frame only when the line then stays quiet 300 ms, since payloads may carry those bytes) and,
+// where the line has modem control, for DCD dropping; it then ends with ErrCarrierLost or
+// ErrDCDLost and the Port is in command mode again. Hangup (escape "+++" with guard times, ATH,
+// a DTR drop where the line has one) goes through the same Port, as does Exec, which sends any
+// command: on a multiplexed modem, the AT channel's Port answers Exec while PPP runs on another
+// channel's.
 //
-//   - Its reader goroutine keeps reading the port after CONNECT and would swallow the peer's
-//     first PPP frames. It therefore never touches the port: it reads from a gate fed from the
-//     Port's buffer, one whole line at a time, and the gate is retired (EOF, library closed)
-//     before ATD, which this package writes and whose answer it parses on the raw stream.
-//   - It matches unsolicited lines by prefix on every line, so registering "+CREG:" as an
-//     indication would also swallow the answer to AT+CREG?; unregistered URCs arriving mid-command
-//     become the command's "information". The gate knows the pending command and classifies each
-//     line: a URC ("+CREG: 1") and the read answer ("+CREG: 0,1") are told apart by shape, and
-//     URCs go to Config.OnURC (and the registration wait), never to the library.
-//   - Its bufio.Scanner gives up after 100 empty reads, and go.bug.st/serial returns (0, nil)
-//     on every read timeout: the gate never returns (0, nil), and Open's port never does either.
+// # The AT engine
 //
-// # Ports
-//
-// Port owns every read from the line so the phases hand bytes to one another without loss; wrap
-// a line once (NewPort, or Open for a real serial device) and use that Port for every Dial and
-// Hangup. Hangup escapes with guard times ("+++"), sends ATH, and drops DTR when the port has one.
+// Every command, the dial and the hang-up's ATH go through github.com/warthog618/modem/at
+// (v0.4.0): it serialises commands, skips echoes, collects information lines and maps
+// OK/ERROR/+CME ERROR and the dial's result codes, with a timeout per command. Its traits are
+// worked around rather than patched (see engine.go): it reads from a gate on the Port's buffer,
+// never from the line, and the gate stops at the CONNECT line; the gate keeps URCs (told apart
+// from answers by shape: "+CREG: 1" against "+CREG: 0,1"), junk and PPP frames away from it; the
+// gate never returns (0, nil), on which its bufio.Scanner would give up; ATD goes through its
+// SMSCommand so that the dial line ends in CR alone. The escape itself, with its guard times,
+// and the wait for the OK to "+++" (which comes while no command is pending) are done beside it
+// on the same gate.
 //
 // # Transcripts
 //
-// Recorder writes a live session in the transcript format of testdata/transcripts (PINs and
-// passwords redacted) and Replay plays one back as the modem, checking every byte the dialer
-// writes and the outcome; see package transcript and testdata/transcripts/README.md.
+// A Recorder (Config.Record) writes a dial in the transcript format of testdata/transcripts
+// (PINs and passwords redacted) and Replay plays one back as the modem, checking every byte the
+// dialer writes and the outcome. Both use package transcript, the format's one codec, including
+// the "# config:" header that says how the dial was configured (transcript.DialConfig).
 package at

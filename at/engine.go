@@ -5,31 +5,39 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
-	"syscall"
 	"time"
 
 	modemat "github.com/warthog618/modem/at"
 )
 
-// gate is the io.Reader the AT library reads from. It hands the library whole lines taken from
-// the Port's buffer, keeps URCs and junk away from it, and can be retired: from then on it
-// returns io.EOF and takes no more bytes, so everything the modem sends after ATD stays in the
-// Port for the dial and the data phase.
+// The chat engine is github.com/warthog618/modem/at (v0.4.0): every command, the dial and the
+// hang-up's ATH go through its Command, with its timeout and its matching of information lines
+// and final results. It reads whole lines from a gate on the Port's buffer instead of from the
+// line, because its own reader would keep consuming after CONNECT and eat the peer's first PPP
+// frame. The gate stops handing out lines the moment the dial's CONNECT is cut, and starts
+// again when data mode ends, so one engine serves the Port's whole life.
 //
-// Why a filter and not the library's own indications: the library matches indications by
-// prefix on every line, so registering "+CREG:" would also swallow the answer to AT+CREG?, and
-// lines it does not know are returned as the command's information. The gate knows the pending
-// command and tells the two apart by shape (see isAnswer).
+// The gate also keeps URCs, junk and PPP frames away from the library: the library matches
+// indications by prefix on every line, so registering "+CREG:" would also swallow the answer to
+// AT+CREG?, and lines it does not know are returned as the command's information. The gate knows
+// the pending command and tells the two apart by shape (see classify).
+//
+// Two things the library cannot do are done beside it, on the same Port: the escape "+++"
+// (it has no guard times, and its own Escape sends ESC), and waiting for the OK to "+++",
+// which comes while no command is pending (the library drops such lines). ATD goes through
+// SMSCommand: Command ends its line with "\r\n", and V.250 lets a modem abort a dial on any
+// character after the command line's CR; SMSCommand ends it with the CR alone (no SMS text is
+// sent: no modem answers ATD with the SMS prompt).
+
+// gate is the io.Reader the library reads from: whole lines taken from the Port's buffer.
 type gate struct {
 	p       *Port
 	retired bool   // under p.mu
 	pending string // the command waiting for its answer, under p.mu
 	sawPPP  bool   // PPP frames were seen instead of text, under p.mu
+	waiter  chan string
 	out     []byte // a line being handed to the library; only the library's reader touches it
-	onURC   func(string)
-	log     *slog.Logger
 }
 
 // Read gives the library the next non-URC line, blocking until there is one or the gate is
@@ -41,31 +49,60 @@ func (g *gate) Read(b []byte) (int, error) {
 		return n, nil
 	}
 	p := g.p
+	log := p.log.Load()
 	p.mu.Lock()
 	for {
 		if g.retired {
 			p.mu.Unlock()
 			return 0, io.EOF
 		}
-		if line, ok := p.nextTextLocked(&g.sawPPP); ok {
-			kind := classify(line, g.pending)
+		if p.data != nil {
+			// Data mode: the buffer belongs to the data line.
+			_ = p.waitLocked(nil, time.Time{})
+			continue
+		}
+		dialing := strings.HasPrefix(g.pending, "D")
+		if text, ok := p.nextTextLocked(&g.sawPPP, dialing); ok {
+			s := strings.TrimSpace(text)
+			kind := classify(s, g.pending)
+			if dialing {
+				// The library knows verbose result codes only, and takes OK as the end of the
+				// dial: a numeric code is translated, an OK (a late answer to an earlier
+				// command) dropped.
+				switch {
+				case kind == lineOK:
+					continue
+				case s == "4":
+					s = "ERROR"
+				case resultCodes[s] != "":
+					s = resultCodes[s]
+				}
+			}
 			switch kind {
 			case lineEmpty:
 				continue
 			case lineJunk:
 				p.mu.Unlock()
-				g.log.Debug("at: junk from modem", "line", fmt.Sprintf("%q", line))
+				log.Debug("at: junk from modem", "line", fmt.Sprintf("%q", s))
 				p.mu.Lock()
 				continue
 			case lineURC:
 				p.mu.Unlock()
-				g.onURC(strings.TrimSpace(line))
+				p.urc(s)
 				p.mu.Lock()
 				continue
+			case lineOK, lineError, lineResult, lineInfo:
+				if g.waiter != nil && g.pending == "" && (kind != lineInfo || s == "NO CARRIER") {
+					select {
+					case g.waiter <- s:
+					default:
+					}
+					continue
+				}
 			}
 			p.mu.Unlock()
-			g.log.Debug("at: <", "line", redactLine(line))
-			g.out = append(g.out[:0], strings.TrimSpace(line)...)
+			log.Debug("at: <", "line", redactLine(s))
+			g.out = append(g.out[:0], s...)
 			g.out = append(g.out, '\n')
 			n := copy(b, g.out)
 			g.out = g.out[n:]
@@ -80,93 +117,161 @@ func (g *gate) Read(b []byte) (int, error) {
 	}
 }
 
-// engine runs the command phase: warthog618/modem/at issues the commands and collects the
-// answers; the gate feeds it.
+// engine is one run of the library on the Port, until it is retired.
 type engine struct {
-	p    *Port
-	g    *gate
-	a    *modemat.AT
-	log  *slog.Logger
-	done bool
+	g      *gate
+	a      *modemat.AT
+	closed <-chan struct{}
 }
 
-// newEngine starts the AT library on the port. It must be retired before the port is used for
-// anything else.
-func newEngine(p *Port, log *slog.Logger, onURC func(string)) *engine {
-	g := &gate{p: p, onURC: onURC, log: log}
+// engine returns the Port's running engine, starting one if there is none (first use, or the
+// last one was retired by a cancelled command).
+func (p *Port) engine() *engine {
+	p.engMu.Lock()
+	defer p.engMu.Unlock()
+	if p.eng != nil {
+		select {
+		case <-p.eng.closed:
+		default:
+			return p.eng
+		}
+	}
+	g := &gate{p: p}
 	rw := struct {
 		io.Reader
 		io.Writer
-	}{g, p}
-	return &engine{p: p, g: g, a: modemat.New(rw), log: log}
+	}{g, commandWriter{p}}
+	a := modemat.New(rw)
+	p.eng = &engine{g: g, a: a, closed: a.Closed()}
+	return p.eng
 }
 
-// retire stops the library and waits until its goroutines are gone. Idempotent.
-func (e *engine) retire() {
-	if e.done {
-		return
+// retireEngine stops the library and waits (at most a write deadline) until its goroutines
+// are gone.
+func (p *Port) retireEngine() {
+	if e := p.retireEngineNoWait(); e != nil {
+		t := time.NewTimer(cmdWriteTimeout + time.Second)
+		defer t.Stop()
+		select {
+		case <-e.closed:
+		case <-t.C:
+		}
 	}
-	e.done = true
-	e.p.mu.Lock()
+}
+
+// retireEngineNoWait stops the library: its reader gets EOF from the gate, and it closes once
+// a command it is running returns. It returns the retired engine, if there was one.
+func (p *Port) retireEngineNoWait() *engine {
+	p.engMu.Lock()
+	e := p.eng
+	p.eng = nil
+	p.engMu.Unlock()
+	if e == nil {
+		return nil
+	}
+	p.mu.Lock()
 	e.g.retired = true
-	e.p.broadcastLocked()
-	e.p.mu.Unlock()
-	<-e.a.Closed()
+	p.broadcastLocked()
+	p.mu.Unlock()
+	return e
 }
 
 // sawPPP reports (and clears) whether PPP frames arrived instead of text.
-func (e *engine) sawPPP() bool {
-	e.p.mu.Lock()
-	defer e.p.mu.Unlock()
+func (p *Port) sawPPP() bool {
+	p.engMu.Lock()
+	e := p.eng
+	p.engMu.Unlock()
+	if e == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	s := e.g.sawPPP
 	e.g.sawPPP = false
 	return s
 }
 
-// exec runs one command (without "AT") and returns its information lines. The timeout bounds
-// the command; cancelling ctx retires the engine (the dial is over anyway).
-func (e *engine) exec(ctx context.Context, cmd string, timeout time.Duration) ([]string, error) {
-	if e.done {
-		return nil, fmt.Errorf("at: command engine already retired")
+// Exec sends one AT command (cmd without "AT", e.g. "+CSQ"; "" sends a bare "AT") and returns
+// its information lines. timeout bounds the wait for the final result; ctx ends the wait early.
+// Errors wrap the package's sentinels: ErrCommandTimeout, ErrCommandFailed (ERROR), *CMEError,
+// and an io.EOF or the line's error when the line is gone. While the Port is in data mode no
+// answer can come, and Exec times out: on a multiplexed modem, Exec on the AT channel's Port
+// while PPP runs on another channel's.
+func (p *Port) Exec(ctx context.Context, cmd string, timeout time.Duration) ([]string, error) {
+	if err := p.lockExec(ctx); err != nil {
+		return nil, err
 	}
+	defer p.unlockExec()
+	return p.exec(ctx, cmd, timeout)
+}
+
+func (p *Port) lockExec(ctx context.Context) error {
+	select {
+	case p.execSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Port) unlockExec() { <-p.execSem }
+
+// exec runs one command; the caller holds execSem. A dial ("D...") returns the CONNECT line as
+// its only information line, with the Port in data mode. Cancelling ctx retires the engine (the
+// library cannot abandon a command); the next command starts a new one.
+func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]string, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		if d := time.Until(dl); d < timeout {
 			timeout = d
 		}
 	}
 	if timeout <= 0 {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, ErrCommandTimeout
 	}
-	e.p.mu.Lock()
+	if err := p.failed(); err != nil {
+		return nil, fmt.Errorf("at: reading the port: %w", err)
+	}
+	e := p.engine()
+	p.mu.Lock()
 	e.g.pending = cmd
-	e.p.mu.Unlock()
-	e.log.Debug("at: >", "cmd", redactLine("AT"+cmd))
+	p.mu.Unlock()
+	p.log.Load().Debug("at: >", "cmd", redactLine("AT"+cmd))
 	type result struct {
 		info []string
 		err  error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		info, err := e.a.Command(cmd, modemat.WithTimeout(timeout))
-		ch <- result{info, err}
+		var r result
+		if strings.HasPrefix(cmd, "D") {
+			r.info, r.err = e.a.SMSCommand(cmd, "", modemat.WithTimeout(timeout))
+		} else {
+			r.info, r.err = e.a.Command(cmd, modemat.WithTimeout(timeout))
+		}
+		ch <- r
 	}()
 	var r result
 	select {
 	case r = <-ch:
 	case <-ctx.Done():
-		e.retire()
-		<-ch
+		// The library cannot abandon a command: retire it and do not wait for it (its write
+		// may be stuck until the line's write deadline); the next command starts a new engine.
+		p.retireEngineNoWait()
 		return nil, ctx.Err()
 	}
-	e.p.mu.Lock()
+	p.mu.Lock()
 	e.g.pending = ""
-	perr := e.p.err
-	e.p.mu.Unlock()
+	perr := p.err
+	p.mu.Unlock()
 	if r.err == nil {
 		return r.info, nil
 	}
 	var cme modemat.CMEError
 	var cms modemat.CMSError
+	var ce modemat.ConnectError
 	switch {
 	case errors.Is(r.err, modemat.ErrDeadlineExceeded):
 		return r.info, ErrCommandTimeout
@@ -176,8 +281,9 @@ func (e *engine) exec(ctx context.Context, cmd string, timeout time.Duration) ([
 		return r.info, parseCME(string(cme))
 	case errors.As(r.err, &cms):
 		return r.info, fmt.Errorf("+CMS ERROR: %s: %w", string(cms), ErrCommandFailed)
+	case errors.As(r.err, &ce):
+		return r.info, dialError(string(ce))
 	case errors.Is(r.err, modemat.ErrClosed):
-		e.done = true
 		if perr != nil {
 			return nil, fmt.Errorf("at: reading the port: %w", perr)
 		}
@@ -186,7 +292,46 @@ func (e *engine) exec(ctx context.Context, cmd string, timeout time.Duration) ([
 	return r.info, r.err
 }
 
-// isNoTTY reports the error a pty gives to modem-line ioctls.
-func isNoTTY(err error) bool {
-	return errors.Is(err, syscall.ENOTTY) || strings.Contains(err.Error(), "inappropriate ioctl")
+// finalWaiter takes the next final result line that comes while no command is pending (the
+// OK to "+++"), which the library would drop.
+type finalWaiter struct {
+	p  *Port
+	e  *engine
+	ch chan string
+}
+
+// expectFinal starts taking such lines; call it before the bytes that the line answers are
+// written, so an answer that comes at once is not missed. The caller holds execSem.
+func (p *Port) expectFinal() *finalWaiter {
+	w := &finalWaiter{p: p, e: p.engine(), ch: make(chan string, 1)}
+	p.mu.Lock()
+	w.e.g.waiter = w.ch
+	p.broadcastLocked()
+	p.mu.Unlock()
+	return w
+}
+
+// wait waits up to timeout for the line.
+func (w *finalWaiter) wait(ctx context.Context, timeout time.Duration) (string, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case s := <-w.ch:
+		return s, nil
+	case <-t.C:
+		return "", ErrCommandTimeout
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-w.e.closed:
+		return "", fmt.Errorf("at: the port was closed: %w", io.EOF)
+	}
+}
+
+// stop ends the wait: such lines go to the library again.
+func (w *finalWaiter) stop() {
+	w.p.mu.Lock()
+	if w.e.g.waiter == w.ch {
+		w.e.g.waiter = nil
+	}
+	w.p.mu.Unlock()
 }

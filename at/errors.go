@@ -219,3 +219,24 @@ func (e *StepError) Error() string {
 
 // Unwrap returns the cause.
 func (e *StepError) Unwrap() error { return e.Err }
+
+// ErrCarrierLost ends a session's Data line when the modem reports NO CARRIER in the middle of
+// the data stream (the network dropped the call). errors.Is(err, ErrNoCarrier) holds for it too.
+var ErrCarrierLost error = carrierLost{}
+
+type carrierLost struct{}
+
+func (carrierLost) Error() string        { return "carrier lost: the modem reported NO CARRIER" }
+func (carrierLost) Is(target error) bool { return target == ErrNoCarrier }
+
+// ErrDCDLost ends a session's Data line when the modem drops its carrier-detect line (DCD).
+// errors.Is(err, ErrCarrierLost) and errors.Is(err, ErrNoCarrier) hold for it too: it is the
+// same event, seen on a wire.
+var ErrDCDLost error = dcdLost{}
+
+type dcdLost struct{}
+
+func (dcdLost) Error() string { return "carrier lost: the modem dropped DCD" }
+func (dcdLost) Is(target error) bool {
+	return target == ErrCarrierLost || target == ErrNoCarrier
+}

@@ -12,10 +12,11 @@ import (
 )
 
 // ExampleDial dials an emulated Quectel EC25 over an in-memory serial line. With a real modem,
-// open its port instead: port, err := at.Open("/dev/ttyUSB2", 115200, at.SerialOptions{}).
+// open its port instead: l, err := line.Open("/dev/ttyUSB2", line.Options{Baud: 115200}).
 func ExampleDial() {
 	host, modemEnd := serialline.Pipe(serialline.Options{})
-	defer host.Close()
+	port := at.NewPort(host) // the Port owns the line from here
+	defer port.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	profile := modemsim.EC25()
@@ -23,7 +24,7 @@ func ExampleDial() {
 	modem := modemsim.New(profile, modemsim.Loopback)
 	go func() { _ = modem.Serve(ctx, modemEnd) }()
 
-	s, err := at.Dial(ctx, host, at.Config{
+	s, err := at.Dial(ctx, port, at.Config{
 		APN:   "internet",
 		Guard: 50 * time.Millisecond,
 		PIN:   "", // entered only when the SIM asks; never retried when rejected
@@ -46,11 +47,39 @@ func ExampleDial() {
 		return
 	}
 	fmt.Println(s.Info.Connect, s.Info.Operator, s.Info.AccessTech, s.Info.Signal.DBm, "dBm")
-	// s.Data now carries PPP: hand it to ppp.NewConn. When done, stop the link, then hang up.
+	// s.Data() now carries PPP: hand it to ppp.NewConn. When done, stop the link, then hang up.
 	if err := s.Hangup(ctx); err != nil {
 		fmt.Println("hangup:", err)
 	}
 	// Output:
 	// registered: home via +CREG
 	// CONNECT 150000000 Telekom.de LTE -65 dBm
+}
+
+// ExamplePort_Exec asks the modem for its signal through the Port's AT engine. On a multiplexed
+// modem the same call works on the AT channel's Port while PPP runs on another channel.
+func ExamplePort_Exec() {
+	host, modemEnd := serialline.Pipe(serialline.Options{})
+	port := at.NewPort(host)
+	defer port.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	modem := modemsim.New(modemsim.SIM7600(), nil)
+	go func() { _ = modem.Serve(ctx, modemEnd) }()
+
+	// AT until OK, as real hosts do: a modem still booting drops what it is sent.
+	var err error
+	for range 10 {
+		if _, err = port.Exec(ctx, "", 200*time.Millisecond); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	info, err := port.Exec(ctx, "+CSQ", 2*time.Second)
+	fmt.Println(info, err)
+	// Output:
+	// [+CSQ: 20,99] <nil>
 }

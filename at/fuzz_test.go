@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pppdial/pppdial/at/transcript"
 )
@@ -43,15 +42,16 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
-// nopRW is a line that has nothing more to say and swallows writes.
-type nopRW struct{}
+// bufferedPort is a Port whose buffer holds in and whose line has ended: no reader goroutine,
+// so a test may drive the parsers directly.
+func bufferedPort(in []byte) *Port {
+	return &Port{changed: make(chan struct{}), buf: append([]byte(nil), in...)}
+}
 
-func (nopRW) Read([]byte) (int, error)    { return 0, io.EOF }
-func (nopRW) Write(b []byte) (int, error) { return len(b), nil }
-
-// FuzzDialAnswer feeds arbitrary bytes as the modem's answer to ATD. The dial must not panic;
-// when it reports CONNECT, the data stream must yield exactly the input's tail after the
-// CONNECT line (possibly less one '\n' of a split CR LF), untouched.
+// FuzzDialAnswer feeds arbitrary bytes as the modem's answer to ATD to the command-mode line
+// splitter, as the gate does while a dial waits. It must not panic; when it cuts a CONNECT line,
+// the Port is in data mode and the data line yields exactly the input's tail after that line
+// (possibly less one '\n' of a split CR LF), untouched.
 func FuzzDialAnswer(f *testing.F) {
 	f.Add([]byte("\r\nCONNECT 150000000\r\n~\xff}#\xc0!~"))
 	f.Add([]byte("ATD*99***1#\r\r\nNO CARRIER\r\n"))
@@ -60,23 +60,30 @@ func FuzzDialAnswer(f *testing.F) {
 	f.Add([]byte("\r\n+CME ERROR: 30\r\n"))
 	f.Add([]byte("\r\nBUSY\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		p := NewPort(nopRW{})
-		p.buf = append([]byte(nil), in...)
-		p.err = io.EOF
-		d := &dialer{cfg: Config{Timeouts: Timeouts{Dial: time.Second}}.withDefaults(), p: p, regCh: make(chan regUpdate, 16)}
-		s, err := d.dial(t.Context())
-		if err != nil {
+		p := bufferedPort(in)
+		var connect string
+		for i := 0; i <= len(in) && p.data == nil; i++ {
+			line, ok := p.nextTextLocked(nil, true)
+			if !ok {
+				break
+			}
+			connect = line
+		}
+		if p.data == nil {
 			return
 		}
-		if !strings.HasPrefix(s.Info.Connect, "CONNECT") {
-			t.Fatalf("connected with %q", s.Info.Connect)
+		if !strings.HasPrefix(connect, "CONNECT") {
+			t.Fatalf("connected with %q", connect)
 		}
-		p.err = nil
+		p.err = io.EOF // the line ends after the input
 		var got []byte
 		b := make([]byte, 64)
-		for p.Buffered() > 0 {
-			n, _ := s.Data.Read(b)
+		for {
+			n, err := p.data.Read(b)
 			got = append(got, b[:n]...)
+			if err != nil {
+				break
+			}
 		}
 		if !bytes.HasSuffix(in, got) {
 			t.Fatalf("data %q is not the input's tail (%q)", got, in)
@@ -95,12 +102,11 @@ func FuzzTextLines(f *testing.F) {
 	f.Add([]byte("AT\r\r\nOK\r\n+CSQ: 1"))
 	f.Add(bytes.Repeat([]byte("x"), 2000))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		p := NewPort(nopRW{})
-		p.buf = append([]byte(nil), in...)
+		p := bufferedPort(in)
 		var saw bool
 		for i := 0; i <= len(in); i++ {
 			before := len(p.buf)
-			line, ok := p.nextTextLocked(&saw)
+			line, ok := p.nextTextLocked(&saw, false)
 			if !ok {
 				break
 			}

@@ -4,93 +4,212 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
+	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pppdial/pppdial/line"
 )
 
-// Port is a serial line shared by the dialer's phases. It owns every read from the underlying
-// io.ReadWriter: the command phase, the dial and the data phase all take bytes from its buffer,
-// so no byte read while one phase ends is lost to the next (the AT library's reader keeps
-// reading after CONNECT; this is what stops that from eating the peer's first PPP frame).
+// Port owns a line: its one goroutine is the only reader of the line, and every write goes
+// through it. Command mode and data mode both take their bytes from the Port's buffer, so no
+// byte read while one mode ends is lost to the next: the AT engine (Exec, Dial, Hangup) sees
+// text lines, and after CONNECT the session's Data line sees the modem's data stream from its
+// first byte, until NO CARRIER or a DCD drop ends it.
 //
-// Read returns buffered bytes first, then reads the line. Use one Port per line for its whole
-// life: wrap once with NewPort (Open does it) and pass the Port to every Dial and Hangup, so a
-// read still in flight when one call returns is handed to the next instead of lost.
+// Use one Port per line for its whole life and pass it to every Dial, Exec and Hangup. The line
+// may be a serial port (line.Open), a pty, a pipe or one channel of a multiplexer; where it has
+// modem control lines (line.ModemControl), hang-up falls back on DTR and data mode watches DCD.
 type Port struct {
-	rw io.ReadWriter
+	l  line.Line
+	mc line.ModemControl // nil when the line has none
 
-	mu       sync.Mutex
-	buf      []byte        // bytes read but not yet consumed
-	err      error         // error of the last background read, delivered once to Read
-	reading  bool          // a Read on rw is in flight
-	changed  chan struct{} // closed and replaced whenever buf, err or reading change
-	received uint64        // bytes ever read
-	skipLF   bool          // drop one '\n' if it is the next byte (CONNECT line ended at "\r")
-	rbuf     []byte        // background read buffer; owned by whoever set reading
-
-	// nativeDL: rw has its own read deadline. Otherwise (a go.bug.st/serial port) Port keeps
-	// one itself, rdeadline, and reads through the background reader so that a Read can give up
-	// while the line's read goes on: the PPP link must be able to stop reading at teardown
-	// without the next dial losing the modem's answer to a read nobody waits for.
-	nativeDL  bool
-	rdeadline time.Time
+	mu        sync.Mutex
+	buf       []byte        // bytes read but not yet consumed
+	store     []byte        // buf's array: reused once buf is empty, so steady reads allocate nothing
+	err       error         // why the reader stopped (sticky)
+	changed   chan struct{} // closed and replaced whenever the state below changes
+	waiting   int           // goroutines waiting on changed
+	received  uint64        // bytes ever read
+	skipLF    bool          // drop one '\n' if it is the next byte (CONNECT line ended at "\r")
+	data      *dataLine     // the data-mode line while in data mode; nil in command mode
+	lastData  *dataLine     // the last data-mode line, for the dial that started it
+	dataStart uint64        // stream offset (in received bytes) where the last data mode began
+	modemLeft bool          // the last data mode ended by the modem (NO CARRIER, DCD)
+	closed    bool
+	full      bool          // the reader waits for room (buf reached maxBuffered)
+	tap       tap           // records what crosses the line (a Recorder), under mu
+	room      chan struct{} // wakes the reader waiting for room (a token: no allocation per read)
 
 	wmu       sync.Mutex   // one Write at a time
 	lastWrite atomic.Int64 // UnixNano of the last Write's end; 0 before the first
+
+	execSem chan struct{} // one AT command at a time (held by Exec and Dial's steps)
+	engMu   sync.Mutex
+	eng     *engine // the AT engine; replaced after it was retired
+
+	log        atomic.Pointer[slog.Logger]
+	onURC      atomic.Pointer[func(URC)]
+	dialURC    atomic.Pointer[func(string)] // the running Dial's registration watch
+	readerDone chan struct{}
 }
 
-// NewPort wraps rw. If rw already is a *Port it is returned as is.
-func NewPort(rw io.ReadWriter) *Port {
-	if p, ok := rw.(*Port); ok {
-		return p
+// tap receives every chunk read from the line (dir Modem) and written to it (dir Host), in
+// order, under the Port's lock.
+type tap interface {
+	modem(p *Port, b []byte)
+	host(p *Port, b []byte)
+}
+
+// maxBuffered bounds the bytes read ahead of their consumer: past it the reader stops reading
+// and the line's own buffer (and flow control) holds the rest.
+const maxBuffered = 64 << 10
+
+// NewPort takes ownership of l and starts its reader. Close the Port, not l.
+func NewPort(l line.Line) *Port {
+	p := &Port{
+		l:          l,
+		changed:    make(chan struct{}),
+		execSem:    make(chan struct{}, 1),
+		room:       make(chan struct{}, 1),
+		readerDone: make(chan struct{}),
 	}
-	_, native := rw.(interface{ SetReadDeadline(time.Time) error })
-	return &Port{rw: rw, changed: make(chan struct{}), rbuf: make([]byte, 4096), nativeDL: native}
+	if mc, ok := l.(line.ModemControl); ok {
+		p.mc = mc
+	}
+	p.log.Store(slog.New(slog.DiscardHandler))
+	go p.readLoop()
+	return p
 }
 
-// broadcastLocked wakes everyone waiting for a change. Call with mu held.
+// SetLogger sets where the Port logs AT commands and answers (PIN redacted); nil discards.
+func (p *Port) SetLogger(l *slog.Logger) {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	p.log.Store(l)
+}
+
+// SetURCHandler sets the function that receives unsolicited result codes seen in command mode
+// (nil: none). It must not block.
+func (p *Port) SetURCHandler(f func(URC)) {
+	if f == nil {
+		p.onURC.Store(nil)
+		return
+	}
+	p.onURC.Store(&f)
+}
+
+// urc hands an unsolicited result code to whoever listens.
+func (p *Port) urc(s string) {
+	p.log.Load().Debug("at: urc", "line", s)
+	if f := p.dialURC.Load(); f != nil {
+		(*f)(s)
+	}
+	if f := p.onURC.Load(); f != nil {
+		(*f)(URC{Time: time.Now(), Line: s})
+	}
+}
+
+// readLoop is the line's one reader.
+func (p *Port) readLoop() {
+	defer close(p.readerDone)
+	b := make([]byte, 4096)
+	for {
+		p.mu.Lock()
+		for len(p.buf) >= maxBuffered && !p.closed {
+			p.full = true
+			p.mu.Unlock()
+			<-p.room
+			p.mu.Lock()
+		}
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return
+		}
+		n, err := p.l.Read(b)
+		if errors.Is(err, errDeadline) && n == 0 {
+			// Not ours: the Port sets no deadline on the line. Someone else did; ignore it.
+			_ = p.l.SetReadDeadline(time.Time{})
+			continue
+		}
+		p.mu.Lock()
+		if n > 0 {
+			p.appendLocked(b[:n])
+			p.received += uint64(n)
+			if p.tap != nil {
+				p.tap.modem(p, b[:n])
+			}
+		}
+		if err != nil {
+			p.err = err
+		} else if n == 0 {
+			// A line must not return (0, nil); one that does is read again after a pause
+			// rather than spun on.
+			p.mu.Unlock()
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		p.broadcastLocked()
+		p.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// appendLocked adds bytes read to buf, reusing store: from its start when buf is empty, and by
+// moving buf's bytes to its start when they would not fit behind it. Steady reads then allocate
+// nothing, whether the consumer keeps up (a UART) or lags (a burst).
+func (p *Port) appendLocked(b []byte) {
+	switch {
+	case len(p.buf) == 0:
+		p.buf = p.store[:0]
+	case cap(p.buf)-len(p.buf) < len(b) && len(p.buf)+len(b) <= cap(p.store):
+		p.buf = p.store[:copy(p.store[:cap(p.store)], p.buf)]
+	}
+	p.buf = append(p.buf, b...)
+	if cap(p.buf) > cap(p.store) {
+		p.store = p.buf[:0] // append moved buf to a larger array, which starts at buf
+	}
+}
+
+// roomLocked wakes the reader if it waits for room and there is some now. Call with mu held,
+// after consuming.
+func (p *Port) roomLocked() {
+	if p.full && (len(p.buf) < maxBuffered || p.closed) {
+		p.full = false
+		select {
+		case p.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// broadcastLocked wakes everyone waiting for a change. Call with mu held. With nobody waiting
+// it does nothing, so a reader that is ahead of its consumer allocates nothing per read.
 func (p *Port) broadcastLocked() {
+	if p.waiting == 0 {
+		return
+	}
 	close(p.changed)
 	p.changed = make(chan struct{})
 }
 
-// kickLocked starts a background read unless one is in flight or an error waits to be seen.
-func (p *Port) kickLocked() {
-	if p.reading || p.err != nil {
-		return
-	}
-	p.reading = true
-	go p.readOnce()
-}
-
-// readOnce is one background read; its bytes land in buf.
-func (p *Port) readOnce() {
-	n, err := p.rw.Read(p.rbuf)
-	if n == 0 && err == nil {
-		// A port with a read timeout returns (0, nil): do not spin on it.
-		time.Sleep(time.Millisecond)
-	}
-	p.mu.Lock()
-	p.buf = append(p.buf, p.rbuf[:n]...)
-	p.received += uint64(n)
-	if err != nil {
-		p.err = err
-	}
-	p.reading = false
-	p.broadcastLocked()
-	p.mu.Unlock()
-}
-
-// waitLocked makes sure a read is in flight and waits, with mu released, for the next change,
-// the context or the deadline (zero = none). It returns with mu held.
+// waitLocked waits, with mu released, for the next change, the context (nil: none) or the
+// deadline (zero: none). It returns with mu held; context.DeadlineExceeded for the deadline.
 func (p *Port) waitLocked(ctx context.Context, deadline time.Time) error {
-	p.kickLocked()
 	ch := p.changed
+	p.waiting++
 	p.mu.Unlock()
-	defer p.mu.Lock()
+	defer func() {
+		p.mu.Lock()
+		p.waiting--
+	}()
 	var tc <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -115,86 +234,37 @@ func (p *Port) waitLocked(ctx context.Context, deadline time.Time) error {
 	}
 }
 
-// Read returns bytes already buffered, or reads the line. In the data phase this is the PPP
-// stream: the first bytes are those that came after the CONNECT line.
-func (p *Port) Read(b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	p.mu.Lock()
-	for {
-		if p.skipLF && len(p.buf) > 0 {
-			if p.buf[0] == '\n' {
-				p.buf = p.buf[1:]
-			}
-			p.skipLF = false
-			continue
-		}
-		if len(p.buf) > 0 {
-			n := copy(b, p.buf)
-			p.buf = p.buf[n:]
-			if len(p.buf) == 0 {
-				p.buf = nil
-			}
-			p.mu.Unlock()
-			return n, nil
-		}
-		if p.err != nil {
-			err := p.err
-			p.err = nil
-			p.mu.Unlock()
-			return 0, err
-		}
-		if !p.nativeDL {
-			dl := p.rdeadline
-			if !dl.IsZero() && !time.Now().Before(dl) {
-				p.mu.Unlock()
-				return 0, os.ErrDeadlineExceeded
-			}
-			if err := p.waitLocked(nil, dl); errors.Is(err, context.DeadlineExceeded) {
-				p.mu.Unlock()
-				return 0, os.ErrDeadlineExceeded
-			}
-			continue
-		}
-		if p.reading {
-			ch := p.changed
-			p.mu.Unlock()
-			<-ch
-			p.mu.Lock()
-			continue
-		}
-		// Nothing buffered and nobody reading: read straight into b, no copy, no goroutine.
-		p.reading = true
-		skip := p.skipLF
-		p.mu.Unlock()
-		n, err := p.rw.Read(b)
-		p.mu.Lock()
-		p.reading = false
-		p.received += uint64(n)
-		if skip && n > 0 {
-			p.skipLF = false
-			if b[0] == '\n' {
-				copy(b, b[1:n])
-				n--
-			}
-		}
-		p.broadcastLocked()
-		if n > 0 || err != nil {
-			p.mu.Unlock()
-			return n, err
-		}
-	}
-}
-
 // Write writes to the line and notes the time, for the escape sequence's guard time.
 func (p *Port) Write(b []byte) (int, error) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	n, err := p.rw.Write(b)
+	p.mu.Lock()
+	if p.tap != nil {
+		p.tap.host(p, b)
+	}
+	p.mu.Unlock()
+	n, err := p.l.Write(b)
 	p.lastWrite.Store(time.Now().UnixNano())
 	return n, err
 }
+
+// cmdWriteTimeout bounds one write in command mode: a command is a few dozen bytes, so a write
+// that takes longer is stuck on flow control (a wedged modem holding CTS, a stalled line).
+const cmdWriteTimeout = 5 * time.Second
+
+// writeCommand writes command-mode bytes (AT commands, "+++") with a write deadline, so that a
+// stuck line fails the command instead of blocking it. Data mode writes (PPP) set their own.
+func (p *Port) writeCommand(b []byte) (int, error) {
+	_ = p.l.SetWriteDeadline(time.Now().Add(cmdWriteTimeout))
+	n, err := p.Write(b)
+	_ = p.l.SetWriteDeadline(time.Time{})
+	return n, err
+}
+
+// commandWriter is the io.Writer the AT library writes commands through.
+type commandWriter struct{ p *Port }
+
+func (w commandWriter) Write(b []byte) (int, error) { return w.p.writeCommand(b) }
 
 // sinceWrite is how long the host has been silent. It does not wait for a Write in progress
 // (one blocked on flow control must not block a hang-up's guard time too).
@@ -206,62 +276,50 @@ func (p *Port) sinceWrite() time.Duration {
 	return time.Since(time.Unix(0, last))
 }
 
-// Close closes the underlying line if it can be closed; that also ends a read in flight.
+// Close retires the AT engine, ends data mode and closes the line; the reader stops. Closing
+// twice is fine.
 func (p *Port) Close() error {
-	if c, ok := p.rw.(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
-
-// errNoDTR says the line has no DTR control (an in-memory pipe, or a pty).
-var errNoDTR = errors.New("line has no DTR control")
-
-// SetDTR sets the DTR line when the underlying port can (go.bug.st/serial ports can; a pty
-// cannot and answers "inappropriate ioctl", which is reported as unsupported).
-func (p *Port) SetDTR(on bool) error {
-	d, ok := p.rw.(interface{ SetDTR(bool) error })
-	if !ok {
-		return errNoDTR
-	}
-	if err := d.SetDTR(on); err != nil {
-		if isNoTTY(err) {
-			return errNoDTR
-		}
-		return err
-	}
-	return nil
-}
-
-// errNoDCD says the line cannot report carrier detect (an in-memory pipe, or a pty).
-var errNoDCD = errors.New("line has no carrier-detect (DCD) status")
-
-// CarrierDetect reports the DCD line where the port has one (a real serial port): a modem with
-// AT&C1 (the usual default) drops DCD when the call ends. Lines without modem status (a pty, an
-// in-memory pipe) answer with an error.
-func (p *Port) CarrierDetect() (bool, error) {
-	d, ok := p.rw.(interface{ CarrierDetect() (bool, error) })
-	if !ok {
-		return false, errNoDCD
-	}
-	return d.CarrierDetect()
-}
-
-// SetReadDeadline sets the underlying line's read deadline when it has one (serialline, net.Pipe,
-// a pty opened as *os.File); otherwise (a serial port) the Port keeps the deadline itself, and a
-// read of the line that is still in flight when a Read gives up delivers its bytes to the next
-// Read. A Read that times out returns os.ErrDeadlineExceeded (or the line's timeout error). Use it
-// in the data phase only: during Dial a timed-out read would end the command phase.
-func (p *Port) SetReadDeadline(t time.Time) error {
-	d, ok := p.rw.(interface{ SetReadDeadline(time.Time) error })
-	if !ok {
-		p.mu.Lock()
-		p.rdeadline = t
-		p.broadcastLocked()
+	p.mu.Lock()
+	if p.closed {
 		p.mu.Unlock()
 		return nil
 	}
-	return d.SetReadDeadline(t)
+	p.closed = true
+	p.roomLocked()
+	if p.data != nil {
+		p.data.endLocked(fmt.Errorf("at: the port was closed: %w", errClosed))
+	}
+	p.broadcastLocked()
+	p.mu.Unlock()
+	// The line first: it unblocks a command write stuck on flow control, which the engine would
+	// otherwise wait for.
+	err := p.l.Close()
+	p.retireEngine()
+	select {
+	case <-p.readerDone:
+	case <-time.After(time.Second):
+		// A line whose Close does not unblock Read breaks line.Line's contract; the reader
+		// then ends with the line.
+	}
+	return err
+}
+
+// SetDTR drives the line's DTR where it has modem control lines; otherwise the error wraps
+// line.ErrNoModemControl.
+func (p *Port) SetDTR(on bool) error {
+	if p.mc == nil {
+		return line.ErrNoModemControl
+	}
+	return p.mc.SetDTR(on)
+}
+
+// CarrierDetect reads the line's DCD where it has modem control lines; otherwise the error
+// wraps line.ErrNoModemControl.
+func (p *Port) CarrierDetect() (bool, error) {
+	if p.mc == nil {
+		return false, line.ErrNoModemControl
+	}
+	return p.mc.CarrierDetect()
 }
 
 // Buffered returns how many bytes have been read from the line but not yet consumed.
@@ -269,6 +327,43 @@ func (p *Port) Buffered() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.buf)
+}
+
+// received returns how many bytes were ever read from the line.
+func (p *Port) receivedBytes() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.received
+}
+
+// failed reports the error that stopped the reader, if any.
+func (p *Port) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// setTap installs t (nil removes it). Bytes read but not consumed yet are handed to t first, so
+// it sees everything the next consumer will.
+func (p *Port) setTap(t tap) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tap = t
+	if t != nil && len(p.buf) > 0 {
+		t.modem(p, p.buf)
+	}
+}
+
+// commandModeLocked ends data mode, if it runs, with err and hands the line back to the AT
+// engine.
+func (p *Port) commandModeLocked(err error) {
+	if p.data == nil {
+		return
+	}
+	p.data.endLocked(err)
+	p.data = nil
+	p.skipLF = false
+	p.broadcastLocked()
 }
 
 // scanLine takes the next text line from the start of buf: leading CR/LF are skipped, the line
@@ -286,33 +381,67 @@ func scanLine(buf []byte) (line []byte, n int, term byte) {
 	return buf[i : i+j], i + j + 1, buf[i+j]
 }
 
-// readLineLocked returns the next complete text line in command mode, skipping PPP frames
-// (anything up to a 0x7e flag) that a modem still in data mode sends. sawPPP is set when one
-// was skipped. Call with mu held.
-func (p *Port) readLineLocked(ctx context.Context, deadline time.Time, sawPPP *bool) (string, error) {
-	for {
-		line, ok := p.nextTextLocked(sawPPP)
-		if ok {
-			return line, nil
-		}
-		if p.err != nil {
-			err := p.err
-			return "", err
-		}
-		if err := p.waitLocked(ctx, deadline); err != nil {
-			return "", err
-		}
+// cutConnect cuts a CONNECT result line (verbose, or "1" after ATV0) from the start of b, where
+// the modem's data stream may follow at once. The line ends at CR, LF or the first PPP flag:
+// some modems send their first frame with no line end after CONNECT, and a flag is never part
+// of a result code. n is how many bytes the line takes with its line end (a flag is left for
+// the data); lf is set when the line ended in a CR that is b's last byte, so that an LF coming
+// next still belongs to the line. ok is false unless b starts with a complete CONNECT line.
+//
+// This is the one place that decides where command mode ends and data begins: the Port's
+// hand-over, the Recorder and Replay all cut there.
+func cutConnect(b []byte) (connect string, n int, lf, ok bool) {
+	verbose := bytes.HasPrefix(b, []byte("CONNECT"))
+	if !verbose && !(len(b) >= 2 && b[0] == '1' && (b[1] == '\r' || b[1] == '\n')) {
+		return "", 0, false, false
 	}
+	k := bytes.IndexAny(b, "\r\n\x7e")
+	if k < 0 {
+		return "", 0, false, false
+	}
+	connect = string(bytes.TrimSpace(b[:k]))
+	if connect == "1" {
+		connect = "CONNECT"
+	}
+	n = k
+	switch b[k] {
+	case '\r':
+		n++
+		if n == len(b) {
+			lf = true
+		} else if b[n] == '\n' {
+			n++
+		}
+	case '\n':
+		n++
+	}
+	return connect, n, lf, true
 }
 
 // maxLine bounds a text line; longer runs without a terminator are junk (wrong baud, data).
 const maxLine = 1024
 
-// nextTextLocked takes the next complete line out of buf, dropping PPP frames and overlong junk.
-func (p *Port) nextTextLocked(sawPPP *bool) (string, bool) {
+// nextTextLocked takes the next complete line out of buf in command mode, dropping PPP frames
+// (anything up to a 0x7e flag, which a modem still in data mode sends; sawPPP is set then) and
+// overlong junk. While a dial waits for its answer, a CONNECT line is cut by cutConnect and the
+// Port enters data mode at once, so that not one byte after it is taken for text.
+func (p *Port) nextTextLocked(sawPPP *bool, dialing bool) (string, bool) {
+	defer p.roomLocked()
 	for {
-		line, n, term := scanLine(p.buf)
-		region := line
+		if dialing {
+			i := 0
+			for i < len(p.buf) && (p.buf[i] == '\r' || p.buf[i] == '\n') {
+				i++
+			}
+			if connect, n, lf, ok := cutConnect(p.buf[i:]); ok {
+				p.buf = p.buf[i+n:]
+				p.skipLF = lf
+				p.enterDataLocked()
+				return connect, true
+			}
+		}
+		text, n, term := scanLine(p.buf)
+		region := text
 		if term == 0 {
 			region = p.buf[n:]
 		}
@@ -320,9 +449,9 @@ func (p *Port) nextTextLocked(sawPPP *bool) (string, bool) {
 			if sawPPP != nil {
 				*sawPPP = true
 			}
-			start := len(p.buf) - len(p.buf[n:])
+			start := n
 			if term != 0 {
-				start = n - len(line) - 1
+				start = n - len(text) - 1
 			}
 			p.buf = p.buf[start+k+1:]
 			continue
@@ -335,6 +464,22 @@ func (p *Port) nextTextLocked(sawPPP *bool) (string, bool) {
 			return "", false
 		}
 		p.buf = p.buf[n:]
-		return string(line), true
+		return string(text), true
 	}
 }
+
+// enterDataLocked starts data mode: from here the buffer belongs to the data line.
+func (p *Port) enterDataLocked() {
+	p.data = newDataLine(p)
+	p.lastData = p.data
+	p.modemLeft = false
+	p.dataStart = p.received - uint64(len(p.buf))
+	p.broadcastLocked()
+}
+
+// errDeadline is what a line's Read returns when its deadline passes; errClosed what it returns
+// once closed.
+var (
+	errDeadline = os.ErrDeadlineExceeded
+	errClosed   = os.ErrClosed
+)

@@ -1,9 +1,7 @@
 package at
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -14,211 +12,200 @@ import (
 
 // RecorderOptions tune a Recorder.
 type RecorderOptions struct {
-	// Headers are written first as "# key: value" lines, e.g. {"modem", "Quectel EC25"},
-	// {"config", "apn=internet pin=****"}, {"expect", "ok"}.
+	// Headers are written after the "# config:" and "# expect:" headers, e.g.
+	// {"modem", "Quectel EC25"}.
 	Headers []transcript.Header
-	// Secrets are replaced with "****" wherever they appear, in both directions. Dial adds its
-	// PIN on its own when handed a *Recorder.
+	// Secrets are replaced with "****" wherever they appear in the AT phase, in both directions
+	// (PAP/CHAP passwords). Dial adds its PIN on its own.
 	Secrets []string
-	// DataLimit is how many bytes to record in each direction after the CONNECT line
-	// (default 256; negative records everything).
-	DataLimit int
+	// DataEvents is how many of the modem's reads after CONNECT are kept (default 2): the
+	// peer's first PPP bytes are what a replay feeds to the data line, while the host's own PPP
+	// frames carry random magic numbers no replay can match, and are not recorded.
+	DataEvents int
 }
 
-// Recorder wraps a port and writes what crosses it to w in the transcript format
-// (testdata/transcripts/README.md), with PINs and passwords redacted: AT+CPIN="1234" is recorded
-// as AT+CPIN="****", in the host's write and in the modem's echo. Pass it to Dial in place of the
-// port.
+// Recorder records one dial as a transcript (testdata/transcripts/README.md) that Replay accepts:
+// set it as Config.Record. It holds the transcript back until the dial's outcome is known,
+// because the headers, which come first, say how the dial was configured ("# config:") and
+// what a replay must reach ("# expect:"); then it writes the held events, and the modem's first
+// DataEvents reads after CONNECT as they come. Secrets are redacted: AT+CPIN="1234" is recorded
+// as AT+CPIN="****", in the host's write and in the modem's echo, and the config header says
+// pin=****, which a replay sends as is.
+//
+// It taps the Port, so it records every byte the dial reads and writes, the Port's buffer
+// included, and it splits the modem's bytes where the Port began data mode.
 type Recorder struct {
-	rw    io.ReadWriter
-	start time.Time
+	w    *transcript.Writer
+	opts RecorderOptions
 
-	mu        sync.Mutex
-	w         *bufio.Writer
-	secrets   []string
-	limit     int
-	connected bool
-	data      [2]int                  // bytes recorded after CONNECT, per direction
-	pending   [2]pendingChunk         // held back until a secret line is complete
-	err       error                   // first write error
-	tail      [2][]byte               // last bytes seen, to find CONNECT split across reads
-	dirs      [2]transcript.Direction // index -> direction
+	mu      sync.Mutex
+	state   recState
+	start   time.Time
+	secrets []string
+	held    []recEvent
+	data    int // data events written
 }
 
-type pendingChunk struct {
+type recState int
+
+const (
+	recIdle recState = iota
+	recDialing
+	recData
+	recDone
+)
+
+// recEvent is one read or write; off is the modem stream offset of its first byte.
+type recEvent struct {
+	dir  transcript.Direction
 	at   time.Duration
+	off  uint64
 	data []byte
 }
 
-// NewRecorder writes the headers to w and returns the recording wrapper around rw.
-func NewRecorder(rw io.ReadWriter, w io.Writer, opts RecorderOptions) *Recorder {
-	r := &Recorder{
-		rw:      rw,
-		start:   time.Now(),
-		w:       bufio.NewWriter(w),
-		secrets: append([]string(nil), opts.Secrets...),
-		limit:   opts.DataLimit,
-		dirs:    [2]transcript.Direction{transcript.Host, transcript.Modem},
+// NewRecorder returns a Recorder that writes the transcript to w.
+func NewRecorder(w io.Writer, opts RecorderOptions) *Recorder {
+	if opts.DataEvents <= 0 {
+		opts.DataEvents = 2
 	}
-	if r.limit == 0 {
-		r.limit = 256
-	}
-	fmt.Fprintf(r.w, "# pppdial transcript v1\n")
-	for _, h := range opts.Headers {
-		fmt.Fprintf(r.w, "# %s: %s\n", h.Key, r.redact(h.Value))
-	}
-	r.err = r.w.Flush()
-	return r
+	return &Recorder{w: transcript.NewWriter(w), opts: opts, secrets: append([]string(nil), opts.Secrets...)}
 }
 
-// AddSecret adds a string to redact from now on.
-func (r *Recorder) AddSecret(s string) {
-	if s == "" {
+// begin starts recording the dial on p.
+func (r *Recorder) begin(p *Port, pin string) {
+	r.mu.Lock()
+	if r.state != recIdle {
+		r.mu.Unlock()
 		return
 	}
+	r.state = recDialing
+	r.start = time.Now()
+	if pin != "" {
+		r.secrets = append(r.secrets, pin)
+	}
+	r.mu.Unlock()
+	p.setTap(r)
+}
+
+// modem takes a chunk read from the line (called with p.mu held).
+func (r *Recorder) modem(p *Port, b []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.secrets = append(r.secrets, s)
-}
-
-// Read reads from the port and records what came.
-func (r *Recorder) Read(b []byte) (int, error) {
-	n, err := r.rw.Read(b)
-	if n > 0 {
-		r.record(1, b[:n])
+	ev := recEvent{dir: transcript.Modem, at: time.Since(r.start), off: p.received - uint64(len(b))}
+	switch r.state {
+	case recDialing:
+		ev.data = bytes.Clone(b)
+		r.held = append(r.held, ev)
+	case recData:
+		r.writeData(ev.at, b)
 	}
-	return n, err
-}
-
-// Write records and writes to the port.
-func (r *Recorder) Write(b []byte) (int, error) {
-	r.record(0, b)
-	return r.rw.Write(b)
-}
-
-// SetDTR passes DTR control through when the port has it.
-func (r *Recorder) SetDTR(on bool) error {
-	if d, ok := r.rw.(interface{ SetDTR(bool) error }); ok {
-		return d.SetDTR(on)
+	if r.state == recDone && p.tap == r {
+		p.tap = nil // nothing more to record: off the reader's path
 	}
-	return errNoDTR
 }
 
-// Close flushes anything held back and closes the port if it can be closed.
-func (r *Recorder) Close() error {
-	err := r.Flush()
-	if c, ok := r.rw.(io.Closer); ok {
-		if cerr := c.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
-}
-
-// Flush writes chunks held back (a line that might still carry a secret) and flushes w.
-func (r *Recorder) Flush() error {
+// host takes a chunk written to the line (called with p.mu held).
+func (r *Recorder) host(p *Port, b []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for i := range r.pending {
-		r.emit(i)
+	if r.state == recDialing {
+		r.held = append(r.held, recEvent{dir: transcript.Host, at: time.Since(r.start), data: bytes.Clone(b)})
 	}
-	if err := r.w.Flush(); r.err == nil {
-		r.err = err
+	if r.state == recDone && p.tap == r {
+		p.tap = nil
 	}
-	return r.err
 }
 
-func (r *Recorder) record(dir int, b []byte) {
+// dialed writes the headers for cfg and the dial's outcome (err), then the held events: the
+// modem's bytes before the data mode began redacted, those after as data.
+func (r *Recorder) dialed(p *Port, cfg Config, err error) {
+	p.mu.Lock()
+	dataStart := p.dataStart
 	r.mu.Lock()
+	p.mu.Unlock()
 	defer r.mu.Unlock()
-	at := time.Since(r.start)
-	if r.connected {
-		r.recordData(dir, at, b)
+	if r.state != recDialing {
 		return
 	}
-	pc := &r.pending[dir]
-	if len(pc.data) == 0 {
-		pc.at = at
+	r.state = recDone
+	r.w.Header(transcript.Header{Key: "config", Value: transcriptConfig(cfg).String()})
+	r.w.Header(transcript.Header{Key: "expect", Value: Outcome(err)})
+	for _, h := range r.opts.Headers {
+		r.w.Header(transcript.Header{Key: h.Key, Value: r.redact(h.Value)})
 	}
-	pc.data = append(pc.data, b...)
-	// Look for CONNECT in what the modem sent (possibly split across reads).
-	if dir == 1 {
-		seen := append(r.tail[1], b...)
-		if k := bytes.Index(seen, []byte("CONNECT")); k >= 0 {
-			// Record up to the end of the CONNECT line as command-mode bytes, the rest as data.
-			end := len(seen)
-			if e := bytes.IndexAny(seen[k:], "\r\n\x7e"); e >= 0 {
-				end = k + e
-				for end < len(seen) && (seen[end] == '\r' || seen[end] == '\n') {
-					end++
-				}
-				consumed := end - len(r.tail[1]) // bytes of b up to the line end
-				if consumed < 0 {
-					consumed = 0
-				}
-				rest := b[consumed:]
-				pc.data = pc.data[:len(pc.data)-len(rest)]
-				r.emit(0)
-				r.emit(1)
-				r.connected = true
-				r.tail[1] = nil
-				r.recordData(1, at, rest)
-				return
+	var text, data []recEvent
+	for _, ev := range r.held {
+		if err == nil && ev.dir == transcript.Modem && ev.off+uint64(len(ev.data)) > dataStart {
+			cut := int(max(dataStart, ev.off) - ev.off)
+			if cut > 0 {
+				text = append(text, recEvent{dir: ev.dir, at: ev.at, data: ev.data[:cut]})
 			}
+			data = append(data, recEvent{dir: ev.dir, at: ev.at, data: ev.data[cut:]})
+			continue
 		}
-		if len(seen) > 64 {
-			seen = seen[len(seen)-64:]
+		if len(data) == 0 {
+			text = append(text, ev)
 		}
-		r.tail[1] = append([]byte(nil), seen...)
 	}
-	// Hold the chunk while its unterminated tail may still grow into a secret.
-	tail := pc.data
-	if i := bytes.LastIndexAny(tail, "\r\n"); i >= 0 {
-		tail = tail[i+1:]
-	}
-	if len(pc.data) < 4096 && sensitivePrefix(string(tail)) {
+	r.held = nil
+	r.writeText(text)
+	if err != nil {
 		return
 	}
-	r.emit(dir)
+	r.state = recData
+	for _, ev := range data {
+		r.writeData(ev.at, ev.data)
+	}
 }
 
-// recordData records bytes of the data phase, up to the limit.
-func (r *Recorder) recordData(dir int, at time.Duration, b []byte) {
-	if r.limit >= 0 {
-		room := r.limit - r.data[dir]
-		if room <= 0 {
-			return
+// writeText writes the AT phase's events, redacted. A chunk whose unterminated last line might
+// still grow into a command with a secret (an echo of AT+CPIN="12 split across reads) is joined
+// with the next chunk of its direction first, so the secret is whole when it is redacted.
+func (r *Recorder) writeText(evs []recEvent) {
+	var pending [2]*recEvent // by direction: Host, Modem
+	idx := func(d transcript.Direction) int {
+		if d == transcript.Host {
+			return 0
 		}
-		if len(b) > room {
-			b = b[:room]
-		}
-		r.data[dir] += len(b)
+		return 1
 	}
-	r.writeEvent(dir, at, b)
+	emit := func(i int) {
+		if ev := pending[i]; ev != nil {
+			r.w.Event(transcript.Event{Dir: ev.dir, At: ev.at, Data: []byte(r.redact(redactLine(string(ev.data))))})
+			pending[i] = nil
+		}
+	}
+	for _, ev := range evs {
+		i := idx(ev.dir)
+		if pending[i] == nil {
+			ev := ev
+			pending[i] = &ev
+		} else {
+			pending[i].data = append(pending[i].data, ev.data...)
+		}
+		tail := pending[i].data
+		if k := bytes.LastIndexAny(tail, "\r\n"); k >= 0 {
+			tail = tail[k+1:]
+		}
+		if len(pending[i].data) < 4096 && sensitivePrefix(string(tail)) {
+			continue
+		}
+		emit(i)
+	}
+	emit(0)
+	emit(1)
 }
 
-// emit writes the pending chunk of one direction, redacted.
-func (r *Recorder) emit(dir int) {
-	pc := &r.pending[dir]
-	if len(pc.data) == 0 {
+// writeData writes one data-mode read of the modem's, up to DataEvents of them.
+func (r *Recorder) writeData(at time.Duration, b []byte) {
+	if r.data >= r.opts.DataEvents || len(b) == 0 {
+		if r.data >= r.opts.DataEvents {
+			r.state = recDone
+		}
 		return
 	}
-	r.writeEvent(dir, pc.at, []byte(r.redact(redactLine(string(pc.data)))))
-	pc.data = nil
-}
-
-func (r *Recorder) writeEvent(dir int, at time.Duration, b []byte) {
-	if len(b) == 0 || r.err != nil {
-		return
-	}
-	line := transcript.FormatEvent(transcript.Event{Dir: r.dirs[dir], At: at, Data: b})
-	if _, err := r.w.WriteString(line + "\n"); err != nil {
-		r.err = err
-		return
-	}
-	if err := r.w.Flush(); err != nil {
-		r.err = err
-	}
+	r.data++
+	r.w.Event(transcript.Event{Dir: transcript.Modem, At: at, Data: b})
 }
 
 func (r *Recorder) redact(s string) string {
@@ -228,4 +215,55 @@ func (r *Recorder) redact(s string) string {
 		}
 	}
 	return s
+}
+
+// transcriptConfig renders the dial's settings as the "# config:" header, so that a replay
+// dials the same way: every setting that changes what the dialer writes (Init among them) and
+// the pauses that shape its timing. The step timeouts are left out (a replay runs with short
+// ones). The PIN is written as ****: a replay sends that, as recorded.
+func transcriptConfig(cfg Config) transcript.DialConfig {
+	c := transcript.DialConfig{
+		APN: cfg.APN, PDP: cfg.PDPType, CID: cfg.CID, Dial: cfg.DialString,
+		Init: cfg.Init, Reg: cfg.RegistrationCommands, Poll: cfg.PollInterval, Guard: cfg.Guard,
+	}
+	if cfg.PIN != "" {
+		c.PIN = Redacted
+	}
+	return c
+}
+
+// configFromTranscript is transcriptConfig's inverse: the Config a replay dials with. Fields the
+// header leaves out take base's values.
+func configFromTranscript(c transcript.DialConfig, base Config) Config {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&base.APN, c.APN)
+	set(&base.PIN, c.PIN)
+	set(&base.PDPType, c.PDP)
+	set(&base.DialString, c.Dial)
+	if c.CID != 0 {
+		base.CID = c.CID
+	}
+	if c.Init != nil {
+		base.Init = c.Init
+	}
+	if c.Reg != nil {
+		base.RegistrationCommands = c.Reg
+	}
+	for _, d := range []struct {
+		dst *time.Duration
+		v   time.Duration
+	}{
+		{&base.PollInterval, c.Poll}, {&base.Guard, c.Guard}, {&base.Timeouts.Wake, c.Wake},
+		{&base.Timeouts.WakeRetry, c.WakeRetry}, {&base.Timeouts.Command, c.Command},
+		{&base.Timeouts.SIM, c.SIM}, {&base.Timeouts.Register, c.Register}, {&base.Timeouts.Dial, c.DialTimeout},
+	} {
+		if d.v != 0 {
+			*d.dst = d.v
+		}
+	}
+	return base
 }

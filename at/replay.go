@@ -87,9 +87,10 @@ func Outcome(err error) string {
 }
 
 // replayConfig builds the dialer's Config from the "# config:" header. Replays run with short
-// timeouts: the modem answers at once, and silence in a transcript means the modem stayed silent.
+// timeouts unless the header says otherwise: the modem answers at once, and silence in a
+// transcript means the modem stayed silent.
 func replayConfig(t *transcript.Transcript, log *slog.Logger) (Config, error) {
-	cfg := Config{
+	base := Config{
 		PollInterval: 20 * time.Millisecond,
 		Guard:        20 * time.Millisecond,
 		Timeouts: Timeouts{
@@ -98,53 +99,11 @@ func replayConfig(t *transcript.Transcript, log *slog.Logger) (Config, error) {
 		},
 		Logger: log,
 	}
-	kv, err := transcript.ParseKV(t.Get("config"))
+	c, err := transcript.ParseDialConfig(t.Get("config"))
 	if err != nil {
-		return cfg, err
+		return base, err
 	}
-	dur := func(k string, d *time.Duration) error {
-		if v, ok := kv[k]; ok {
-			x, err := time.ParseDuration(v)
-			if err != nil {
-				return fmt.Errorf("config %s: %w", k, err)
-			}
-			*d = x
-		}
-		return nil
-	}
-	for k, v := range kv {
-		switch k {
-		case "apn":
-			cfg.APN = v
-		case "pin":
-			cfg.PIN = v
-		case "pdp":
-			cfg.PDPType = v
-		case "cid":
-			if cfg.CID, err = strconv.Atoi(v); err != nil {
-				return cfg, fmt.Errorf("config cid: %w", err)
-			}
-		case "dial":
-			cfg.DialString = v
-		case "init":
-			cfg.Init = strings.Split(v, ",")
-		case "reg":
-			cfg.RegistrationCommands = strings.Split(v, ",")
-		case "poll", "guard", "wake", "wake-retry", "cmd", "sim", "register", "dial-timeout":
-		default:
-			return cfg, fmt.Errorf("config: unknown key %q", k)
-		}
-	}
-	for k, d := range map[string]*time.Duration{
-		"poll": &cfg.PollInterval, "guard": &cfg.Guard, "wake": &cfg.Timeouts.Wake,
-		"wake-retry": &cfg.Timeouts.WakeRetry, "cmd": &cfg.Timeouts.Command, "sim": &cfg.Timeouts.SIM,
-		"register": &cfg.Timeouts.Register, "dial-timeout": &cfg.Timeouts.Dial,
-	} {
-		if err := dur(k, d); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
+	return configFromTranscript(c, base), nil
 }
 
 // timeoutOutcome reports outcomes where the dialer keeps talking to a modem that stays silent
@@ -157,8 +116,9 @@ func timeoutOutcome(expect string) bool {
 	return false
 }
 
-// splitAtConnect finds the CONNECT line in the modem's bytes and returns the index of the event
-// holding it and the offset in that event where the data phase starts (-1 when none).
+// splitAtConnect finds the CONNECT line in the modem's bytes, cut as the Port cuts it
+// (cutConnect), and returns the index of the event where the data phase starts and the offset
+// in that event (-1, -1 when there is none).
 func splitAtConnect(evs []transcript.Event) (int, int) {
 	var all []byte
 	var owner []int // event index of each byte
@@ -171,32 +131,27 @@ func splitAtConnect(evs []transcript.Event) (int, int) {
 			owner = append(owner, i)
 		}
 	}
-	k := bytes.Index(all, []byte("CONNECT"))
-	if k < 0 {
-		return -1, -1
-	}
-	end := len(all)
-	if e := bytes.IndexAny(all[k:], "\r\n\x7e"); e >= 0 {
-		end = k + e
-		if all[end] == '\r' {
-			end++
-			if end < len(all) && all[end] == '\n' {
-				end++
-			}
-		} else if all[end] == '\n' {
-			end++
+	for k := 0; k < len(all); k++ {
+		if k > 0 && all[k-1] != '\r' && all[k-1] != '\n' {
+			continue
 		}
+		_, n, _, ok := cutConnect(all[k:])
+		if !ok || !bytes.HasPrefix(all[k:], []byte("CONNECT")) {
+			continue
+		}
+		end := k + n
+		if end >= len(all) {
+			last := owner[len(owner)-1]
+			return last, len(evs[last].Data)
+		}
+		ev := owner[end]
+		off := 0 // offset of byte end inside its event
+		for j := end - 1; j >= 0 && owner[j] == ev; j-- {
+			off++
+		}
+		return ev, off
 	}
-	if end >= len(all) {
-		return owner[len(owner)-1], len(evs[owner[len(owner)-1]].Data)
-	}
-	ev := owner[end]
-	// offset of byte end inside its event
-	off := 0
-	for j := end - 1; j >= 0 && owner[j] == ev; j-- {
-		off++
-	}
-	return ev, off
+	return -1, -1
 }
 
 // ReplayFile replays the transcript in path; see Replay.
@@ -211,7 +166,7 @@ func ReplayFile(ctx context.Context, path string, opts ReplayOptions) (*ReplayRe
 // Replay plays the transcript's modem side against Dial: it writes each '<' chunk as the modem
 // and checks that the dialer writes exactly each '>' chunk, in order. It then checks the dial's
 // outcome against "# expect:" (and "# expect-info:" when present: keys operator, act, dbm, reg,
-// connect) and, on success, that Session.Data yields exactly the bytes after the CONNECT line
+// connect) and, on success, that Session.Data() yields exactly the bytes after the CONNECT line
 // and carries the host's data-phase writes. The dial's config comes from "# config:" (keys apn,
 // pin, pdp, cid, dial, init, reg; durations poll, guard, wake, wake-retry, cmd, sim, register,
 // dial-timeout). A PIN written as **** is sent as "****", matching the redacted recording.
@@ -282,6 +237,7 @@ func Replay(ctx context.Context, t *transcript.Transcript, opts ReplayOptions) (
 	}()
 
 	port := NewPort(hostEnd)
+	defer port.Close()
 	type dialResult struct {
 		s   *Session
 		err error
@@ -319,7 +275,7 @@ func Replay(ctx context.Context, t *transcript.Transcript, opts ReplayOptions) (
 		go func() {
 			defer wg.Done()
 			if len(hostData) > 0 {
-				_, _ = s.Data.Write(hostData)
+				_, _ = s.Data().Write(hostData)
 			}
 		}()
 		go func() {
@@ -333,7 +289,7 @@ func Replay(ctx context.Context, t *transcript.Transcript, opts ReplayOptions) (
 					dataDone <- nil
 					return
 				}
-				k, err := s.Data.Read(b)
+				k, err := s.Data().Read(b)
 				dmu.Lock()
 				got = append(got, b[:k]...)
 				dmu.Unlock()

@@ -18,13 +18,14 @@ import (
 
 	"github.com/pppdial/pppdial/bind"
 	"github.com/pppdial/pppdial/internal/peers"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
 )
 
 // dialPeer runs a client ppp.Conn on rw, registers its pp interface and
 // brings it up with what IPCP/IPV6CP negotiated, as the session layer does.
-func dialPeer(t *testing.T, rw io.ReadWriter, cfg ppp.Config) (*netif.Registry, *netif.Netif, *ppp.Conn) {
+func dialPeer(t *testing.T, rw line.Line, cfg ppp.Config) (*netif.Registry, *netif.Netif, *ppp.Conn) {
 	t.Helper()
 	cfg.Role = ppp.Client
 	cfg.Logger = quiet

@@ -5,7 +5,6 @@ package modemsim_test
 import (
 	"context"
 	"encoding/binary"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/internal/peers"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 )
 
@@ -75,7 +75,7 @@ func frames(stream []byte) []frame {
 
 // awaitLCP reads r until an LCP frame arrives, sending hostConfReq every second meanwhile (a
 // passive peer waits for it; an active one answers it too).
-func awaitLCP(t *testing.T, data io.ReadWriter, d time.Duration) frame {
+func awaitLCP(t *testing.T, data line.Line, d time.Duration) frame {
 	t.Helper()
 	var mu sync.Mutex
 	var stream []byte
@@ -103,11 +103,9 @@ func awaitLCP(t *testing.T, data io.ReadWriter, d time.Duration) frame {
 	defer func() {
 		// Stop the reader before anyone else (Hangup) reads the port.
 		close(stop)
-		if d, ok := data.(interface{ SetReadDeadline(time.Time) error }); ok {
-			_ = d.SetReadDeadline(time.Now())
-			wg.Wait()
-			_ = d.SetReadDeadline(time.Time{})
-		}
+		_ = data.SetReadDeadline(time.Now())
+		wg.Wait()
+		_ = data.SetReadDeadline(time.Time{})
 	}()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
@@ -144,7 +142,7 @@ func TestInteropSlirp(t *testing.T) {
 	r := newRig(t, fast(modemsim.SIM7600()), modemsim.BridgeCommand(peers.SlirpBinary, "ppp"))
 	s, err := r.dial(t, interopCfg())
 	require.NoError(t, err)
-	f := awaitLCP(t, s.Data, 15*time.Second)
+	f := awaitLCP(t, s.Data(), 15*time.Second)
 	t.Logf("slirp answered LCP code %d id %d", f.info[0], f.info[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -158,7 +156,7 @@ func TestInteropPPPDVM(t *testing.T) {
 	r := newRig(t, fast(modemsim.EC25()), modemsim.BridgePTY(vm.PTY))
 	s, err := r.dial(t, interopCfg())
 	require.NoError(t, err)
-	f := awaitLCP(t, s.Data, 30*time.Second)
+	f := awaitLCP(t, s.Data(), 30*time.Second)
 	t.Logf("pppd answered LCP code %d id %d", f.info[0], f.info[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

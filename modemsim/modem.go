@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 )
 
 // Stats count what a Modem saw, for tests to check what the dialer did (a PIN never sent twice,
@@ -84,7 +85,7 @@ func (m *Modem) count(f func(*Stats)) {
 }
 
 // Discard is a DataFunc that swallows the host's bytes and sends nothing.
-func Discard(ctx context.Context, data io.ReadWriter) error {
+func Discard(ctx context.Context, data line.Line) error {
 	done := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, data)
@@ -102,7 +103,7 @@ func Discard(ctx context.Context, data io.ReadWriter) error {
 }
 
 // Loopback is a DataFunc that sends the host's bytes straight back.
-func Loopback(ctx context.Context, data io.ReadWriter) error {
+func Loopback(ctx context.Context, data line.Line) error {
 	done := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(data, data)
@@ -139,7 +140,7 @@ type call struct {
 type session struct {
 	m    *Modem
 	p    Profile
-	port io.ReadWriter
+	port line.Line
 	ctx  context.Context
 	log  *slog.Logger
 
@@ -179,7 +180,7 @@ type session struct {
 // On return every goroutine it started has ended; to unblock its pending read it sets a past
 // read deadline when the port has SetReadDeadline, and otherwise closes the port when it is an
 // io.Closer.
-func (m *Modem) Serve(ctx context.Context, port io.ReadWriter) error {
+func (m *Modem) Serve(ctx context.Context, port line.Line) error {
 	log := m.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -216,26 +217,18 @@ func (m *Modem) Serve(ctx context.Context, port io.ReadWriter) error {
 		s.endCall()
 	}
 	// Unblock the reader (and a writer stuck on a full line).
-	if d, ok := port.(interface{ SetReadDeadline(time.Time) error }); ok {
-		_ = d.SetReadDeadline(time.Now().Add(-time.Second))
-	}
+	_ = port.SetReadDeadline(time.Now().Add(-time.Second))
 	select {
 	case <-rdone:
 	case <-time.After(200 * time.Millisecond):
-		if c, ok := port.(io.Closer); ok {
-			_ = c.Close()
-		}
+		_ = port.Close()
 		<-rdone
 	}
-	if d, ok := port.(interface{ SetReadDeadline(time.Time) error }); ok {
-		_ = d.SetReadDeadline(time.Time{})
-	}
+	_ = port.SetReadDeadline(time.Time{})
 	select {
 	case <-wdone:
 	case <-time.After(200 * time.Millisecond):
-		if c, ok := port.(io.Closer); ok {
-			_ = c.Close()
-		}
+		_ = port.Close()
 		<-wdone
 	}
 	s.wg.Wait()

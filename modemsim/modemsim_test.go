@@ -17,6 +17,7 @@ import (
 
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 )
 
@@ -30,7 +31,7 @@ const guard = 20 * time.Millisecond
 var lcpConfReq = []byte("~\xff}#\xc0!}!}!} }4}\"}&} } } } }%}&}=:\\\x81}'}\"}(}\"}3?~")
 
 // greeter is a DataFunc that sends an LCP Configure-Request first, then echoes.
-func greeter(ctx context.Context, data io.ReadWriter) error {
+func greeter(ctx context.Context, data line.Line) error {
 	if _, err := data.Write(lcpConfReq); err != nil {
 		return err
 	}
@@ -64,6 +65,7 @@ func newRig(t *testing.T, p modemsim.Profile, data modemsim.DataFunc) *rig {
 	t.Helper()
 	host, dev := serialline.Pipe(serialline.Options{})
 	m := modemsim.New(p, data)
+	port := at.NewPort(host)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Serve(ctx, dev) }()
@@ -71,10 +73,10 @@ func newRig(t *testing.T, p modemsim.Profile, data modemsim.DataFunc) *rig {
 		cancel()
 		err := <-done
 		assert.True(t, err == nil || errors.Is(err, context.Canceled), "Serve: %v", err)
-		host.Close()
+		port.Close()
 		dev.Close()
 	})
-	return &rig{m: m, port: at.NewPort(host), line: host}
+	return &rig{m: m, port: port, line: host}
 }
 
 func (r *rig) dial(t *testing.T, c at.Config) (*at.Session, error) {
@@ -119,11 +121,11 @@ func TestFamiliesDial(t *testing.T) {
 			assert.Equal(t, at.AccessTechName(p.AcT), s.Info.AccessTech)
 			assert.Equal(t, -113+2*p.RSSI, s.Info.Signal.DBm)
 			assert.Equal(t, p.ConnectText, s.Info.Connect)
-			assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+			assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
 			// The data phase is a clean pipe both ways.
-			_, err = s.Data.Write([]byte("ping"))
+			_, err = s.Data().Write([]byte("ping"))
 			require.NoError(t, err)
-			assert.Equal(t, []byte("ping"), readN(t, s.Data, 4, 2*time.Second))
+			assert.Equal(t, []byte("ping"), readN(t, s.Data(), 4, 2*time.Second))
 			mu.Lock()
 			defer mu.Unlock()
 			for _, b := range p.Banner {
@@ -350,7 +352,7 @@ func TestNoCarrierThenRedial(t *testing.T) {
 	require.ErrorIs(t, err, at.ErrNoCarrier)
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err, "the same Port redials")
-	assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
 	assert.Equal(t, 2, r.m.Stats().Dials)
 }
 
@@ -371,8 +373,8 @@ func TestCarrierDrop(t *testing.T) {
 	r := newRig(t, p, greeter)
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err)
-	readN(t, s.Data, len(lcpConfReq), 2*time.Second)
-	assert.Equal(t, []byte("\r\nNO CARRIER\r\n"), readN(t, s.Data, 14, 2*time.Second))
+	readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
+	assert.Equal(t, []byte("\r\nNO CARRIER\r\n"), readN(t, s.Data(), 14, 2*time.Second))
 	assert.Equal(t, 1, r.m.Stats().CarrierDrops)
 	// Back in command mode: dial again.
 	_, err = r.dial(t, cfg())
@@ -387,14 +389,14 @@ func TestSplitConnect(t *testing.T) {
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err)
 	assert.Equal(t, "CONNECT 150000000", s.Info.Connect)
-	assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
 }
 
 func TestHangupEscapeATH(t *testing.T) {
 	r := newRig(t, fast(modemsim.SIM7600()), greeter)
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err)
-	readN(t, s.Data, len(lcpConfReq), 2*time.Second)
+	readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -423,21 +425,21 @@ func TestEscapeAndATO(t *testing.T) {
 	r := newRig(t, fast(modemsim.BG96()), greeter)
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err)
-	readN(t, s.Data, len(lcpConfReq), 2*time.Second)
+	readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
 	time.Sleep(2 * guard)
-	_, err = s.Data.Write([]byte("+++"))
+	_, err = s.Data().Write([]byte("+++"))
 	require.NoError(t, err)
-	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data, 6, time.Second)))
-	_, err = s.Data.Write([]byte("AT\r"))
+	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data(), 6, time.Second)))
+	_, err = s.Data().Write([]byte("AT\r"))
 	require.NoError(t, err)
 	// Online command mode; echo stays off as the dial left it (ATE0).
-	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data, 6, time.Second)))
-	_, err = s.Data.Write([]byte("ATO\r"))
+	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data(), 6, time.Second)))
+	_, err = s.Data().Write([]byte("ATO\r"))
 	require.NoError(t, err)
-	assert.Equal(t, "\r\nCONNECT\r\n", string(readN(t, s.Data, 11, time.Second)))
-	_, err = s.Data.Write([]byte("back"))
+	assert.Equal(t, "\r\nCONNECT\r\n", string(readN(t, s.Data(), 11, time.Second)))
+	_, err = s.Data().Write([]byte("back"))
 	require.NoError(t, err)
-	assert.Equal(t, "back", string(readN(t, s.Data, 4, time.Second)))
+	assert.Equal(t, "back", string(readN(t, s.Data(), 4, time.Second)))
 	assert.Equal(t, 2, r.m.Stats().Connects)
 }
 
@@ -446,9 +448,9 @@ func TestPlusInDataIsData(t *testing.T) {
 	r := newRig(t, fast(modemsim.EC25()), modemsim.Loopback)
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err)
-	_, err = s.Data.Write([]byte("a+++b"))
+	_, err = s.Data().Write([]byte("a+++b"))
 	require.NoError(t, err)
-	assert.Equal(t, "a+++b", string(readN(t, s.Data, 5, time.Second)))
+	assert.Equal(t, "a+++b", string(readN(t, s.Data(), 5, time.Second)))
 	assert.Zero(t, r.m.Stats().Escapes)
 }
 
@@ -457,7 +459,7 @@ func TestPlusInDataIsData(t *testing.T) {
 func TestStartInDataMode(t *testing.T) {
 	p := fast(modemsim.EC25())
 	p.StartInDataMode = true
-	r := newRig(t, p, func(ctx context.Context, data io.ReadWriter) error {
+	r := newRig(t, p, func(ctx context.Context, data line.Line) error {
 		// A PPP peer that keeps sending LCP Configure-Requests.
 		tick := time.NewTicker(30 * time.Millisecond)
 		defer tick.Stop()
@@ -486,7 +488,7 @@ func TestStartInDataMode(t *testing.T) {
 	st := r.m.Stats()
 	assert.Equal(t, 1, st.Escapes)
 	assert.Equal(t, 1, st.Hangups)
-	assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
 }
 
 func TestCMEEFallbackAndNoCEREG(t *testing.T) {
@@ -509,13 +511,13 @@ func TestCMEEFallbackAndNoCEREG(t *testing.T) {
 
 // TestDataFuncReturningIsNoCarrier: the peer hanging up ends the call with NO CARRIER.
 func TestDataFuncReturningIsNoCarrier(t *testing.T) {
-	r := newRig(t, fast(modemsim.SARAR5()), func(ctx context.Context, data io.ReadWriter) error {
+	r := newRig(t, fast(modemsim.SARAR5()), func(ctx context.Context, data line.Line) error {
 		_, err := data.Write(lcpConfReq)
 		return err
 	})
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err)
-	got := readN(t, s.Data, len(lcpConfReq)+14, 2*time.Second)
+	got := readN(t, s.Data(), len(lcpConfReq)+14, 2*time.Second)
 	assert.True(t, bytes.HasSuffix(got, []byte("\r\nNO CARRIER\r\n")), "%q", got)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/ppp"
 )
 
@@ -33,7 +34,7 @@ func PPPServer(cfg ppp.Config, onConn func(*ppp.Conn)) DataFunc {
 	if cfg.DNS == nil {
 		cfg.DNS = []netip.Addr{cfg.LocalAddr}
 	}
-	return func(ctx context.Context, data io.ReadWriter) error {
+	return func(ctx context.Context, data line.Line) error {
 		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("modemsim: %w", err)
 		}

@@ -20,7 +20,7 @@ func TestPPPServerEndToEnd(t *testing.T) {
 	s, err := r.dial(t, cfg())
 	require.NoError(t, err)
 
-	client := ppp.NewConn(s.Data, ppp.Config{Role: ppp.Client})
+	client := ppp.NewConn(s.Data(), ppp.Config{Role: ppp.Client})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	client.Start(ctx)

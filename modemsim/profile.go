@@ -3,21 +3,22 @@
 // quirks of real modem families, and a data mode behind ATD that runs any DataFunc — the
 // project's own PPP server, a bridge to slirp or to pppd in a VM, or a loopback.
 //
-// A Modem serves any io.ReadWriter: one end of internal/serialline.Pipe in tests, or the master
+// A Modem serves any line.Line: one end of internal/serialline.Pipe in tests, or the master
 // of a pty (ServePTY) so the pppdial CLI can dial it like hardware.
 package modemsim
 
 import (
 	"context"
-	"io"
 	"time"
+
+	"github.com/pppdial/pppdial/line"
 )
 
 // DataFunc is what runs behind CONNECT: it gets the data-mode stream (the host's bytes after
 // CONNECT, and what it writes goes to the host while the modem is online) and runs until ctx is
 // done (ATH, carrier drop, the modem stops) or it returns, which the modem reports to the host as
 // NO CARRIER. data is closed when the call ends.
-type DataFunc func(ctx context.Context, data io.ReadWriter) error
+type DataFunc func(ctx context.Context, data line.Line) error
 
 // Profile is a modem family's identity and behaviour. The quirk switches are plain fields so a
 // test can take a family's profile and flip one.

@@ -4,6 +4,7 @@ package modemsim
 
 import (
 	"github.com/pppdial/pppdial/internal/tty"
+	"github.com/pppdial/pppdial/line"
 
 	"bytes"
 	"context"
@@ -121,7 +122,7 @@ func (p *PTY) Done() <-chan struct{} { return p.done }
 
 // bridge copies between the call's data stream and a peer until ctx ends or either side
 // closes; then it closes both and waits for its copiers.
-func bridge(ctx context.Context, data io.ReadWriter, peer io.ReadWriteCloser) error {
+func bridge(ctx context.Context, data line.Line, peer io.ReadWriteCloser) error {
 	errc := make(chan error, 2)
 	go func() {
 		_, err := io.Copy(peer, data)
@@ -155,7 +156,7 @@ func bridge(ctx context.Context, data io.ReadWriter, peer io.ReadWriteCloser) er
 // BridgePTY is a DataFunc that connects the call to an existing pty, such as the serial port of
 // the pppd VM (peers/pppd-vm start prints PTY=...). The device is opened per call, in raw mode.
 func BridgePTY(path string) DataFunc {
-	return func(ctx context.Context, data io.ReadWriter) error {
+	return func(ctx context.Context, data line.Line) error {
 		fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("modemsim: open %s: %w", path, err)
@@ -174,7 +175,7 @@ func BridgePTY(path string) DataFunc {
 // working directory are a fresh temporary directory, so a user's rc files do not apply. The
 // process is sent SIGTERM, then SIGKILL, when the call ends.
 func BridgeCommand(name string, args ...string) DataFunc {
-	return func(ctx context.Context, data io.ReadWriter) error {
+	return func(ctx context.Context, data line.Line) error {
 		bin, err := exec.LookPath(name)
 		if err != nil {
 			return fmt.Errorf("modemsim: %w", err)

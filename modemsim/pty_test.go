@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 )
 
@@ -24,25 +25,26 @@ func TestServePTY(t *testing.T) {
 	defer func() { assert.NoError(t, pty.Close()) }()
 
 	for _, rtscts := range []bool{false, true} {
-		port, err := at.Open(pty.Path, 115200, at.SerialOptions{RTSCTS: rtscts})
+		l, err := line.Open(pty.Path, line.Options{Baud: 115200, RTSCTS: rtscts})
 		require.NoError(t, err)
+		port := at.NewPort(l)
 		s, err := func() (*at.Session, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			return at.Dial(ctx, port, cfg())
 		}()
 		require.NoError(t, err)
-		assert.Equal(t, lcpConfReq, readN(t, s.Data, len(lcpConfReq), 2*time.Second))
+		assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
 		// Escape and ATH work; the DTR drop is not needed, and a pty could not do it anyway.
 		require.NoError(t, s.Hangup(context.Background()))
-		require.Error(t, port.SetDTR(false), "a pty has no DTR")
+		require.ErrorIs(t, port.SetDTR(false), line.ErrNoModemControl, "a pty has no DTR")
 		require.NoError(t, port.Close())
 	}
 	assert.Equal(t, 2, m.Stats().Hangups)
 }
 
 func TestOpenMissingDevice(t *testing.T) {
-	_, err := at.Open("/dev/does-not-exist", 115200, at.SerialOptions{})
+	_, err := line.Open("/dev/does-not-exist", line.Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/dev/does-not-exist")
 }

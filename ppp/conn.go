@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pppdial/pppdial/hdlc"
+	"github.com/pppdial/pppdial/line"
 )
 
 // Buffer pool sizes. txPool bounds the data frames queued for the writer (about 48 KB of
@@ -43,7 +43,7 @@ type rxBuf struct {
 // goroutine writes them, so a stuck port never stalls the protocol. All methods are safe for
 // concurrent use.
 type Conn struct {
-	rw  io.ReadWriter
+	rw  line.Line
 	cfg Config
 
 	link *Link // owned by the run goroutine
@@ -98,10 +98,12 @@ func (c *counterAtomic) add(n int) {
 	c.bytes.Add(uint64(n))
 }
 
-// NewConn returns a Conn that will run a link with cfg over rw (the serial stream after
-// CONNECT); nothing happens until Start. rw is never closed by the Conn: closing it is the
-// caller's decision (after Close, when the port is not needed any more, e.g. for a hangup).
-func NewConn(rw io.ReadWriter, cfg Config) *Conn {
+// NewConn returns a Conn that will run a link with cfg over rw (the modem's data stream after
+// CONNECT, a multiplexer channel, a pipe); nothing happens until Start. rw is never closed by
+// the Conn: closing it is the caller's decision (after Close, when the line is not needed any
+// more, e.g. for a hangup). Its read deadline stops the reader at teardown and is reset to none
+// afterwards.
+func NewConn(rw line.Line, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{
 		rw:         rw,
@@ -418,10 +420,7 @@ func (c *Conn) publish() {
 // teardown stops the reader and writer, waits for them (bounded), and marks the Conn done.
 func (c *Conn) teardown() {
 	close(c.stop)
-	dl, hasDeadline := c.rw.(interface{ SetReadDeadline(time.Time) error })
-	if hasDeadline {
-		_ = dl.SetReadDeadline(time.Now()) // wake a blocked Read
-	}
+	_ = c.rw.SetReadDeadline(time.Now()) // wake a blocked Read
 	grace := time.NewTimer(ioGrace)
 	defer grace.Stop()
 	stuck := false
@@ -432,12 +431,10 @@ func (c *Conn) teardown() {
 			stuck = true
 		}
 	}
-	if hasDeadline {
-		select {
-		case <-c.readerDone:
-			_ = dl.SetReadDeadline(time.Time{}) // hand the port back as we found it
-		default:
-		}
+	select {
+	case <-c.readerDone:
+		_ = c.rw.SetReadDeadline(time.Time{}) // hand the line back as we found it
+	default:
 	}
 	c.mu.Lock()
 	c.err = c.link.Err()

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -261,6 +262,12 @@ func (b *blockingRW) Write(p []byte) (int, error) {
 }
 func (b *blockingRW) unblock() { b.once.Do(func() { close(b.release) }) }
 
+// Close and the deadlines do nothing: the driver is stuck in the kernel and honours neither,
+// which is what ErrIOStuck is for.
+func (b *blockingRW) Close() error                     { return nil }
+func (b *blockingRW) SetReadDeadline(time.Time) error  { return nil }
+func (b *blockingRW) SetWriteDeadline(time.Time) error { return nil }
+
 func TestConnCloseBoundedStuckWriter(t *testing.T) {
 	rw := &blockingRW{release: make(chan struct{})}
 	defer rw.unblock()
@@ -364,6 +371,11 @@ func (n nullRW) Read([]byte) (int, error) {
 }
 func (n nullRW) Write(p []byte) (int, error) { return len(p), nil }
 
+// Close and the deadlines do nothing; the test ends the Read by closing n.closed.
+func (n nullRW) Close() error                     { return nil }
+func (n nullRW) SetReadDeadline(time.Time) error  { return nil }
+func (n nullRW) SetWriteDeadline(time.Time) error { return nil }
+
 // WritePacket itself (encode, queue, hand to the writer) allocates nothing.
 func TestWritePacketDoesNotAllocate(t *testing.T) {
 	rw := nullRW{closed: make(chan struct{})}
@@ -387,7 +399,7 @@ func TestWritePacketDoesNotAllocate(t *testing.T) {
 
 // roundTripPair brings up a client and a server over rw pair, with the server echoing packets
 // and the client signalling each echo on back.
-func roundTripPair(tb testing.TB, cp, sp io.ReadWriter) (client, server *Conn, back chan struct{}) {
+func roundTripPair(tb testing.TB, cp, sp line.Line) (client, server *Conn, back chan struct{}) {
 	client, server = NewConn(cp, clientConf), NewConn(sp, serverConf)
 	ctx := context.Background()
 	client.Start(ctx)

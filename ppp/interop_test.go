@@ -12,7 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"io"
+
 	"log/slog"
 	"net"
 	"net/netip"
@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pppdial/pppdial/internal/peers"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/pcap"
 	"github.com/pppdial/pppdial/ppp"
 )
@@ -61,7 +62,7 @@ func (l *lockedBuffer) String() string {
 
 // startClient starts a client Conn with cfg on port and stops it in t.Cleanup (the peer's own
 // cleanup, registered earlier, runs after).
-func startClient(t *testing.T, port io.ReadWriter, name string, cfg ppp.Config) *interopClient {
+func startClient(t *testing.T, port line.Line, name string, cfg ppp.Config) *interopClient {
 	t.Helper()
 	w, path := peers.Record(t, name)
 	c := &interopClient{t: t, pcap: w, path: path, logs: &lockedBuffer{}, inbox: make(chan []byte, 64)}

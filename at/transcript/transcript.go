@@ -187,22 +187,78 @@ func FormatEvent(ev Event) string {
 	return fmt.Sprintf("%c %.3f %s", byte(ev.Dir), ev.At.Seconds(), Quote(ev.Data))
 }
 
+// Magic is the first line of every transcript this package writes.
+const Magic = "# pppdial transcript v1"
+
+// Writer writes a transcript as it happens: Magic, the headers, then the events. Every call
+// writes its line through to the underlying writer at once, so a transcript of a session that
+// ends without warning is complete up to its last event. The first error is kept and returned
+// by every later call.
+type Writer struct {
+	w       io.Writer
+	started bool
+	err     error
+}
+
+// NewWriter returns a Writer on w; nothing is written before the first call.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+func (w *Writer) line(s string) error {
+	if w.err != nil {
+		return w.err
+	}
+	if !w.started {
+		w.started = true
+		if _, w.err = io.WriteString(w.w, Magic+"\n"); w.err != nil {
+			return w.err
+		}
+	}
+	_, w.err = io.WriteString(w.w, s+"\n")
+	return w.err
+}
+
+// Header writes one "# key: value" header; headers must come before the first event.
+func (w *Writer) Header(h Header) error {
+	return w.line(fmt.Sprintf("# %s: %s", h.Key, h.Value))
+}
+
+// Event writes one event line.
+func (w *Writer) Event(ev Event) error { return w.line(FormatEvent(ev)) }
+
 // Encode writes t in the transcript format.
 func (t *Transcript) Encode(w io.Writer) error {
 	bw := bufio.NewWriter(w)
+	tw := NewWriter(bw)
 	for _, h := range t.Headers {
-		fmt.Fprintf(bw, "# %s: %s\n", h.Key, h.Value)
+		tw.Header(h)
 	}
 	for _, ev := range t.Events {
-		bw.WriteString(FormatEvent(ev))
-		bw.WriteByte('\n')
+		tw.Event(ev)
+	}
+	if tw.err != nil {
+		return tw.err
 	}
 	return bw.Flush()
 }
 
 // ParseKV parses a header value of space-separated key=value pairs (values may be Go-quoted).
+// A key given twice keeps its last value; ParsePairs keeps them all.
 func ParseKV(s string) (map[string]string, error) {
-	out := map[string]string{}
+	pairs, err := ParsePairs(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		out[p.Key] = p.Value
+	}
+	return out, nil
+}
+
+// ParsePairs parses a header value of space-separated key=value pairs (values may be
+// Go-quoted), in order.
+func ParsePairs(s string) ([]Header, error) {
+	var out []Header
 	s = strings.TrimSpace(s)
 	for s != "" {
 		eq := strings.IndexByte(s, '=')
@@ -229,8 +285,28 @@ func ParseKV(s string) (map[string]string, error) {
 			}
 			v, s = s[:end], s[end:]
 		}
-		out[k] = v
+		out = append(out, Header{Key: k, Value: v})
 		s = strings.TrimSpace(s)
 	}
 	return out, nil
 }
+
+// FormatPairs renders pairs as ParsePairs reads them, quoting a value only when it must be.
+func FormatPairs(pairs []Header) string {
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(p.Key)
+		b.WriteByte('=')
+		if p.Value == "" || strings.ContainsAny(p.Value, " \t\"\\") || strings.IndexFunc(p.Value, notPrintable) >= 0 {
+			b.WriteString(strconv.Quote(p.Value))
+		} else {
+			b.WriteString(p.Value)
+		}
+	}
+	return b.String()
+}
+
+func notPrintable(r rune) bool { return r < 0x20 || r == 0x7f }

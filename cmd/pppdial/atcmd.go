@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/line"
 )
 
 const atUsage = `Usage: pppdial at --port PATH [--baud N] [--timeout D] CMD...
@@ -32,11 +33,12 @@ func cmdAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	p, err := at.Open(*port, *baud, at.SerialOptions{})
+	l, err := line.Open(*port, line.Options{Baud: *baud})
 	if err != nil {
 		fmt.Fprintf(stderr, "pppdial at: %v — check --port (`pppdial ports` lists them)\n", err)
 		return exitModem
 	}
+	p := at.NewPort(l)
 	defer p.Close()
 	answers, err := at.Commands(ctx, p, fs.Args(), *timeout, func(urc string) {
 		fmt.Fprintf(stdout, "urc: %s\n", urc)

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/pppdial/pppdial"
+	"github.com/pppdial/pppdial/demo"
 )
 
 const demoUsage = `Usage: pppdial demo [--json] [--baud N]
@@ -38,11 +38,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep.line("pppdial demo: emulated modem and network, no hardware")
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	opts := pppdial.DemoOptions{Baud: *baud, OnEvent: rep.event}
+	opts := demo.Options{Baud: *baud, OnEvent: rep.event}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	res, err := pppdial.RunDemo(ctx, opts)
+	res, err := demo.Run(ctx, opts)
 	if err != nil {
 		rep.failure(err)
 		return exitCode(err)

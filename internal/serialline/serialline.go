@@ -17,7 +17,10 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/pppdial/pppdial/line"
 )
 
 // DefaultBufferSize is the bytes a direction holds before Write blocks, about what a Linux tty
@@ -78,9 +81,11 @@ type direction struct {
 type Port struct {
 	rx, tx *direction // rx: bytes for us to read; tx: bytes we write
 
-	mu           sync.Mutex
-	readDeadline time.Time
-	deadlineSet  chan struct{}
+	mu            sync.Mutex
+	readDeadline  time.Time
+	deadlineSet   chan struct{}
+	writeDeadline time.Time
+	wdeadlineSet  chan struct{} // closed and replaced when the write deadline changes
 }
 
 // Pipe returns the two ends of a new line.
@@ -94,8 +99,8 @@ func Pipe(opts Options) (a, b *Port) {
 	}
 	ab := newDirection(opts, seed)
 	ba := newDirection(opts, seed+1)
-	return &Port{rx: ba, tx: ab, deadlineSet: make(chan struct{})},
-		&Port{rx: ab, tx: ba, deadlineSet: make(chan struct{})}
+	return &Port{rx: ba, tx: ab, deadlineSet: make(chan struct{}), wdeadlineSet: make(chan struct{})},
+		&Port{rx: ab, tx: ba, deadlineSet: make(chan struct{}), wdeadlineSet: make(chan struct{})}
 }
 
 func newDirection(opts Options, seed uint64) *direction {
@@ -150,12 +155,22 @@ func (p *Port) TxStats() Stats {
 	return p.tx.stats
 }
 
-// Write queues b for the other end. It blocks while the line's buffer is full and fails once
-// either end has closed.
+// Write queues b for the other end. It blocks while the line's buffer is full, until the write
+// deadline (os.ErrDeadlineExceeded, with the bytes queued so far counted), and fails once either
+// end has closed.
 func (p *Port) Write(b []byte) (int, error) {
 	d := p.tx
 	written := 0
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for len(b) > 0 {
+		p.mu.Lock()
+		deadline, deadlineSet := p.writeDeadline, p.wdeadlineSet
+		p.mu.Unlock()
 		d.mu.Lock()
 		if d.closed || d.rclosed {
 			d.mu.Unlock()
@@ -163,9 +178,17 @@ func (p *Port) Write(b []byte) (int, error) {
 		}
 		room := d.limit - len(d.buf)
 		if room <= 0 {
+			if !deadline.IsZero() && !time.Now().Before(deadline) {
+				d.mu.Unlock()
+				return written, os.ErrDeadlineExceeded
+			}
 			wait := d.waiter()
 			d.mu.Unlock()
-			<-wait
+			select {
+			case <-wait:
+			case <-deadlineSet:
+			case <-armTimer(&timer, deadline):
+			}
 			continue
 		}
 		n := min(room, len(b))
@@ -284,19 +307,10 @@ func (p *Port) Read(b []byte) (int, error) {
 		if !deadline.IsZero() && (wake.IsZero() || deadline.Before(wake)) {
 			wake = deadline
 		}
-		var tc <-chan time.Time
-		if !wake.IsZero() {
-			if timer == nil {
-				timer = time.NewTimer(wake.Sub(now))
-			} else {
-				timer.Reset(wake.Sub(now))
-			}
-			tc = timer.C
-		}
 		select {
 		case <-d.rnotify:
 		case <-deadlineSet:
-		case <-tc:
+		case <-armTimer(&timer, wake):
 		}
 	}
 }
@@ -319,11 +333,37 @@ func (d *direction) consume(n int, now time.Time) {
 // SetReadDeadline makes a blocked or future Read return os.ErrDeadlineExceeded at t; the zero
 // time means no deadline.
 func (p *Port) SetReadDeadline(t time.Time) error {
+	p.setDeadline(&p.readDeadline, &p.deadlineSet, t)
+	return nil
+}
+
+// setDeadline sets *dl to t and wakes whoever waits on *changed.
+func (p *Port) setDeadline(dl *time.Time, changed *chan struct{}, t time.Time) {
 	p.mu.Lock()
-	p.readDeadline = t
-	close(p.deadlineSet)
-	p.deadlineSet = make(chan struct{})
+	*dl = t
+	close(*changed)
+	*changed = make(chan struct{})
 	p.mu.Unlock()
+}
+
+// armTimer sets *t (made on first use) to fire at wake and returns its channel; a zero wake
+// returns nil, which never fires.
+func armTimer(t **time.Timer, wake time.Time) <-chan time.Time {
+	if wake.IsZero() {
+		return nil
+	}
+	if *t == nil {
+		*t = time.NewTimer(time.Until(wake))
+	} else {
+		(*t).Reset(time.Until(wake))
+	}
+	return (*t).C
+}
+
+// SetWriteDeadline makes a Write blocked on a full line, or a future one, return
+// os.ErrDeadlineExceeded at t; the zero time means no deadline.
+func (p *Port) SetWriteDeadline(t time.Time) error {
+	p.setDeadline(&p.writeDeadline, &p.wdeadlineSet, t)
 	return nil
 }
 
@@ -360,4 +400,36 @@ func (p *Port) Cut() {
 // callers can treat the line like any closed connection.
 var ErrClosed = net.ErrClosed
 
-var _ io.ReadWriteCloser = (*Port)(nil)
+var _ line.Line = (*Port)(nil)
+
+// ModemLines is a Port with the RS-232 modem control lines a test drives: DCD as the modem
+// would set it, DTR as the host sets it. It implements line.ModemControl.
+type ModemLines struct {
+	*Port
+	dcd, dtr atomic.Bool
+}
+
+// WithModemLines gives p modem control lines, DCD and DTR up.
+func WithModemLines(p *Port) *ModemLines {
+	m := &ModemLines{Port: p}
+	m.dcd.Store(true)
+	m.dtr.Store(true)
+	return m
+}
+
+// SetDCD sets DCD, as a modem does when a call starts or ends.
+func (m *ModemLines) SetDCD(up bool) { m.dcd.Store(up) }
+
+// DTR reports DTR as the host last set it.
+func (m *ModemLines) DTR() bool { return m.dtr.Load() }
+
+// CarrierDetect reports DCD.
+func (m *ModemLines) CarrierDetect() (bool, error) { return m.dcd.Load(), nil }
+
+// SetDTR sets DTR.
+func (m *ModemLines) SetDTR(on bool) error {
+	m.dtr.Store(on)
+	return nil
+}
+
+var _ line.ModemControl = (*ModemLines)(nil)

@@ -222,3 +222,29 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 	}
 }
+
+func TestWriteDeadline(t *testing.T) {
+	a, b := Pipe(Options{BufferSize: 8})
+	defer a.Close()
+	defer b.Close()
+	// Nobody reads b: the line fills and Write waits for room until its deadline.
+	require.NoError(t, a.SetWriteDeadline(time.Now().Add(50*time.Millisecond)))
+	n, err := a.Write([]byte("0123456789abcdef"))
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.Equal(t, 8, n, "what fitted is queued and counted")
+
+	// A deadline moved while a Write waits takes effect at once.
+	require.NoError(t, a.SetWriteDeadline(time.Time{}))
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Write([]byte("x"))
+		done <- err
+	}()
+	require.NoError(t, a.SetWriteDeadline(time.Now()))
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Write did not see the new deadline")
+	}
+}

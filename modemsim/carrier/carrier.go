@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/bind"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/netif/netiftest"
@@ -131,7 +132,7 @@ func (n *Network) Terminate(ctx context.Context) {
 // stream with the network's hosts behind it, until the call ends.
 func (n *Network) DataFunc() modemsim.DataFunc { return n.serve }
 
-func (n *Network) serve(ctx context.Context, data io.ReadWriter) error {
+func (n *Network) serve(ctx context.Context, data line.Line) error {
 	n.stats.calls.Add(1)
 	pcfg := n.cfg.PPP
 	pcfg.Role = ppp.Server

@@ -1,4 +1,4 @@
-package pppdial
+package demo
 
 import (
 	"context"
@@ -10,16 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/modemsim/carrier"
 )
 
-func TestRunDemoFetchesPageOverLink(t *testing.T) {
+func TestRunFetchesPageOverLink(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var mu sync.Mutex
-	var kinds []EventKind
-	res, err := RunDemo(ctx, DemoOptions{OnEvent: func(e Event) {
+	var kinds []pppdial.EventKind
+	res, err := Run(ctx, Options{OnEvent: func(e pppdial.Event) {
 		mu.Lock()
 		kinds = append(kinds, e.Kind)
 		mu.Unlock()
@@ -33,6 +34,6 @@ func TestRunDemoFetchesPageOverLink(t *testing.T) {
 	assert.Positive(t, res.Stats.Netif.PacketsIn)
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Contains(t, kinds, EventProgress)
-	assert.Contains(t, kinds, EventUp)
+	assert.Contains(t, kinds, pppdial.EventProgress)
+	assert.Contains(t, kinds, pppdial.EventUp)
 }

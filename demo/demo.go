@@ -1,4 +1,9 @@
-package pppdial
+// Package demo runs the whole pppdial chain without hardware, for `pppdial demo` and for
+// newcomers reading the examples: an emulated modem (modemsim) on an emulated serial line, an
+// emulated operator network behind ATD, the real dialer, PPP and a page fetched over the link.
+// It lives outside the root package so that a program that imports pppdial to dial a real modem
+// does not link the simulator, nor net/http.
+package demo
 
 import (
 	"context"
@@ -8,29 +13,31 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/bind"
 	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
 )
 
-// DemoOptions tune RunDemo. The zero value runs the default demo.
-type DemoOptions struct {
+// Options tune Run. The zero value runs the default demo.
+type Options struct {
 	// Profile is the emulated modem (default modemsim.SIM7600()).
 	Profile *modemsim.Profile
 	// Baud paces the emulated serial line (default 921600, a typical USB modem's AT port).
 	Baud int
 	// OnEvent receives the session's events as they happen.
-	OnEvent func(Event)
+	OnEvent func(pppdial.Event)
 	// Logger receives debug logs of every layer; nil discards them.
 	Logger *slog.Logger
 }
 
-// DemoResult is what the demo did.
-type DemoResult struct {
+// Result is what the demo did.
+type Result struct {
 	Modem   string     // the emulated modem's model
 	Info    at.Info    // what the dialer learnt: operator, signal, technology
 	Ifname  string     // the interface the page was fetched over
@@ -38,15 +45,15 @@ type DemoResult struct {
 	URL     string     // the page fetched
 	Body    []byte     // its content
 	Elapsed time.Duration
-	Stats   Stats // the link's counters after the fetch
+	Stats   pppdial.Stats // the link's counters after the fetch
 }
 
-// RunDemo runs the whole chain without hardware: an emulated modem on an emulated serial line,
+// Run runs the whole chain without hardware: an emulated modem on an emulated serial line,
 // with an emulated carrier network behind ATD (a PPP server with HTTP and DNS). It dials the
 // modem through the real dialer, brings PPP up, registers a pp<N> interface in a private
 // registry, resolves the page's host name through the DNS server IPCP handed out and fetches
 // the page over the link's userspace TCP/IP stack, then closes everything.
-func RunDemo(ctx context.Context, opts DemoOptions) (*DemoResult, error) {
+func Run(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
 	profile := modemsim.SIM7600()
 	if opts.Profile != nil {
@@ -62,11 +69,11 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoResult, error) {
 	network := carrier.New(carrier.Config{Logger: log.With("side", "carrier")})
 	modem := modemsim.New(profile, network.DataFunc())
 	modem.Logger = log.With("side", "modem")
-	host, line := serialline.Pipe(serialline.Options{Baud: opts.Baud})
+	host, modemEnd := serialline.Pipe(serialline.Options{Baud: opts.Baud})
 
 	modemCtx, stopModem := context.WithCancel(ctx)
 	modemDone := make(chan error, 1)
-	go func() { modemDone <- modem.Serve(modemCtx, line) }()
+	go func() { modemDone <- modem.Serve(modemCtx, modemEnd) }()
 	defer func() {
 		stopModem()
 		host.Close()
@@ -75,8 +82,8 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoResult, error) {
 
 	reg := netif.NewRegistry()
 	opened := false
-	sess, err := Dial(ctx, Config{
-		Open: func(context.Context) (io.ReadWriteCloser, error) {
+	sess, err := pppdial.Dial(ctx, pppdial.Config{
+		Open: func(context.Context) (line.Line, error) {
 			if opened {
 				return nil, fmt.Errorf("the emulated line is gone")
 			}
@@ -92,7 +99,7 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &DemoResult{Modem: profile.Model, Info: sess.ModemInfo(), Ifname: sess.Netif().Name(), Status: sess.Status()}
+	res := &Result{Modem: profile.Model, Info: sess.ModemInfo(), Ifname: sess.Netif().Name(), Status: sess.Status()}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
