@@ -221,6 +221,21 @@ func (p *parser) line(paths ...string) int {
 	return 0
 }
 
+// keyLine returns the line of key k (none: the table's own) in the top-level table name, or in
+// its index-th element when it is an array of tables (index >= 0). A key the scanner could not
+// place, inside an inline table, gets its table's line, or failing that the line naming the
+// table.
+func (p *parser) keyLine(name string, index int, k string) int {
+	base := seg(name)
+	if index >= 0 {
+		base += elem(index)
+	}
+	if k == "" {
+		return p.line(base, seg(name))
+	}
+	return p.line(base+seg(k), base, seg(name))
+}
+
 // sortedKeys returns a table's keys in file order, so issues and settings follow the file.
 func (p *parser) sortedKeys(base string, table map[string]any) []string {
 	keys := make([]string, 0, len(table))
@@ -257,14 +272,13 @@ func (p *parser) links(v any) {
 		return
 	}
 	for i, t := range tables {
-		base := seg(LinkTable) + elem(i)
 		name := fmt.Sprintf("link #%d", i+1)
 		if ifname, ok := t[p.schema.Ifname].(string); ok && p.schema.Ifname != "" && ifname != "" {
 			name = fmt.Sprintf("link %q", ifname)
 		}
-		sec := Section{Name: name, Line: p.line(base, seg(LinkTable))}
+		sec := Section{Name: name, Line: p.keyLine(LinkTable, i, "")}
 		fs := p.schema.Link()
-		ok := p.section(&sec, base, t, fs, p.egressNames, "["+EgressTable+"]")
+		ok := p.section(&sec, LinkTable, i, t, fs, p.egressNames, "["+EgressTable+"]")
 		// A link with bad keys is kept for the cross-checks: its port may be a duplicate too.
 		l := &Link{Section: sec}
 		if p.schema.Port != "" {
@@ -275,28 +289,27 @@ func (p *parser) links(v any) {
 		}
 		p.file.Links = append(p.file.Links, l)
 		if ok {
-			p.check(p.schema.CheckLink, fs, &sec, base)
+			p.check(p.schema.CheckLink, fs, &sec, LinkTable, i)
 		}
 	}
 }
 
 func (p *parser) egress(v any) {
-	base := seg(EgressTable)
-	sec := Section{Name: "[" + EgressTable + "]", Line: p.line(base)}
+	sec := Section{Name: "[" + EgressTable + "]", Line: p.keyLine(EgressTable, -1, "")}
 	t, ok := v.(map[string]any)
 	if v != nil && !ok {
 		p.issue(sec.Line, "", EgressTable, kindf(ErrType, "want an [%s] table, not %s", EgressTable, typeName(v)))
 		return
 	}
 	fs := p.schema.Egress()
-	if p.section(&sec, base, t, fs, p.linkNames, "a [["+LinkTable+"]] table") {
+	if p.section(&sec, EgressTable, -1, t, fs, p.linkNames, "a [["+LinkTable+"]] table") {
 		p.file.Egress = &sec
-		p.check(p.schema.CheckEgress, fs, &sec, base)
+		p.check(p.schema.CheckEgress, fs, &sec, EgressTable, -1)
 	}
 }
 
 // check runs a Schema hook on a section that passed every key's checks.
-func (p *parser) check(hook func(*flag.FlagSet) error, fs *flag.FlagSet, sec *Section, base string) {
+func (p *parser) check(hook func(*flag.FlagSet) error, fs *flag.FlagSet, sec *Section, table string, index int) {
 	if hook == nil {
 		return
 	}
@@ -306,18 +319,22 @@ func (p *parser) check(hook func(*flag.FlagSet) error, fs *flag.FlagSet, sec *Se
 	}
 	var ke *KeyError
 	if errors.As(err, &ke) {
-		p.issue(p.line(base+seg(ke.Key), base), sec.Name, ke.Key, &kindError{kind: ErrValue, msg: ke.Err.Error(), cause: ke.Err})
+		p.issue(p.keyLine(table, index, ke.Key), sec.Name, ke.Key, &kindError{kind: ErrValue, msg: ke.Err.Error(), cause: ke.Err})
 		return
 	}
 	p.issue(sec.Line, sec.Name, "", &kindError{kind: ErrValue, msg: err.Error(), cause: err})
 }
 
-// section applies one table's keys to fs, recording the settings in sec. It reports whether the
-// table was free of problems.
-func (p *parser) section(sec *Section, base string, table map[string]any, fs *flag.FlagSet, other *flag.FlagSet, otherWhere string) bool {
+// section applies the keys of a table (the index-th element when an array of tables) to fs,
+// recording the settings in sec. It reports whether the table was free of problems.
+func (p *parser) section(sec *Section, name string, index int, table map[string]any, fs *flag.FlagSet, other *flag.FlagSet, otherWhere string) bool {
 	before := len(p.issues)
-	keyLine := func(k string) int { return p.line(base+seg(k), base) }
+	keyLine := func(k string) int { return p.keyLine(name, index, k) }
 	bad := func(k string, err error) { p.issue(keyLine(k), sec.Name, k, err) }
+	base := seg(name)
+	if index >= 0 {
+		base += elem(index)
+	}
 	for _, k := range p.sortedKeys(base, table) {
 		v := table[k]
 		if f := fs.Lookup(k); f != nil {
@@ -326,6 +343,8 @@ func (p *parser) section(sec *Section, base string, table map[string]any, fs *fl
 					bad(k, kindf(ErrDuplicate, "set %s or %s, not both", k, k+FileSuffix))
 					continue
 				}
+			}
+			if p.secret[k] && v != "" { // pin = "" says there is none: nothing to warn of
 				p.file.Warnings = append(p.file.Warnings, &Issue{File: p.name, Line: keyLine(k), Section: sec.Name, Key: k,
 					Err: kindf(ErrInlineSecret, "a secret written in the file: prefer %s%s = \"FILE\" with FILE readable only by its owner (chmod 600 FILE)", k, FileSuffix)})
 			}
@@ -336,7 +355,7 @@ func (p *parser) section(sec *Section, base string, table map[string]any, fs *fl
 			}
 			for _, text := range texts {
 				if err := fs.Set(k, text); err != nil {
-					bad(k, p.valueError(k, err))
+					bad(k, p.valueError(k, text, err))
 					break
 				}
 				sec.settings = append(sec.settings, setting{k, text})
@@ -355,7 +374,7 @@ func (p *parser) section(sec *Section, base string, table map[string]any, fs *fl
 				continue
 			}
 			if err := fs.Set(name, secret); err != nil {
-				bad(k, p.valueError(name, err))
+				bad(k, p.valueError(name, secret, err))
 				continue
 			}
 			sec.settings = append(sec.settings, setting{name, secret})
@@ -377,12 +396,13 @@ func (p *parser) section(sec *Section, base string, table map[string]any, fs *fl
 	return len(p.issues) == before
 }
 
-// valueError is a flag parser's refusal; a secret's is not shown, since it may quote the value.
-func (p *parser) valueError(name string, err error) error {
+// valueError is a flag parser's refusal of text; a secret's is not shown, since the parser's
+// message may quote the value too.
+func (p *parser) valueError(name, text string, err error) error {
 	if p.secret[name] {
 		return kindf(ErrValue, "invalid value (not shown: it is a secret)")
 	}
-	return &kindError{kind: ErrValue, msg: err.Error(), cause: err}
+	return &kindError{kind: ErrValue, msg: fmt.Sprintf("invalid value %q: %v", text, err), cause: err}
 }
 
 // unknownKey explains a key that is no flag of the section's flag set fs, with a hint when it
@@ -428,9 +448,8 @@ func (p *parser) crossCheck() {
 	ifnames := map[string]seen{}
 	ports := map[string]seen{}
 	for i, l := range p.file.Links {
-		base := seg(LinkTable) + elem(i)
 		if p.schema.Ifname != "" && l.Ifname != "" {
-			line := p.line(base+seg(p.schema.Ifname), base)
+			line := p.keyLine(LinkTable, i, p.schema.Ifname)
 			if prev, ok := ifnames[l.Ifname]; ok {
 				p.issue(line, l.Name, p.schema.Ifname, kindf(ErrDuplicate, "%q is also the %s of the link at line %d", l.Ifname, p.schema.Ifname, prev.line))
 			} else {
@@ -444,7 +463,7 @@ func (p *parser) crossCheck() {
 			p.issue(l.Line, l.Name, p.schema.Port, kindf(ErrMissing, "no %s: every link needs %s = \"/dev/...\"", p.schema.Port, p.schema.Port))
 			continue
 		}
-		line := p.line(base+seg(p.schema.Port), base)
+		line := p.keyLine(LinkTable, i, p.schema.Port)
 		dev := l.Port
 		if r, err := filepath.EvalSymlinks(dev); err == nil {
 			dev = r // /dev/serial/by-id/... and /dev/ttyUSB2 are one modem
