@@ -238,14 +238,22 @@ func (p *parser) keyLine(name string, index int, k string) int {
 
 // sortedKeys returns a table's keys in file order, so issues and settings follow the file.
 func (p *parser) sortedKeys(base string, table map[string]any) []string {
-	keys := make([]string, 0, len(table))
-	for k := range table {
-		keys = append(keys, k)
+	type key struct {
+		name string
+		line int
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		return cmp.Or(cmp.Compare(p.line(base+seg(a)), p.line(base+seg(b))), strings.Compare(a, b))
+	keys := make([]key, 0, len(table))
+	for k := range table {
+		keys = append(keys, key{k, p.line(base + seg(k))})
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.line, b.line), strings.Compare(a.name, b.name))
 	})
-	return keys
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.name
+	}
+	return names
 }
 
 func (p *parser) links(v any) {

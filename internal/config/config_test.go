@@ -90,7 +90,7 @@ func schema() config.Schema {
 }
 
 // secretFile writes content to a file with mode perm and returns its path.
-func secretFile(t *testing.T, content string, perm os.FileMode) string {
+func secretFile(t testing.TB, content string, perm os.FileMode) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
@@ -99,7 +99,7 @@ func secretFile(t *testing.T, content string, perm os.FileMode) string {
 }
 
 // example is testdata/two-links.toml with its secret files made under dir.
-func example(t *testing.T) string {
+func example(t testing.TB) string {
 	t.Helper()
 	data, err := os.ReadFile("testdata/two-links.toml")
 	require.NoError(t, err)
@@ -376,4 +376,13 @@ func TestReadSecretFile(t *testing.T) {
 	assert.ErrorContains(t, err, "not a regular file")
 	_, err = config.ReadSecretFile(secretFile(t, "", 0o600))
 	assert.ErrorContains(t, err, "empty")
+}
+
+// The README shows testdata/two-links.toml; they must not drift apart.
+func TestConfigREADMEExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	example, err := os.ReadFile("testdata/two-links.toml")
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "```toml\n"+string(example)+"```\n")
 }
