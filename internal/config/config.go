@@ -80,13 +80,19 @@ type Section struct {
 	effective map[string]string // every flag's value after the settings, for Diff
 }
 
-type setting struct{ name, value string }
+type setting struct {
+	name, value string
+	secret      bool // never in a message
+}
 
 // Apply sets on fs every flag the section sets, in file order. fs is typically a flag set from
 // the Schema's constructor whose variables the caller then reads.
 func (s *Section) Apply(fs *flag.FlagSet) error {
 	for _, st := range s.settings {
 		if err := fs.Set(st.name, st.value); err != nil {
+			if st.secret {
+				return fmt.Errorf("%s: %s: %w (not shown: it is a secret)", s.Name, st.name, ErrValue)
+			}
 			return fmt.Errorf("%s: %s: %w", s.Name, st.name, err)
 		}
 	}
@@ -366,7 +372,7 @@ func (p *parser) section(sec *Section, name string, index int, table map[string]
 					bad(k, p.valueError(k, text, err))
 					break
 				}
-				sec.settings = append(sec.settings, setting{k, text})
+				sec.settings = append(sec.settings, setting{k, text, p.secret[k]})
 			}
 			continue
 		}
@@ -385,7 +391,7 @@ func (p *parser) section(sec *Section, name string, index int, table map[string]
 				bad(k, p.valueError(name, secret, err))
 				continue
 			}
-			sec.settings = append(sec.settings, setting{name, secret})
+			sec.settings = append(sec.settings, setting{name, secret, true})
 			continue
 		}
 		bad(k, p.unknownKey(k, fs, other, otherWhere))

@@ -146,6 +146,18 @@ func TestConfigTwoLinks(t *testing.T) {
 	require.NoError(t, f.Egress.Apply(eg))
 	assert.Equal(t, "127.0.0.1:1080", eg.Lookup("socks").Value.String())
 
+	// A flag set that refuses the secret does not get it quoted back.
+	strict := flag.NewFlagSet("strict", flag.ContinueOnError)
+	newLinkFlags().VisitAll(func(f *flag.Flag) {
+		if f.Name != "pin" {
+			strict.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	strict.Func("pin", "", func(s string) error { return fmt.Errorf("no PIN %q here", s) })
+	err = pp0.Apply(strict)
+	require.ErrorIs(t, err, config.ErrValue)
+	assert.NotContains(t, err.Error(), "1234")
+
 	// Printing a link, however, never prints its secrets.
 	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
 		assert.NotContains(t, fmt.Sprintf(format, pp0), "1234", format)
