@@ -3,6 +3,7 @@ module github.com/pppdial/pppdial
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/creack/pty v1.1.24
 	github.com/gopacket/gopacket v1.7.0

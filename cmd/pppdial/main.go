@@ -34,6 +34,7 @@ const usageText = `pppdial brings a cellular modem online over PPP.
 
 Usage:
   pppdial dial --port PATH [flags]   dial and keep the link up (pppdial dial -h for flags)
+  pppdial check -c FILE              check a configuration file (links and egress; pppdial check -h)
   pppdial demo [--json]              no hardware: an emulated modem and PPP peer in-process;
                                      dials it, fetches a page over the link, prints what happened
   pppdial replay FILE...             replay recorded modem transcripts against the dialer
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "dial":
 		return cmdDial(ctx, rest, stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
 	case "replay":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +8,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/bind"
+	"github.com/pppdial/pppdial/internal/config"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/socks"
 )
@@ -128,23 +127,11 @@ func (o *socksOptions) listen(ctx context.Context) (*socksListener, error) {
 
 // readPasswordFile returns the first line of path, which must be readable by its owner only.
 func readPasswordFile(path string) (string, error) {
-	f, err := os.Open(path)
+	password, err := config.ReadSecretFile(path)
 	if err != nil {
 		return "", fmt.Errorf("--socks-password-file: %w", err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("--socks-password-file: %w", err)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return "", fmt.Errorf("--socks-password-file %s: mode %#o lets group or others at the password; chmod 600 %s", path, perm, path)
-	}
-	line, err := bufio.NewReader(f).ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("--socks-password-file %s: empty", path)
-	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return password, nil
 }
 
 // start serves SOCKS5 on the listener; every connection leaves over the session's interface
