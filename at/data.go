@@ -2,6 +2,8 @@ package at
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -16,8 +18,9 @@ import (
 // Port's Close. Nothing here needs the line to be a serial port: on a multiplexer channel it
 // runs unchanged, without the DCD watch.
 type dataLine struct {
-	p *Port
-	w carrierWatch // the goroutine in Read only
+	p   *Port
+	w   carrierWatch // the goroutine in Read only
+	raw bool         // Port.Raw: no call, nothing watched, Close returns to command mode
 
 	// under p.mu
 	end       error // why data mode ended; nil while it runs
@@ -82,7 +85,7 @@ func (d *dataLine) Read(b []byte) (int, error) {
 			p.roomLocked()
 			p.mu.Unlock()
 			d.w.suspect = false // more bytes came: what looked like NO CARRIER was payload
-			if d.w.scan(b[:n]) {
+			if !d.raw && d.w.scan(b[:n]) {
 				p.mu.Lock()
 				p.leaveDataLocked(d, ErrCarrierLost)
 				p.mu.Unlock()
@@ -142,9 +145,49 @@ func (d *dataLine) SetWriteDeadline(t time.Time) error { return d.p.l.SetWriteDe
 // Hangup ends the call.
 func (d *dataLine) Close() error {
 	d.p.mu.Lock()
-	d.endLocked(fmt.Errorf("at: data line closed: %w", os.ErrClosed))
+	err := fmt.Errorf("at: data line closed: %w", os.ErrClosed)
+	if d.raw && d.p.data == d {
+		d.p.commandModeLocked(err)
+	} else {
+		d.endLocked(err)
+	}
 	d.p.mu.Unlock()
 	return nil
+}
+
+// Raw hands the line over as it is, for a protocol that the modem switched to without a call:
+// the 27.010 multiplexer that AT+CMUX starts. Every byte read from then on goes to the returned
+// line unfiltered: no NO CARRIER watch, no DCD watch, no text. The Port stays the line's one
+// reader. Closing the returned line hands the line back to the AT engine, for a modem back in
+// command mode (the multiplexer closed).
+//
+// The OK to an AT+CMUX command switches the Port to raw at once, as CONNECT switches it to data
+// mode, so that nothing the modem sends right after it is read as text; Raw then returns that
+// line. Otherwise Raw switches now.
+func (p *Port) Raw(ctx context.Context) (line.Line, error) {
+	if err := p.lockExec(ctx); err != nil { // not in the middle of a command
+		return nil, err
+	}
+	defer p.unlockExec()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return nil, fmt.Errorf("at: raw line: %w", errClosed)
+	case p.data != nil && p.data.raw:
+		return p.data, nil
+	case p.data != nil:
+		return nil, errors.New("at: raw line: the port is in data mode")
+	}
+	p.enterRawLocked()
+	return p.data, nil
+}
+
+// enterRawLocked starts raw data mode.
+func (p *Port) enterRawLocked() {
+	p.skipLF = false
+	p.enterDataLocked()
+	p.data.raw = true
 }
 
 // dcdPoll is how often DCD is read while in data mode: well inside the second within which a

@@ -92,6 +92,10 @@ func (g *gate) Read(b []byte) (int, error) {
 				p.mu.Lock()
 				continue
 			case lineOK, lineError, lineResult, lineInfo:
+				if kind == lineOK && strings.HasPrefix(g.pending, "+CMUX=") {
+					// The modem speaks 27.010 from the next byte: see Port.Raw.
+					p.enterRawLocked()
+				}
 				if g.waiter != nil && g.pending == "" && (kind != lineInfo || s == "NO CARRIER") {
 					select {
 					case g.waiter <- s:
