@@ -29,7 +29,10 @@ type Channel struct {
 	err      error   // set once: why Read and Write fail
 	opened   bool    // UA received (initiator) or sent (responder)
 	remote   Signals // the modem's last MSC signals for this DLC
-	stopSent bool    // we told the modem to stop (MSC with FC) and have not resumed yet
+	stopRx   bool    // our receive buffer is over its mark: the modem should stop on this DLC
+
+	flowMu   sync.Mutex // orders our flow MSCs: the last one sent is the current state
+	flowSent bool       // the modem was last told to stop (under flowMu)
 
 	wmu  sync.Mutex // one Write at a time
 	wbuf []byte
@@ -120,27 +123,52 @@ func (c *Channel) deliver(p []byte) bool {
 		return false
 	}
 	c.rw += copy(c.rx[c.rw:], p)
-	stop := !c.stopSent && c.rw-c.rr > len(c.rx)*3/4
+	stop := !c.stopRx && c.rw-c.rr > len(c.rx)/2
 	if stop {
-		c.stopSent = true
+		c.stopRx = true
 	}
 	c.mu.Unlock()
 	c.bytesIn.Add(uint64(len(p)))
 	notify(c.rxReady)
 	if stop {
-		c.sendFlow(false)
+		c.syncFlow()
 	}
 	return true
 }
 
-// sendFlow sends our MSC for this DLC with FC set (stop) or clear (go on). From the reader
-// goroutine it must not wait for the answer, so it only sends.
-func (c *Channel) sendFlow(receive bool) {
+// syncFlow tells the modem the current receive state of this DLC (MSC with FC set or clear) if
+// it was last told otherwise. The reader (stop) and Read (resume) both call it; flowMu makes the
+// last message sent the current state, whichever goroutine ran last. It does not wait for the
+// modem's answer: the reader goroutine must not.
+func (c *Channel) syncFlow() {
+	c.flowMu.Lock()
+	defer c.flowMu.Unlock()
+	c.mu.Lock()
+	stop := c.stopRx
+	c.mu.Unlock()
+	if stop == c.flowSent {
+		return
+	}
+	sig := SigRTC | SigRTR | SigDV
+	if stop {
+		sig |= SigFC
+	}
+	c.m.replyMsg(Msg{Type: MsgMSC, Command: true, Value: mscValue(nil, c.dlci, sig)})
+	c.flowSent = stop
+}
+
+// SetFlow tells the modem, by an MSC for this DLC, whether we can receive on it, and waits for
+// its answer. The Mux does this on its own when the receive buffer fills and drains; SetFlow is
+// for a responder that plays a modem applying flow control.
+func (c *Channel) SetFlow(ctx context.Context, receive bool) error {
 	sig := SigRTC | SigRTR | SigDV
 	if !receive {
 		sig |= SigFC
 	}
-	c.m.replyMsg(Msg{Type: MsgMSC, Command: true, Value: mscValue(nil, c.dlci, sig)})
+	if err := c.m.command(ctx, Msg{Type: MsgMSC, Command: true, Value: mscValue(nil, c.dlci, sig)}, nil); err != nil {
+		return fmt.Errorf("cmux: MSC on DLC %d: %w", c.dlci, err)
+	}
+	return nil
 }
 
 // setRemote records the modem's MSC for this DLC; FC stops our writes until it clears.
@@ -161,13 +189,13 @@ func (c *Channel) Read(p []byte) (int, error) {
 			if c.rr == c.rw {
 				c.rr, c.rw = 0, 0
 			}
-			resume := c.stopSent && c.rw-c.rr < len(c.rx)/4
+			resume := c.stopRx && c.rw-c.rr < len(c.rx)/4
 			if resume {
-				c.stopSent = false
+				c.stopRx = false
 			}
 			c.mu.Unlock()
 			if resume {
-				c.sendFlow(true)
+				c.syncFlow()
 			}
 			return n, nil
 		}

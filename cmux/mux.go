@@ -29,9 +29,10 @@ type Config struct {
 	T2 time.Duration
 	// N2 is how many times a command is sent again before ErrNoResponse (default 3).
 	N2 int
-	// RxBuffer is each channel's receive buffer (default 64 KiB). Above three quarters the
-	// modem is told to stop sending on that DLC (MSC with FC); once read below a quarter, to
-	// resume. Data that still does not fit is counted in Stats.Dropped.
+	// RxBuffer is each channel's receive buffer (default 64 KiB). Above half of it the modem is
+	// told to stop sending on that DLC (MSC with FC); once read below a quarter, to resume. The
+	// other half must hold what is in flight when the modem hears it (the UART's and the
+	// modem's buffers); data that still does not fit is counted in Stats.Dropped.
 	RxBuffer int
 	// Quirks adapt the multiplexer to a modem family (see QuirksFor).
 	Quirks Quirks
@@ -273,8 +274,8 @@ func (m *Mux) SetFlow(ctx context.Context, receive bool) error {
 	return nil
 }
 
-// Close ends the multiplexer within ctx: DISC on every open DLC, CLD, then DISC on DLC 0 unless
-// the modem already closed it, each bounded by T1/T2 and ctx. It returns when done or when ctx
+// Close ends the multiplexer within ctx: DISC on every open DLC, then CLD, and DISC on DLC 0 if
+// the modem did not answer CLD, each bounded by T1/T2 and ctx. It returns when done or when ctx
 // ends, even if the modem never answers, and stops reading the line (l is left open, back in AT
 // mode if the modem obeyed). Channels then fail with ErrMuxClosed. Close is idempotent.
 func (m *Mux) Close(ctx context.Context) error {
@@ -300,11 +301,16 @@ func (m *Mux) Close(ctx context.Context) error {
 	}
 	if wasOpen && !m.responder {
 		err := m.command(ctx, Msg{Type: MsgCLD, Command: true}, nil)
-		if err != nil && !errors.Is(err, ErrMuxClosed) {
+		switch {
+		case err == nil:
+			// The modem is back in AT mode. n_gsm also disconnects DLC 0 itself after its
+			// answer: wait a moment for that DISC, so it gets its UA.
+			m.waitDone(ctx, m.cfg.T1)
+		case errors.Is(err, ErrMuxClosed):
+		default:
+			// CLD unanswered: DISC on DLC 0 is the other way to end the multiplexer. (Not after
+			// an answered CLD: the line is in AT mode then, and the frame would be junk to it.)
 			errs = append(errs, fmt.Errorf("cmux: CLD: %w", err))
-		}
-		// n_gsm answers CLD and then closes DLC 0 itself; give it a moment to, then do it.
-		if !m.waitDone(ctx, m.cfg.T1) {
 			if err := m.connectOrDisconnect(ctx, 0, DISC, 1); err != nil && !errors.Is(err, ErrMuxClosed) {
 				errs = append(errs, fmt.Errorf("cmux: DISC on DLC 0: %w", err))
 			}
@@ -674,8 +680,8 @@ func (m *Mux) onDISC(f Frame) error {
 		return nil
 	}
 	m.drop(f.DLCI)
-	m.reply(Frame{DLCI: f.DLCI, CR: m.crFor(false), Type: UA, PF: f.PF})
 	c.fail(&ChannelClosedError{DLCI: f.DLCI, By: DISC})
+	m.reply(Frame{DLCI: f.DLCI, CR: m.crFor(false), Type: UA, PF: f.PF})
 	return nil
 }
 
