@@ -23,13 +23,13 @@ type Channel struct {
 	rxReady         chan struct{} // a token when data arrived or the channel failed
 	txReady         chan struct{} // a token when flow control or the channel's state changed
 
-	mu       sync.Mutex
-	rx       []byte
-	rr, rw   int
-	err      error   // set once: why Read and Write fail
-	opened   bool    // UA received (initiator) or sent (responder)
-	remote   Signals // the modem's last MSC signals for this DLC
-	stopRx   bool    // our receive buffer is over its mark: the modem should stop on this DLC
+	mu     sync.Mutex
+	rx     []byte
+	rr, rw int
+	err    error   // set once: why Read and Write fail
+	opened bool    // UA received (initiator) or sent (responder)
+	remote Signals // the modem's last MSC signals for this DLC
+	stopRx bool    // our receive buffer is over its mark: the modem should stop on this DLC
 
 	flowMu   sync.Mutex // orders our flow MSCs: the last one sent is the current state
 	flowSent bool       // the modem was last told to stop (under flowMu)

@@ -17,6 +17,9 @@ var (
 	ErrNoResponse = errors.New("cmux: no response from the modem")
 	// ErrNotSupported: the modem answered a control command with NSC.
 	ErrNotSupported = errors.New("cmux: command not supported by the modem (NSC)")
+	// ErrCloseUnconfirmed: Close sent CLD and DISC on DLC 0 and neither was answered. Some
+	// modems (Linux's n_gsm) leave CMUX on CLD without a word: send AT until OK to find out.
+	ErrCloseUnconfirmed = errors.New("cmux: the modem did not confirm the close")
 	// ErrNotOpen: the multiplexer was not opened (Open) before use.
 	ErrNotOpen = errors.New("cmux: multiplexer not open")
 	// ErrChannelInUse: OpenChannel on a DLC that is already open.

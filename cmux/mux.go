@@ -276,7 +276,8 @@ func (m *Mux) SetFlow(ctx context.Context, receive bool) error {
 
 // Close ends the multiplexer within ctx: DISC on every open DLC, then CLD, and DISC on DLC 0 if
 // the modem did not answer CLD, each bounded by T1/T2 and ctx. It returns when done or when ctx
-// ends, even if the modem never answers, and stops reading the line (l is left open, back in AT
+// ends, even if the modem never answers (then with ErrCloseUnconfirmed: the modem may well be
+// in AT mode already, as n_gsm is; the caller sends AT until OK either way), and stops reading the line (l is left open, back in AT
 // mode if the modem obeyed). Channels then fail with ErrMuxClosed. Close is idempotent.
 func (m *Mux) Close(ctx context.Context) error {
 	select {
@@ -300,20 +301,8 @@ func (m *Mux) Close(ctx context.Context) error {
 		}
 	}
 	if wasOpen && !m.responder {
-		err := m.command(ctx, Msg{Type: MsgCLD, Command: true}, nil)
-		switch {
-		case err == nil:
-			// The modem is back in AT mode. n_gsm also disconnects DLC 0 itself after its
-			// answer: wait a moment for that DISC, so it gets its UA.
-			m.waitDone(ctx, m.cfg.T1)
-		case errors.Is(err, ErrMuxClosed):
-		default:
-			// CLD unanswered: DISC on DLC 0 is the other way to end the multiplexer. (Not after
-			// an answered CLD: the line is in AT mode then, and the frame would be junk to it.)
-			errs = append(errs, fmt.Errorf("cmux: CLD: %w", err))
-			if err := m.connectOrDisconnect(ctx, 0, DISC, 1); err != nil && !errors.Is(err, ErrMuxClosed) {
-				errs = append(errs, fmt.Errorf("cmux: DISC on DLC 0: %w", err))
-			}
+		if err := m.closeDown(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	m.stop(ctx)
@@ -322,6 +311,40 @@ func (m *Mux) Close(ctx context.Context) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// closeDown ends the multiplexer: CLD, and DISC on DLC 0 if CLD goes unanswered. Each is sent
+// once: a modem that obeyed is in AT mode already and takes every further frame as junk on its
+// command line. (Linux's n_gsm answers CLD not with a CLD response but by disconnecting DLC 0
+// itself, and often leaves the multiplexer before that DISC is even sent.)
+func (m *Mux) closeDown(ctx context.Context) error {
+	w := m.addWaiter(&waiter{msg: MsgCLD})
+	defer m.removeWaiter(w)
+	if err := m.writeMsg(ctx, Msg{Type: MsgCLD, Command: true}); err != nil {
+		return ignoreClosed(err)
+	}
+	_, err := m.wait(ctx, w, m.cfg.T2)
+	switch {
+	case err == nil:
+		// Answered. n_gsm-like modems may still disconnect DLC 0: let that DISC have its UA.
+		m.waitDone(ctx, m.cfg.T1)
+		return nil
+	case !errors.Is(err, ErrNoResponse):
+		return ignoreClosed(err)
+	}
+	err = m.connectOrDisconnect(ctx, 0, DISC, 1)
+	if errors.Is(err, ErrNoResponse) {
+		return fmt.Errorf("%w: neither CLD nor DISC on DLC 0 was answered", ErrCloseUnconfirmed)
+	}
+	return ignoreClosed(err)
+}
+
+// ignoreClosed drops ErrMuxClosed: the modem ending the multiplexer is what closing asked for.
+func ignoreClosed(err error) error {
+	if errors.Is(err, ErrMuxClosed) {
+		return nil
+	}
+	return err
 }
 
 // waitDone waits up to d (and ctx) for the reader to exit.
@@ -344,9 +367,16 @@ func (m *Mux) stop(ctx context.Context) {
 	select {
 	case <-m.done:
 	case <-ctx.Done():
-		// The line ignored the deadline: the reader ends at its next byte or error.
+		// The reader ends when its Read sees the deadline; it clears the deadline then.
 	}
-	_ = m.l.SetReadDeadline(time.Time{})
+	// Hand the line back without the write deadline our last frame set.
+	select {
+	case m.wsem <- struct{}{}:
+		_ = m.l.SetWriteDeadline(time.Time{})
+		m.lineDL = time.Time{}
+		m.unlock()
+	case <-ctx.Done():
+	}
 }
 
 // connect sends SABM on dlci and waits for UA.
@@ -563,6 +593,8 @@ func (m *Mux) readLoop() {
 			dec.Commit(n)
 			if rerr != nil && n == 0 {
 				if m.stopping.Load() {
+					// Close set a read deadline to stop us: hand the line back without it.
+					_ = m.l.SetReadDeadline(time.Time{})
 					err = fmt.Errorf("%w: closed by us", ErrMuxClosed)
 				} else {
 					err = fmt.Errorf("cmux: line read: %w", rerr)
