@@ -146,7 +146,10 @@ func TestInteropNGSM(t *testing.T) {
 			closeCtx, cancelClose := context.WithTimeout(ctx, 10*time.Second)
 			defer cancelClose()
 			// n_gsm leaves CMUX on CLD without answering it (see closeDown): unconfirmed is fine.
-			if err := mux.Close(closeCtx); err != nil {
+			begin := time.Now()
+			err = mux.Close(closeCtx)
+			t.Logf("N1=%d: Close: %v in %v", n1, err, time.Since(begin).Round(time.Millisecond))
+			if err != nil {
 				require.ErrorIs(t, err, cmux.ErrCloseUnconfirmed)
 			}
 			require.NoError(t, waitCount(ctx, vm, "CMUX-END", i+1))
