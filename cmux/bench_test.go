@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/pppdial/pppdial/cmux"
 )
@@ -31,8 +32,13 @@ func BenchmarkMux(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if err := <-done; err != nil {
-				b.Fatal(err)
+			select {
+			case err := <-done:
+				if err != nil {
+					b.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				b.Fatalf("reader stuck: modem %+v host %+v", modem.Stats(), host.Stats())
 			}
 			b.StopTimer()
 			frames := m.Stats().FramesIn

@@ -21,6 +21,8 @@ type Channel struct {
 
 	readDL, writeDL *deadline
 	rxReady         chan struct{} // a token when data arrived or the channel failed
+	room            chan struct{} // a token when Read took data (the reader waits for room)
+	roomTimer       *time.Timer   // the reader's wait for room; reader goroutine only
 	txReady         chan struct{} // a token when flow control or the channel's state changed
 
 	mu     sync.Mutex
@@ -30,6 +32,8 @@ type Channel struct {
 	opened bool    // UA received (initiator) or sent (responder)
 	remote Signals // the modem's last MSC signals for this DLC
 	stopRx bool    // our receive buffer is over its mark: the modem should stop on this DLC
+	// overflow: Read did not make room in time: drop data until it reads.
+	overflow bool
 
 	flowMu   sync.Mutex // orders our flow MSCs: the last one sent is the current state
 	flowSent bool       // the modem was last told to stop (under flowMu)
@@ -58,6 +62,7 @@ func newChannel(m *Mux, dlci uint8) *Channel {
 		readDL:  newDeadline(),
 		writeDL: newDeadline(),
 		rxReady: make(chan struct{}, 1),
+		room:    make(chan struct{}, 1),
 		txReady: make(chan struct{}, 1),
 		rx:      make([]byte, m.cfg.RxBuffer),
 		wbuf:    make([]byte, 0, max(1, batchBytes/per)*per),
@@ -114,13 +119,28 @@ func (c *Channel) deliver(p []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if len(p) > len(c.rx)-c.rw {
-		c.rw = copy(c.rx, c.rx[c.rr:c.rw])
-		c.rr = 0
-	}
-	if len(p) > len(c.rx)-c.rw {
+	for len(p) > len(c.rx)-c.rw {
+		if c.rr > 0 {
+			c.rw = copy(c.rx, c.rx[c.rr:c.rw])
+			c.rr = 0
+			continue
+		}
+		// Full: the modem went on past our MSC with FC (in-band flow control lags by what is
+		// in flight). Hold the line, which holds the modem, until Read makes room; a reader
+		// gone for longer than RxWait is given up on, and then its data dropped at once until
+		// it reads again.
+		if c.overflow || c.err != nil {
+			c.mu.Unlock()
+			return false
+		}
 		c.mu.Unlock()
-		return false
+		if !c.waitRoom() {
+			c.mu.Lock()
+			c.overflow = true
+			c.mu.Unlock()
+			return false
+		}
+		c.mu.Lock()
 	}
 	c.rw += copy(c.rx[c.rw:], p)
 	stop := !c.stopRx && c.rw-c.rr > len(c.rx)/2
@@ -134,6 +154,22 @@ func (c *Channel) deliver(p []byte) bool {
 		c.syncFlow()
 	}
 	return true
+}
+
+// waitRoom waits up to RxWait for Read to take data; false if it did not.
+func (c *Channel) waitRoom() bool {
+	if c.roomTimer == nil {
+		c.roomTimer = time.NewTimer(c.m.cfg.RxWait)
+	} else {
+		c.roomTimer.Reset(c.m.cfg.RxWait)
+	}
+	defer c.roomTimer.Stop()
+	select {
+	case <-c.room:
+		return true
+	case <-c.roomTimer.C:
+		return false
+	}
 }
 
 // syncFlow tells the modem the current receive state of this DLC (MSC with FC set or clear) if
@@ -189,6 +225,8 @@ func (c *Channel) Read(p []byte) (int, error) {
 			if c.rr == c.rw {
 				c.rr, c.rw = 0, 0
 			}
+			c.overflow = false
+			notify(c.room)
 			resume := c.stopRx && c.rw-c.rr < len(c.rx)/4
 			if resume {
 				c.stopRx = false

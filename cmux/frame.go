@@ -133,7 +133,7 @@ type DecoderStats struct {
 	// Truncated counts frames dropped because no closing flag followed where their length said
 	// the frame ended: cut short, or a length octet hurt on the line.
 	Truncated uint64
-	Malformed uint64 // headers that cannot open a frame (address or length without EA)
+	Malformed uint64 // headers that cannot open a frame (an address octet without EA)
 	Garbage   uint64 // bytes skipped while hunting for an opening flag
 }
 
@@ -270,10 +270,8 @@ func parseFrame(b []byte, n1 int) (Frame, int, parseStatus) {
 		if len(b) < 5 {
 			return Frame{}, 0, parseShort
 		}
-		if b[4]&bitEA == 0 {
-			// 27.010 allows no length field longer than two octets in the basic option.
-			return Frame{}, 0, parseMalformed
-		}
+		// The second octet carries the length's bits 8..15 whole, without an EA bit: the
+		// basic option has no third length octet.
 		hl, n = 5, n|int(b[4])<<7
 	}
 	if n > n1 {

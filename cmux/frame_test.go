@@ -25,7 +25,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	dec := cmux.NewDecoder(1500)
 	for _, typ := range []cmux.FrameType{cmux.SABM, cmux.UA, cmux.DM, cmux.DISC, cmux.UIH, cmux.UI} {
 		for _, dlci := range []uint8{0, 1, 2, 61, 63} {
-			for _, n := range []int{0, 1, 127, 128, 1500} {
+			for _, n := range []int{0, 1, 127, 128, 255, 256, 1500} {
 				for _, pf := range []bool{false, true} {
 					f := cmux.Frame{DLCI: dlci, CR: dlci%2 == 0, Type: typ, PF: pf, Info: info[:n]}
 					b, err := cmux.AppendFrame(nil, f)

@@ -111,12 +111,14 @@ func TestInteropNGSM(t *testing.T) {
 			require.NoError(t, err)
 
 			atUntilOK(t, at, "DLC 1")
+			// A command longer than N1 (31: split across frames; 1500: one frame with a
+			// two-octet length, 300 = 0x12C) reaches the modem whole, and its echo (a fresh
+			// DLC echoes) comes back from n_gsm in frames of up to N1: it answers ERROR.
+			long := "AT+X" + strings.Repeat("Y", 296)
+			echo := mustChat(t, at, long, 10*time.Second, "ERROR\r\n")
+			assert.Contains(t, echo, long, "the modem's echo")
 			mustChat(t, at, "ATE0", 5*time.Second, "OK\r\n")
 			assert.Contains(t, mustChat(t, at, "AT+CSQ", 5*time.Second, "OK\r\n"), "+CSQ: 20,99")
-			// A command longer than N1 (31: split across frames; 1500: one frame with a
-			// two-octet length) still reaches the modem whole: it answers ERROR to it.
-			long := "AT+X" + strings.Repeat("Y", 400)
-			mustChat(t, at, long, 10*time.Second, "ERROR\r\n")
 
 			atUntilOK(t, data, "DLC 2")
 			got := mustChat(t, data, "ATD*99#", 10*time.Second, "CONNECT")

@@ -31,9 +31,13 @@ type Config struct {
 	N2 int
 	// RxBuffer is each channel's receive buffer (default 64 KiB). Above half of it the modem is
 	// told to stop sending on that DLC (MSC with FC); once read below a quarter, to resume. The
-	// other half must hold what is in flight when the modem hears it (the UART's and the
-	// modem's buffers); data that still does not fit is counted in Stats.Dropped.
+	// other half holds what is in flight when the modem hears it.
 	RxBuffer int
+	// RxWait is how long the reader holds the whole line when a channel's buffer is full
+	// anyway, waiting for its Read (default 1 s); after that the channel's data is dropped and
+	// counted in Stats.Dropped until it reads again, so one stalled channel cannot stall the
+	// others for good.
+	RxWait time.Duration
 	// Quirks adapt the multiplexer to a modem family (see QuirksFor).
 	Quirks Quirks
 	// MSCOnOpen makes a responder send its own MSC right after it answers a SABM, as SIM800
@@ -64,6 +68,9 @@ func (c Config) withDefaults() Config {
 		c.RxBuffer = 64 << 10
 	}
 	c.RxBuffer = max(c.RxBuffer, 2*c.N1)
+	if c.RxWait <= 0 {
+		c.RxWait = time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -510,14 +517,52 @@ func (m *Mux) writeMsg(ctx context.Context, msg Msg) error {
 	return m.writeFrame(ctx, Frame{DLCI: 0, CR: m.crFor(true), Type: UIH, Info: info})
 }
 
-// reply answers a frame from the reader goroutine; the error is only logged (the reader's own
-// failure shows up as a read error).
+// timers are reused by reply: a flow-control MSC in the data path must not allocate.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// reply sends a frame that nobody waits on (an answer, a flow-control MSC), bounded by 2 x T2;
+// the error is only logged (a dead line shows up as the reader's read error).
 func (m *Mux) reply(f Frame) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*m.cfg.T2)
-	defer cancel()
-	if err := m.writeFrame(ctx, f); err != nil {
+	if err := m.replyLocked(f); err != nil {
 		m.log.Debug("reply not sent", "frame", f.String(), "err", err)
 	}
+}
+
+func (m *Mux) replyLocked(f Frame) error {
+	bound := 2 * m.cfg.T2
+	select {
+	case m.wsem <- struct{}{}:
+	default:
+		t := timers.Get().(*time.Timer)
+		t.Reset(bound)
+		select {
+		case m.wsem <- struct{}{}:
+			t.Stop()
+			timers.Put(t)
+		case <-t.C:
+			timers.Put(t)
+			return os.ErrDeadlineExceeded
+		case <-m.done:
+			t.Stop()
+			timers.Put(t)
+			return m.err
+		}
+	}
+	defer m.unlock()
+	select {
+	case <-m.done:
+		return m.err
+	default:
+	}
+	var err error
+	if m.wbuf, err = AppendFrame(m.wbuf[:0], f); err != nil {
+		return err
+	}
+	return m.writeLocked(m.wbuf, time.Now().Add(bound), 1)
 }
 
 func (m *Mux) replyMsg(msg Msg) {
@@ -765,10 +810,23 @@ func (m *Mux) onResponse(msg Msg) {
 		}
 		return
 	}
-	if !m.wake(func(w *waiter) bool {
-		return !w.frame && w.msg == msg.Type && (w.want == nil || bytes.Equal(w.want, msg.Value))
-	}, result{}) {
-		m.log.Debug("unexpected control response", "type", msg.Type.String())
+	// Not through wake's closure: an MSC response comes with every flow-control change.
+	m.mu.Lock()
+	found := false
+	for _, w := range m.waiters {
+		if !w.frame && w.msg == msg.Type && (w.want == nil || bytes.Equal(w.want, msg.Value)) {
+			select {
+			case w.ch <- result{}:
+			default:
+			}
+			found = true
+			break
+		}
+	}
+	m.mu.Unlock()
+	// The answers to our flow-control MSCs land here: no logging cost unless asked for.
+	if !found && m.log.Enabled(context.Background(), slog.LevelDebug) {
+		m.log.Debug("unanswered control response", "type", msg.Type.String())
 	}
 }
 
