@@ -24,6 +24,7 @@ const (
 	MsgSNC   MsgType = 0xD1 // service negotiation
 )
 
+// String names the message type as 27.010 does ("MSC", "CLD").
 func (t MsgType) String() string {
 	switch t {
 	case MsgPN:

@@ -32,6 +32,7 @@ type ChannelClosedError struct {
 	By   FrameType // DISC (the modem closed it) or DM (the modem says it is not open)
 }
 
+// Error says which DLC the modem closed and how.
 func (e *ChannelClosedError) Error() string {
 	return fmt.Sprintf("cmux: DLC %d closed by the modem (%v)", e.DLCI, e.By)
 }

@@ -42,6 +42,7 @@ const (
 	UI   FrameType = 0x03 // unnumbered information, FCS over the whole frame
 )
 
+// String names the frame type as 27.010 does ("SABM", "UIH").
 func (t FrameType) String() string {
 	switch t {
 	case SABM:
@@ -71,6 +72,7 @@ type Frame struct {
 	Info []byte
 }
 
+// String describes the frame for logs (the information field by its length only).
 func (f Frame) String() string {
 	return fmt.Sprintf("%v dlci=%d cr=%t pf=%t len=%d", f.Type, f.DLCI, f.CR, f.PF, len(f.Info))
 }

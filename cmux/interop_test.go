@@ -14,6 +14,7 @@ import (
 	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/internal/peers"
 	"github.com/pppdial/pppdial/line"
+	"github.com/pppdial/pppdial/ppp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -77,8 +78,8 @@ func mustChat(t *testing.T, l line.Line, cmd string, timeout time.Duration, want
 }
 
 // TestInteropNGSM runs the host side against the Linux kernel's n_gsm as the modem
-// (pppd-vm --modem): at N1 31, 127 and 1500 in turn on one VM, AT on DLC 1 while pppd speaks
-// PPP on DLC 2, Ping, and Close back to AT mode; then a multiplexer left open by a "crashed"
+// (pppd-vm --modem): at N1 31, 127 and 1500 in turn on one VM, our PPP client (ppp.Conn) to
+// IPCP up with pppd on DLC 2 while AT on DLC 1 keeps answering, Ping, and Close back to AT mode; then a multiplexer left open by a "crashed"
 // host is found and closed with the recovery sequence.
 func TestInteropNGSM(t *testing.T) {
 	if testing.Short() {
@@ -123,17 +124,29 @@ func TestInteropNGSM(t *testing.T) {
 			atUntilOK(t, data, "DLC 2")
 			got := mustChat(t, data, "ATD*99#", 10*time.Second, "CONNECT")
 			t.Logf("DLC 2: %q", got)
-			// pppd now speaks on DLC 2: its LCP Configure-Request (0x7E, ..., C0 21).
-			ppp, err := chat(data, "", 20*time.Second, "\x7e\xff\x7d\x23\xc0\x21", "\x7e\xc0\x21", "\x7e\xff\x03\xc0\x21")
-			require.NoError(t, err, "no LCP from pppd on DLC 2: %q", ppp)
-			_, err = vm.WaitConsoleMatch(ctx, regexp.MustCompile(`(?s)sent \[LCP ConfReq.*`))
+			// pppd now speaks on DLC 2: run our PPP client there, unchanged, to IPCP up.
+			conn := ppp.NewConn(data, ppp.Config{Role: ppp.Client})
+			conn.Start(ctx)
+			upCtx, cancelUp := context.WithTimeout(ctx, time.Minute)
+			st, err := conn.WaitUp(upCtx)
+			cancelUp()
+			require.NoError(t, err, "PPP on DLC 2: Conn.Err=%v", conn.Err())
+			assert.Equal(t, "10.0.0.2", st.Local.String())
+			_, err = vm.WaitConsoleMatch(ctx, regexp.MustCompile(`local\s+IP address 10\.0\.0\.1`))
 			require.NoError(t, err)
 
-			// With pppd on DLC 2, DLC 1 still answers.
+			// With PPP up on DLC 2, DLC 1 still answers.
 			before := strings.Count(vm.ConsoleLog(), "<- AT+CSQ")
 			assert.Contains(t, mustChat(t, at, "AT+CSQ", 5*time.Second, "OK\r\n"), "+CSQ: 20,99")
 			assert.Greater(t, strings.Count(vm.ConsoleLog(), "<- AT+CSQ"), before)
-			assert.Regexp(t, `(?s)sent \[LCP ConfReq.*MODEM\[dlc /dev/gsmtty1\] <- AT\+CSQ`, vm.ConsoleLog())
+			assert.Regexp(t, `(?s)local\s+IP address 10\.0\.0\.1.*MODEM\[dlc /dev/gsmtty1\] <- AT\+CSQ`, vm.ConsoleLog())
+			assert.True(t, conn.Status().IPv4, "the link is still up")
+
+			// LCP Terminate on DLC 2: pppd ends, the DLC's modem says NO CARRIER.
+			pppCtx, cancelPPP := context.WithTimeout(ctx, 10*time.Second)
+			require.NoError(t, conn.Close(pppCtx))
+			cancelPPP()
+			mustChat(t, data, "", 10*time.Second, "NO CARRIER")
 
 			rtt, err := mux.Ping(ctx)
 			require.NoError(t, err)
