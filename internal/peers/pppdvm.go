@@ -48,10 +48,6 @@ const consoleReady = "Connect: ppp0"
 // port: from then on AT commands are answered (pppd starts only on ATD).
 const consoleModemReady = "MODEM[main /dev/ttyS1] ready"
 
-// OptModem, as the first option of PPPDVM or StartPPPDVM, puts an AT modem in front of pppd:
-// the port answers AT, ATD runs pppd, and AT+CMUX hands the line to the kernel's n_gsm.
-const OptModem = "--modem"
-
 // Timeouts of the testing wrapper. The VM runs under TCG on a shared 2-core machine; the wait
 // for a free VM slot (other tests' VMs) is bounded apart from the boot itself.
 const (
