@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/line"
 )
 
@@ -183,11 +184,39 @@ type regUpdate struct {
 // package's sentinels and *CMEError, so errors.Is and errors.As work on them. A data mode still
 // running on port (an earlier Session) is ended first. cfg.Logger becomes the Port's logger.
 func Dial(ctx context.Context, p *Port, cfg Config) (*Session, error) {
-	asGiven := cfg
+	var sess *Session
+	err := begin(ctx, p, cfg, func(d *dialer) (err error) {
+		if rec := d.cfg.Record; rec != nil {
+			rec.begin(p, d.cfg.PIN)
+			defer func() { rec.dialed(p, cfg, err) }()
+		}
+		sess, err = d.steps(ctx)
+		return err
+	})
+	return sess, err
+}
+
+// Prepare brings the modem on p to command mode without dialing: wake (escaping a modem left
+// in data mode, closing a multiplexer left open by a run that died) and echo off. It is what
+// precedes AT+CMUX, after which Dial runs on a multiplexer channel.
+func Prepare(ctx context.Context, p *Port, cfg Config) error {
+	return begin(ctx, p, cfg, func(d *dialer) error {
+		for _, s := range d.plan()[:2] {
+			if err := d.run(ctx, s.step, s.fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// begin takes p for a dialer's steps: one command sequence at a time, data mode ended, the
+// registration URCs routed to the dialer.
+func begin(ctx context.Context, p *Port, cfg Config, steps func(*dialer) error) error {
 	cfg = cfg.withDefaults()
 	p.SetLogger(cfg.Logger)
 	if err := p.lockExec(ctx); err != nil {
-		return nil, &StepError{Step: StepWake, Err: err}
+		return &StepError{Step: StepWake, Err: err}
 	}
 	defer p.unlockExec()
 	p.mu.Lock()
@@ -197,22 +226,17 @@ func Dial(ctx context.Context, p *Port, cfg Config) (*Session, error) {
 	urc := d.urc
 	p.dialURC.Store(&urc)
 	defer p.dialURC.Store(nil)
-	var sess *Session
-	var err error
-	if rec := cfg.Record; rec != nil {
-		rec.begin(p, cfg.PIN)
-		defer func() { rec.dialed(p, asGiven, err) }()
-	}
-	sess, err = d.steps(ctx)
-	return sess, err
+	return steps(d)
 }
 
-// steps runs Dial's steps in order.
-func (d *dialer) steps(ctx context.Context) (*Session, error) {
-	steps := []struct {
-		step Step
-		fn   func(context.Context) (string, error)
-	}{
+type dialStep struct {
+	step Step
+	fn   func(context.Context) (string, error)
+}
+
+// plan is the command steps before the dial, in order.
+func (d *dialer) plan() []dialStep {
+	return []dialStep{
 		{StepWake, d.wake},
 		{StepEchoOff, d.echoOff},
 		{StepErrors, d.cmee},
@@ -223,7 +247,11 @@ func (d *dialer) steps(ctx context.Context) (*Session, error) {
 		{StepOperator, d.operator},
 		{StepAPN, d.apn},
 	}
-	for _, s := range steps {
+}
+
+// steps runs Dial's steps in order.
+func (d *dialer) steps(ctx context.Context) (*Session, error) {
+	for _, s := range d.plan() {
 		if err := d.run(ctx, s.step, s.fn); err != nil {
 			return nil, err
 		}
@@ -319,13 +347,17 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 	deadline := start.Add(d.cfg.Timeouts.Wake)
 	escapes := 0
 	tries := 0
+	muxClosed := false
 	for time.Now().Before(deadline) {
 		tries++
 		_, err := d.p.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, time.Until(deadline)))
 		if err == nil {
 			detail := "modem answers"
-			if escapes > 0 {
+			switch {
+			case escapes > 0:
 				detail += " (was in data mode: escaped and hung up)"
+			case muxClosed:
+				detail += " (a multiplexer was left open: closed it)"
 			}
 			return detail, nil
 		}
@@ -336,7 +368,19 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 			return "", err // the port is gone
 		}
 		silent := d.p.receivedBytes() == 0 && time.Since(start) > d.cfg.Timeouts.Wake/3
-		if escapes < 2 && (d.p.sawPPP() || (silent && escapes == 0)) {
+		sawPPP := d.p.sawPPP()
+		if !muxClosed && !sawPPP && time.Since(start) > d.cfg.Timeouts.Wake/4 {
+			// A modem left in 27.010 mode by a run that died ignores text (or answers in
+			// frames). CLD and DISC on DLC 0 end the multiplexer; a modem in command mode takes
+			// them for noise, and a PPP peer drops them as a bad frame.
+			muxClosed = true
+			d.cfg.Logger.Debug("at: no answer: closing a multiplexer that may be left open")
+			if _, err := d.p.writeCommand(cmux.CloseSequence()); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if escapes < 2 && (sawPPP || (silent && escapes == 0)) {
 			escapes++
 			d.cfg.Logger.Debug("at: modem not in command mode: escaping")
 			if err := d.escape(ctx, deadline); err != nil {
