@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/ppp"
 )
 
@@ -36,11 +37,20 @@ const (
 	EventError EventKind = "error"
 	// EventRedial: the session waits Delay before attempt number Attempt.
 	EventRedial EventKind = "redial"
+	// EventSignal: the AT channel's periodic reading of the signal and serving cell while the
+	// link is up (Config.MonitorInterval; needs the multiplexer): Signal has it, Err says why a
+	// poll could not finish (the picture is then what it got).
+	EventSignal EventKind = "signal"
 )
 
-// StepIPv6 is the EventProgress step that reports IPv6 refused by the network (IPV6CP
-// rejected, terminated or unanswered) while the link goes on with IPv4 only.
-const StepIPv6 = "ipv6"
+// Steps of the session's own in EventProgress, beside the dialer's (at.Step).
+const (
+	// StepIPv6 reports IPv6 refused by the network (IPV6CP rejected, terminated or
+	// unanswered) while the link goes on with IPv4 only.
+	StepIPv6 = "ipv6"
+	// StepCMUX starts the 27.010 multiplexer (AT+CMUX, DLC 0, 1 and 2 opened).
+	StepCMUX = "cmux"
+)
 
 // Event is something that happened to a session.
 type Event struct {
@@ -62,6 +72,9 @@ type Event struct {
 	// the DNS servers the Router Advertisement announced (RDNSS).
 	GlobalV6 []netip.Prefix
 	DNSV6    []netip.Addr
+
+	// EventSignal: the modem's signal and serving cell; unknown values are nil.
+	Signal *cell.Picture
 }
 
 // Errors of the session itself (the modem's and the link's come from packages at and ppp).

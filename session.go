@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/lcp"
 	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/netif"
@@ -49,6 +50,15 @@ type Config struct {
 	// follows, and is reported in EventUp's Status. 0: PPP.MRU (default 1500); when both are
 	// set the smaller wins. A modem that reports its network's MTU lowers it further.
 	MTU int
+
+	// CMUX multiplexes the port (3GPP 27.010) so that the modem answers AT on one channel while
+	// PPP runs on another: CMUXOff (default), CMUXOn, CMUXAuto. CMUXN1 is the frame size asked
+	// for in AT+CMUX (default 127).
+	CMUX   CMUXMode
+	CMUXN1 int
+	// MonitorInterval is how often the AT channel is read while the link is up (signal and
+	// cell, EventSignal); default 30 s, negative: never. It needs the multiplexer.
+	MonitorInterval time.Duration
 
 	// Registry receives the pp<N> interface (default netif.DefaultRegistry); Netif tunes it.
 	Registry *netif.Registry
@@ -97,6 +107,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Hangup.Guard == 0 {
 		c.Hangup.Guard = c.Modem.Guard
+	}
+	if c.CMUXN1 == 0 {
+		c.CMUXN1 = cmux.DefaultN1
+	}
+	if c.MonitorInterval == 0 {
+		c.MonitorInterval = 30 * time.Second
 	}
 	if c.Registry == nil {
 		c.Registry = netif.DefaultRegistry
@@ -150,6 +166,8 @@ type Session struct {
 	conn       *ppp.Conn
 	status     ppp.Status
 	info       at.Info
+	mux        *muxLink // the multiplexer while it runs
+	signal     signalState
 	up         chan struct{} // closed at the first up
 	upErr      error         // set when the session ended before it was ever up
 	ups        int
@@ -315,6 +333,14 @@ func (s *Session) supervise(ctx context.Context) {
 	failures := 0
 	var endErr error
 	defer func() {
+		if s.mux != nil {
+			// Back to AT mode before the port is let go: a modem left in CMUX would ignore
+			// the next run's AT (which recovers it, but slowly).
+			ctx, cancel := s.teardownContext()
+			s.mux.close(ctx)
+			cancel()
+			s.setMux(nil)
+		}
 		if port != nil {
 			_ = port.Close()
 		}
@@ -329,12 +355,32 @@ func (s *Session) supervise(ctx context.Context) {
 		if port == nil {
 			port, err = s.openPort(ctx, attempt)
 		}
+		dialPort := port
+		if err == nil && s.cfg.CMUX != CMUXOff {
+			if s.mux == nil {
+				var ml *muxLink
+				ml, err = s.startMux(ctx, port, s.modemConfig(attempt), attempt)
+				s.setMux(ml)
+			}
+			if s.mux != nil {
+				dialPort = s.mux.data
+			}
+		}
 		var wasUp bool
 		if err == nil {
-			wasUp, err = s.attempt(ctx, port, attempt)
+			wasUp, err = s.attempt(ctx, dialPort, attempt)
 		}
 		if ctx.Err() != nil {
 			return // Close: endErr stays nil
+		}
+		if s.mux != nil && (errors.Is(err, errPortFailed) || s.mux.dead()) {
+			// The multiplexer or a channel failed: start again from the port, whose next
+			// wake closes what is left of the multiplexer.
+			err = fmt.Errorf("%w: %w", errPortFailed, err)
+			cctx, cancel := s.teardownContext()
+			s.mux.close(cctx)
+			cancel()
+			s.setMux(nil)
 		}
 		if errors.Is(err, errPortFailed) {
 			if port != nil {
@@ -435,8 +481,8 @@ func (s *Session) openPort(ctx context.Context, attempt int) (*at.Port, error) {
 	return at.NewPort(l), nil
 }
 
-// attempt dials once and runs the link until it ends. wasUp reports whether IPCP opened.
-func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasUp bool, err error) {
+// modemConfig is the dialer's configuration for an attempt: its progress becomes events.
+func (s *Session) modemConfig(attempt int) at.Config {
 	mcfg := s.cfg.Modem
 	mcfg.OnProgress = func(p at.Progress) {
 		if prev := s.cfg.Modem.OnProgress; prev != nil {
@@ -445,6 +491,19 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		s.emit(Event{Kind: EventProgress, Step: string(p.Step), Done: p.Done, Detail: p.Detail, Elapsed: p.Elapsed,
 			Err: p.Err, Attempt: attempt})
 	}
+	return mcfg
+}
+
+// setMux records the running multiplexer (nil: none) for Exec, Channel and the monitor.
+func (s *Session) setMux(ml *muxLink) {
+	s.mu.Lock()
+	s.mux = ml
+	s.mu.Unlock()
+}
+
+// attempt dials once and runs the link until it ends. wasUp reports whether IPCP opened.
+func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasUp bool, err error) {
+	mcfg := s.modemConfig(attempt)
 	if s.cfg.Record != nil && attempt == 1 {
 		mcfg.Record = at.NewRecorder(s.cfg.Record, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
 	}
@@ -487,7 +546,9 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	}
 	// The link is over; get the modem back to command mode unless it already is there (NO
 	// CARRIER: the modem hung up by itself) or cannot take commands (the port failed).
-	if !errors.Is(reason.err, at.ErrNoCarrier) && !errors.Is(reason.err, errPortFailed) {
+	// On a multiplexer that the session is closing, DISC on the data channel ends the call.
+	closingMux := s.mux != nil && ctx.Err() != nil
+	if !errors.Is(reason.err, at.ErrNoCarrier) && !errors.Is(reason.err, errPortFailed) && !closingMux {
 		hctx, cancel := s.teardownContext()
 		if herr := at.Hangup(hctx, port, s.cfg.Hangup); herr != nil {
 			s.log.Debug("hangup", "err", herr)
@@ -520,8 +581,12 @@ func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 	})()
 	closing := s.closing
 	events := conn.Events()
+	signals := s.startMonitor()
+	defer signals.stop()
 	for events != nil {
 		select {
+		case r := <-signals.c:
+			s.reportSignal(r)
 		case ev, ok := <-events:
 			if !ok {
 				events = nil

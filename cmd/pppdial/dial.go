@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/pcap"
 	"github.com/pppdial/pppdial/ppp"
 	"github.com/pppdial/pppdial/socks"
@@ -51,6 +53,10 @@ type dialOptions struct {
 	statsInterval                                   time.Duration
 	guard                                           time.Duration
 	registerTimeout                                 time.Duration
+	cmux                                            bool
+	cmuxN1                                          int
+	monitorInterval                                 time.Duration
+	channels                                        string
 }
 
 func (o *dialOptions) register(fs flagRegistrar) {
@@ -76,6 +82,10 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.IntVar(&o.echoFailures, "lcp-echo-failure", 3, "unanswered LCP echoes before the link is declared dead")
 	fs.BoolVar(&o.ipv6, "ipv6", false, "negotiate IPv6 (IPV6CP) beside IPv4")
 	fs.IntVar(&o.mtu, "mtu", 0, "largest IP packet on the link, asked for as PPP's MRU; TCP's MSS follows (0: 1500)")
+	fs.BoolVar(&o.cmux, "cmux", false, "multiplex the port (3GPP 27.010, AT+CMUX): AT on DLC 1 keeps answering while PPP runs on DLC 2 (single-UART hats)")
+	fs.IntVar(&o.cmuxN1, "cmux-n1", cmux.DefaultN1, "with --cmux: the largest frame, asked for in AT+CMUX")
+	fs.DurationVar(&o.monitorInterval, "monitor-interval", 30*time.Second, "with --cmux: read the signal on the AT channel this often while the link is up (signal events)")
+	fs.StringVar(&o.channels, "channel", "", "with --cmux: serve DLC N as a pty linked at PATH (N:PATH, comma-separated; e.g. 3:/run/gnss for gpsd)")
 	fs.DurationVar(&o.guard, "guard", time.Second, "escape (+++) guard time for hang-up")
 	fs.DurationVar(&o.registerTimeout, "register-timeout", 90*time.Second, "how long to wait for network registration")
 	fs.StringVar(&o.pcapFile, "pcap", "", "write every PPP frame to FILE (pcap, PPP_WITH_DIR; tshark and Wireshark read it)")
@@ -110,6 +120,15 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.ifname != "" && !validIfname(o.ifname) {
 		fmt.Fprintf(stderr, "pppdial dial: --ifname %q: want ppN (pp0, pp1, ...)\n", o.ifname)
+		return exitUsage
+	}
+
+	channels, err := parseChannels(o.channels)
+	if err == nil && !o.cmux && (len(channels) > 0 || o.cmuxN1 != cmux.DefaultN1) {
+		err = errors.New("--channel and --cmux-n1 need --cmux (a channel is a 27.010 DLC)")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
 		return exitUsage
 	}
 
@@ -193,6 +212,14 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "socks", Ifname: ifname, Addr: addr, Mode: socksLn.mode})
 	}
 
+	chCtx, stopChannels := context.WithCancel(ctx)
+	defer stopChannels()
+	for _, spec := range channels {
+		if err := serveChannel(chCtx, sess, spec, rep); err != nil {
+			rep.line("pppdial: %v", err)
+		}
+	}
+
 	var tick <-chan time.Time
 	if o.jsonOut && o.statsInterval > 0 {
 		t := time.NewTicker(o.statsInterval)
@@ -247,10 +274,14 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 		Hangup: at.HangupOptions{Guard: o.guard},
 		PPP: ppp.Config{Username: o.user, Password: o.password, IPv6: o.ipv6,
 			EchoInterval: o.echoInterval, EchoFailures: o.echoFailures},
-		MTU:     o.mtu,
+		MTU:    o.mtu,
+		CMUXN1: o.cmuxN1, MonitorInterval: o.monitorInterval,
 		IfName:  o.ifname,
 		Persist: o.persist, Holdoff: o.holdoff, MaxBackoff: o.maxBackoff, MaxFail: o.maxfail,
 		OnEvent: rep.event,
+	}
+	if o.cmux {
+		cfg.CMUX = pppdial.CMUXOn
 	}
 	if o.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

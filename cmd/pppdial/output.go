@@ -12,6 +12,7 @@ import (
 
 	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/ppp"
 )
 
@@ -22,6 +23,9 @@ type reporter struct {
 	stderr io.Writer
 	json   *json.Encoder // nil without --json
 	start  time.Time
+	// lastSignal is the last signal line printed: a reading every --monitor-interval is a
+	// line only when it says something new.
+	lastSignal string
 }
 
 func newReporter(stdout, stderr io.Writer, asJSON bool) *reporter {
@@ -54,6 +58,8 @@ type jsonEvent struct {
 	Mode    string       `json:"mode,omitempty"`
 	Global  []string     `json:"global,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
+	// A signal event's fields (rssi_dbm, ber, ...) at the top level; null where unknown.
+	*cell.Picture
 }
 
 // jsonStats is the payload of a "stats" event.
@@ -129,6 +135,15 @@ func (r *reporter) event(e pppdial.Event) {
 		r.writeJSON(j)
 		r.line("%-22s %8s  %s local %s peer %s dns %s mtu %d", "IPCP up", since(r.start), e.Ifname,
 			j.Local, orNone(j.Peer), dnsList(e.Status.DNS), e.Status.MTU)
+	case pppdial.EventSignal:
+		j.Picture = e.Signal
+		if e.Err != nil {
+			j.Error = e.Err.Error()
+		}
+		r.writeJSON(j)
+		if d := describeSignal(e.Signal); r.newSignal(d) {
+			r.line("%-22s %8s  %s", "signal", "", d)
+		}
 	case pppdial.EventDown:
 		j.Reason, j.Code = errText(e.Err), e.Code
 		r.writeJSON(j)
@@ -273,4 +288,42 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// newSignal reports whether d differs from the last signal line, and remembers it.
+func (r *reporter) newSignal(d string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d == r.lastSignal {
+		return false
+	}
+	r.lastSignal = d
+	return true
+}
+
+// describeSignal is a signal event's human line: what the modem reported, nothing it did not.
+func describeSignal(p *cell.Picture) string {
+	if p == nil || p.IsZero() {
+		return "no answer"
+	}
+	var parts []string
+	if p.RSSIdBm != nil {
+		parts = append(parts, fmt.Sprintf("rssi %.0f dBm", *p.RSSIdBm))
+	}
+	if p.RSRPdBm != nil {
+		parts = append(parts, fmt.Sprintf("rsrp %.0f dBm", *p.RSRPdBm))
+	}
+	if p.RSRQdB != nil {
+		parts = append(parts, fmt.Sprintf("rsrq %.1f dB", *p.RSRQdB))
+	}
+	if p.SINRdB != nil {
+		parts = append(parts, fmt.Sprintf("sinr %.1f dB", *p.SINRdB))
+	}
+	if p.Operator != nil {
+		parts = append(parts, *p.Operator)
+	}
+	if p.Tech != nil {
+		parts = append(parts, string(*p.Tech))
+	}
+	return strings.Join(parts, ", ")
 }
