@@ -238,6 +238,13 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	if err := p.failed(); err != nil {
 		return nil, fmt.Errorf("at: reading the port: %w", err)
 	}
+	if p.unsettled {
+		// The last command went unanswered: its answer may still be on its way, and would be
+		// taken for this one's (every answer after it off by one). Let it come and go first.
+		if err := p.settle(ctx); err != nil {
+			return nil, err
+		}
+	}
 	e := p.engine()
 	p.mu.Lock()
 	e.g.pending = cmd
@@ -270,6 +277,7 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	e.g.pending = ""
 	perr := p.err
 	p.mu.Unlock()
+	p.unsettled = errors.Is(r.err, modemat.ErrDeadlineExceeded)
 	if r.err == nil {
 		return r.info, nil
 	}
@@ -295,6 +303,37 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	}
 	return r.info, r.err
 }
+
+// settle waits until the line has been quiet for settleQuiet (at most settleMax): the answer
+// to a command that timed out arrives meanwhile, and the library drops it, as it drops every
+// line that comes while no command is pending. The caller holds execSem.
+func (p *Port) settle(ctx context.Context) error {
+	p.unsettled = false
+	deadline := time.Now().Add(settleMax)
+	if dl, ok := ctx.Deadline(); ok {
+		// Never at the cost of the command: it keeps at least half of what is left.
+		deadline = time.Now().Add(min(settleMax, time.Until(dl)/2))
+	}
+	for {
+		before := p.receivedBytes()
+		if time.Until(deadline) <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, min(settleQuiet, time.Until(deadline))); err != nil {
+			return err
+		}
+		if p.receivedBytes() == before || !time.Now().Before(deadline) {
+			return nil
+		}
+	}
+}
+
+// A modem answers within tens of milliseconds once it answers at all: a line quiet for
+// settleQuiet has nothing more on its way. settleMax bounds a modem that keeps talking.
+const (
+	settleQuiet = 100 * time.Millisecond
+	settleMax   = 2 * time.Second
+)
 
 // finalWaiter takes the next final result line that comes while no command is pending (the
 // OK to "+++"), which the library would drop.

@@ -47,9 +47,10 @@ type Port struct {
 	wmu       sync.Mutex   // one Write at a time
 	lastWrite atomic.Int64 // UnixNano of the last Write's end; 0 before the first
 
-	execSem chan struct{} // one AT command at a time (held by Exec and Dial's steps)
-	engMu   sync.Mutex
-	eng     *engine // the AT engine; replaced after it was retired
+	execSem   chan struct{} // one AT command at a time (held by Exec and Dial's steps)
+	unsettled bool          // the last command timed out; its answer may come late (under execSem)
+	engMu     sync.Mutex
+	eng       *engine // the AT engine; replaced after it was retired
 
 	log        atomic.Pointer[slog.Logger]
 	onURC      atomic.Pointer[func(URC)]

@@ -167,7 +167,7 @@ func TestInteropNGSM(t *testing.T) {
 			if err != nil {
 				require.ErrorIs(t, err, cmux.ErrCloseUnconfirmed)
 			}
-			require.NoError(t, waitCount(ctx, vm, "CMUX-END", i+1))
+			require.NoError(t, vm.WaitConsoleCount(ctx, "CMUX-END", i+1))
 			_, err = at.Read(make([]byte, 1))
 			assert.ErrorIs(t, err, os.ErrClosed)
 
@@ -201,23 +201,7 @@ func TestInteropNGSM(t *testing.T) {
 		got, err := chat(port, "AT", time.Second, "OK\r\n")
 		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "a modem in CMUX does not answer plain AT: %q", got)
 		require.NoError(t, cmux.SendCloseSequence(ctx, port))
-		require.NoError(t, waitCount(ctx, vm, "CMUX-END", 4))
+		require.NoError(t, vm.WaitConsoleCount(ctx, "CMUX-END", 4))
 		atUntilOK(t, port, "after recovery")
 	})
-}
-
-// waitCount waits until substr occurs n times in the VM's console log.
-func waitCount(ctx context.Context, vm *peers.VM, substr string, n int) error {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if strings.Count(vm.ConsoleLog(), substr) >= n {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%d x %q not in console.log: %w", n, substr, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }

@@ -114,6 +114,9 @@ func (vm *VM) ConsoleLog() string { return "" }
 // WaitConsole fails.
 func (vm *VM) WaitConsole(ctx context.Context, substr string) error { return errNotLinux }
 
+// WaitConsoleCount fails.
+func (vm *VM) WaitConsoleCount(ctx context.Context, substr string, n int) error { return errNotLinux }
+
 // WaitConsoleMatch fails.
 func (vm *VM) WaitConsoleMatch(ctx context.Context, re *regexp.Regexp) ([]string, error) {
 	return nil, errNotLinux

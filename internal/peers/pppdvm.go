@@ -250,38 +250,42 @@ func (vm *VM) ConsoleLog() string {
 // WaitConsole polls the console log until it contains substr, or ctx ends.
 // pppd pads some of its messages ("local  IP address" has two spaces): match what it prints.
 func (vm *VM) WaitConsole(ctx context.Context, substr string) error {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if strings.Contains(vm.ConsoleLog(), substr) {
-			return nil
-		}
-		if !alive(vm.PID, vm.token) {
-			return fmt.Errorf("peers: VM %d exited while waiting for %q", vm.PID, substr)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("peers: %q not in %s/console.log: %w", substr, vm.Dir, ctx.Err())
-		case <-tick.C:
-		}
-	}
+	return vm.WaitConsoleCount(ctx, substr, 1)
+}
+
+// WaitConsoleCount polls the console log until substr is in it n times (the n-th CMUX-END of
+// a VM that several runs used), or ctx ends.
+func (vm *VM) WaitConsoleCount(ctx context.Context, substr string, n int) error {
+	return vm.waitConsole(ctx, fmt.Sprintf("%d x %q", n, substr), func(log string) bool {
+		return strings.Count(log, substr) >= n
+	})
 }
 
 // WaitConsoleMatch polls the console log until re matches it, or ctx ends, and returns the
 // first match with its submatches. Useful because pppd pads some messages ("local  IP address").
 func (vm *VM) WaitConsoleMatch(ctx context.Context, re *regexp.Regexp) ([]string, error) {
+	var m []string
+	err := vm.waitConsole(ctx, "/"+re.String()+"/", func(log string) bool {
+		m = re.FindStringSubmatch(log)
+		return m != nil
+	})
+	return m, err
+}
+
+// waitConsole polls the console log until found says yes, the VM exits or ctx ends.
+func (vm *VM) waitConsole(ctx context.Context, what string, found func(log string) bool) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if m := re.FindStringSubmatch(vm.ConsoleLog()); m != nil {
-			return m, nil
+		if found(vm.ConsoleLog()) {
+			return nil
 		}
 		if !alive(vm.PID, vm.token) {
-			return nil, fmt.Errorf("peers: VM %d exited while waiting for /%s/", vm.PID, re)
+			return fmt.Errorf("peers: VM %d exited while waiting for %s", vm.PID, what)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("peers: /%s/ not in %s/console.log: %w", re, vm.Dir, ctx.Err())
+			return fmt.Errorf("peers: %s not in %s/console.log: %w", what, vm.Dir, ctx.Err())
 		case <-tick.C:
 		}
 	}
