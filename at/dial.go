@@ -348,16 +348,32 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 	escapes := 0
 	tries := 0
 	muxClosed := false
+	var muxClosedAt time.Time
+	lateRisk := false // an AT timed out since the last escape: its answer may come late
 	for time.Now().Before(deadline) {
 		tries++
 		_, err := d.p.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, time.Until(deadline)))
+		if err == nil && lateRisk {
+			// This OK may answer an earlier AT that timed out (a modem slow to start answers
+			// late): let the rest of the late answers come and go, then ask once more, so the
+			// next command gets its own answer.
+			lateRisk = false
+			if err := d.p.settle(ctx, 4*settleQuiet); err != nil {
+				return "", err
+			}
+			continue
+		}
 		if err == nil {
+			var how []string
+			if muxClosed {
+				how = append(how, "a multiplexer was left open: closed it")
+			}
+			if escapes > 0 {
+				how = append(how, "was in data mode: escaped and hung up")
+			}
 			detail := "modem answers"
-			switch {
-			case escapes > 0:
-				detail += " (was in data mode: escaped and hung up)"
-			case muxClosed:
-				detail += " (a multiplexer was left open: closed it)"
+			if len(how) > 0 {
+				detail += " (" + strings.Join(how, "; ") + ")"
 			}
 			return detail, nil
 		}
@@ -367,25 +383,30 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 		if d.p.failed() != nil {
 			return "", err // the port is gone
 		}
+		if errors.Is(err, ErrCommandTimeout) {
+			lateRisk = true
+		}
 		silent := d.p.receivedBytes() == 0 && time.Since(start) > d.cfg.Timeouts.Wake/3
 		sawPPP := d.p.sawPPP()
-		if !muxClosed && !sawPPP && time.Since(start) > d.cfg.Timeouts.Wake/4 {
-			// A modem left in 27.010 mode by a run that died ignores text (or answers in
-			// frames). CLD and DISC on DLC 0 end the multiplexer; a modem in command mode takes
-			// them for noise, and a PPP peer drops them as a bad frame.
-			muxClosed = true
+		if !muxClosed && tries >= 2 {
+			// A modem left in 27.010 mode by a run that died ignores text, or answers in
+			// frames (PPP ones too, from a call still running on a channel). CLD and DISC on
+			// DLC 0 end the multiplexer; a modem in command mode takes them for noise, and a
+			// PPP peer drops them as a bad frame. So they go first, before an escape.
+			muxClosed, muxClosedAt = true, time.Now()
 			d.cfg.Logger.Debug("at: no answer: closing a multiplexer that may be left open")
 			if _, err := d.p.writeCommand(cmux.CloseSequence()); err != nil {
 				return "", err
 			}
 			continue
 		}
-		if escapes < 2 && (sawPPP || (silent && escapes == 0)) {
+		if escapes < 2 && (sawPPP || (silent && escapes == 0 && time.Since(muxClosedAt) > d.cfg.Timeouts.Wake/4)) {
 			escapes++
 			d.cfg.Logger.Debug("at: modem not in command mode: escaping")
 			if err := d.escape(ctx, deadline); err != nil {
 				return "", err
 			}
+			lateRisk = false // the guard times and ATH let late answers come and go
 			continue
 		}
 		if !errors.Is(err, ErrCommandTimeout) {

@@ -241,7 +241,7 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	if p.unsettled {
 		// The last command went unanswered: its answer may still be on its way, and would be
 		// taken for this one's (every answer after it off by one). Let it come and go first.
-		if err := p.settle(ctx); err != nil {
+		if err := p.settle(ctx, settleQuiet); err != nil {
 			return nil, err
 		}
 	}
@@ -304,10 +304,10 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	return r.info, r.err
 }
 
-// settle waits until the line has been quiet for settleQuiet (at most settleMax): the answer
+// settle waits until the line has been quiet for quiet (at most settleMax): the answer
 // to a command that timed out arrives meanwhile, and the library drops it, as it drops every
 // line that comes while no command is pending. The caller holds execSem.
-func (p *Port) settle(ctx context.Context) error {
+func (p *Port) settle(ctx context.Context, quiet time.Duration) error {
 	p.unsettled = false
 	deadline := time.Now().Add(settleMax)
 	if dl, ok := ctx.Deadline(); ok {
@@ -319,7 +319,7 @@ func (p *Port) settle(ctx context.Context) error {
 		if time.Until(deadline) <= 0 {
 			return nil
 		}
-		if err := sleep(ctx, min(settleQuiet, time.Until(deadline))); err != nil {
+		if err := sleep(ctx, min(quiet, time.Until(deadline))); err != nil {
 			return err
 		}
 		if p.receivedBytes() == before || !time.Now().Before(deadline) {
