@@ -178,20 +178,32 @@ func TestInteropNGSM(t *testing.T) {
 	t.Run("left open", func(t *testing.T) {
 		// A host that dies with the multiplexer open: SABM on DLC 0 and DLC 1, then nothing.
 		mustChat(t, port, "AT+CMUX=0,0,5,127", 5*time.Second, "OK\r\n")
-		fr := cmux.NewFramer(port, port, 127)
 		var raw []byte
+		dec := cmux.NewDecoder(127)
 		for _, dlci := range []uint8{0, 1} {
+			sabm, err := cmux.AppendFrame(nil, cmux.Frame{DLCI: dlci, CR: true, Type: cmux.SABM, PF: true})
+			require.NoError(t, err)
 			ua := false
 			for try := 0; try < 10 && !ua; try++ {
-				require.NoError(t, fr.WriteFrame(cmux.Frame{DLCI: dlci, CR: true, Type: cmux.SABM, PF: true}))
+				_, err := port.Write(sabm)
+				require.NoError(t, err)
 				require.NoError(t, port.SetReadDeadline(time.Now().Add(500*time.Millisecond)))
 				b := make([]byte, 64)
-				n, _ := port.Read(b)
-				raw = append(raw, b[:n]...)
-				ua = cmux.LooksLikeCMUX(b[:n])
+				for !ua {
+					n, err := port.Read(b)
+					raw = append(raw, b[:n]...)
+					dec.Feed(b[:n])
+					for f, ok := dec.Next(); ok; f, ok = dec.Next() {
+						ua = ua || (f.Type == cmux.UA && f.DLCI == dlci)
+					}
+					if err != nil {
+						break
+					}
+				}
 			}
-			require.True(t, ua, "no frame from n_gsm to SABM on DLC %d: %x", dlci, raw)
+			require.True(t, ua, "no UA from n_gsm to SABM on DLC %d: %x", dlci, raw)
 		}
+		assert.True(t, cmux.LooksLikeCMUX(raw), "n_gsm's answers: %x", raw)
 		require.NoError(t, port.SetReadDeadline(time.Time{}))
 		_, err := vm.WaitConsoleMatch(ctx, regexp.MustCompile(`gsmmux: /dev/gsmtty1 open`))
 		require.NoError(t, err)
