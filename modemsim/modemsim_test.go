@@ -159,7 +159,9 @@ func TestBootDelayWake(t *testing.T) {
 	_, err := r.dial(t, c)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, wake.Elapsed, 300*time.Millisecond)
-	assert.Equal(t, 1, count(r.m.Commands(), "AT"), "AT sent to a deaf modem is not executed")
+	// AT sent to a deaf modem is not executed: the modem runs the one that woke it, and the one
+	// the dialer sends to confirm it is in step with the answers after an AT that timed out.
+	assert.Equal(t, 2, count(r.m.Commands(), "AT"), "AT sent to a deaf modem is not executed")
 }
 
 func count(cmds []string, want string) int {
