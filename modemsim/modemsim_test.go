@@ -178,7 +178,9 @@ func count(cmds []string, want string) int {
 // the modem registers, must not be taken as the answer.
 func TestURCsInsideAnswers(t *testing.T) {
 	p := fast(modemsim.SIM7600())
-	p.RegistrationDelay = 200 * time.Millisecond
+	// Long enough that the registration step starts while the modem still searches, even when
+	// the wake had to confirm its answers after a slow first AT.
+	p.RegistrationDelay = 800 * time.Millisecond
 	p.URCsInAnswers = []string{"+CREG: {stat}", "+CGREG: {stat}", "RING"}
 	r := newRig(t, p, greeter)
 	c := cfg()
