@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pppdial/pppdial/internal/atomicfile"
 )
 
 // The child's traffic: chunk bytes per observation, a flush every
@@ -75,7 +77,7 @@ func TestSIGKILLLosesAtMostOneInterval(t *testing.T) {
 		require.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal(), "the child died of SIGKILL")
 		require.Equal(t, saved, start, "round %d started from what the last one saved", round)
 
-		left, _ := filepath.Glob(filepath.Join(dir, "*"+tempInfix+"*"))
+		left, _ := filepath.Glob(filepath.Join(dir, "*"+atomicfile.TempInfix+"*"))
 		midWrite += len(left)
 		m, err := Open(dir, testICCID, Options{Clock: killClock})
 		require.NoError(t, err)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/pppdial/pppdial/internal/atomicfile"
 )
 
 // Options configure a Meter.
@@ -125,7 +127,7 @@ func Open(dir, iccid string, opts Options) (*Meter, error) {
 
 // removeTemps deletes temporary files a killed process left mid-write.
 func (m *Meter) removeTemps() {
-	left, _ := filepath.Glob(m.path + tempInfix + "*")
+	left, _ := filepath.Glob(m.path + atomicfile.TempInfix + "*")
 	for _, f := range left {
 		if err := os.Remove(f); err == nil {
 			m.log.Info("usage: removed an unfinished state file", "path", f)
@@ -354,7 +356,7 @@ func (m *Meter) flush() error {
 	if err != nil {
 		return fmt.Errorf("usage: encode state: %w", err)
 	}
-	if err := writeAtomic(m.path, data); err != nil {
+	if err := atomicfile.Write(m.path, data); err != nil {
 		return fmt.Errorf("usage: write state file: %w", err)
 	}
 	m.savedVersion = version

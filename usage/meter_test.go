@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pppdial/pppdial/internal/atomicfile"
 )
 
 const testICCID = "89001012345678901234" // what pppd-vm's modem answers to AT+CCID
@@ -256,7 +258,7 @@ func TestPersistAcrossOpen(t *testing.T) {
 	assert.Equal(t, date(2026, 5, 10, 12), m.Snapshot().Saved)
 
 	// A process that died mid-write left a temporary file: Open removes it.
-	tmp := m.Path() + tempInfix + "123"
+	tmp := m.Path() + atomicfile.TempInfix + "123"
 	require.NoError(t, os.WriteFile(tmp, []byte("half"), 0o600))
 
 	m2 := open(t, dir, clk, Options{BillingDay: 5})

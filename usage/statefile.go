@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/pppdial/pppdial/internal/atomicfile"
 )
 
 // Errors that say why a state file was set aside; match them with errors.Is
@@ -168,53 +170,6 @@ func readState(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 
-// writeAtomic replaces path with data so that a crash at any moment leaves
-// either the old file or the new one: temporary file in the same directory,
-// fsync, rename, fsync of the directory so the rename itself is durable.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+tempInfix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// tempInfix marks the temporary files writeAtomic leaves behind when the
-// process dies between create and rename; Open removes them.
-const tempInfix = ".tmp-"
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // setAside renames a bad state file to <path>.corrupt-<UTC timestamp>
 // (with a -N suffix when that name is taken) and returns the new path.
 func setAside(path string, now time.Time) (string, error) {
@@ -229,5 +184,5 @@ func setAside(path string, now time.Time) (string, error) {
 	if err := os.Rename(path, to); err != nil {
 		return "", err
 	}
-	return to, syncDir(filepath.Dir(path))
+	return to, atomicfile.SyncDir(filepath.Dir(path))
 }
