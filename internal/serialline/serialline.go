@@ -75,11 +75,11 @@ type direction struct {
 	// wrate and rrate are the writing and the reading end's speeds (SetBaud). Bytes written
 	// while they differ arrive garbled, as a UART sampling at the wrong speed reads them.
 	wrate, rrate int
-	faults  Faults
-	rng     *rand.Rand
-	closed  bool // the writing end closed or the line was cut
-	rclosed bool // the reading end closed
-	stats   Stats
+	faults       Faults
+	rng          *rand.Rand
+	closed       bool // the writing end closed or the line was cut
+	rclosed      bool // the reading end closed
+	stats        Stats
 }
 
 // Port is one end of the line. It is safe for one reader and any number of writers at once.
