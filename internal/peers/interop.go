@@ -18,6 +18,10 @@ const EnvInterop = "PPP_INTEROP"
 // always into a failure.
 var ErrPeerMissing = errors.New("peers: not installed")
 
+// OptModem, as the first option of PPPDVM or StartPPPDVM, puts an AT modem in front of pppd:
+// the port answers AT, ATD runs pppd, and AT+CMUX hands the line to the kernel's n_gsm.
+const OptModem = "--modem"
+
 // Required reports whether interop peers are required (PPP_INTEROP=1 in the environment).
 func Required() bool { return os.Getenv(EnvInterop) == "1" }
 

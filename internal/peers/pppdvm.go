@@ -44,6 +44,10 @@ const envToken = "PPPDIAL_VM_TOKEN"
 // Configure-Request we send is heard.
 const consoleReady = "Connect: ppp0"
 
+// consoleModemReady is the line the VM's AT modem (`--modem`) logs once it reads its serial
+// port: from then on AT commands are answered (pppd starts only on ATD).
+const consoleModemReady = "MODEM[main /dev/ttyS1] ready"
+
 // Timeouts of the testing wrapper. The VM runs under TCG on a shared 2-core machine; the wait
 // for a free VM slot (other tests' VMs) is bounded apart from the boot itself.
 const (
@@ -78,7 +82,8 @@ type VM struct {
 
 // PPPDVM boots a pppd VM with the given extra pppd options (e.g. "require-chap", "mru 576",
 // "lcp-echo-interval 1", "+ipv6"; an option with a value may be one argument or two) and returns
-// once pppd has opened its serial port. The VM is always stopped in t.Cleanup; if the test failed
+// once pppd has opened its serial port. With OptModem first, the port is the VM's AT modem
+// (see ../shared/peers/README.md) and PPPDVM returns once it answers AT. The VM is always stopped in t.Cleanup; if the test failed
 // the tail of pppd's log is logged and the run directory kept, else it is removed.
 //
 // When qemu, the script or its built image is missing the test is skipped (PPP_INTEROP=1: it
@@ -203,7 +208,11 @@ func startPPPDVM(ctx context.Context, bootTimeout time.Duration, opts ...string)
 		killByToken(token)
 		return nil, nil, err
 	}
-	if err := vm.WaitConsole(ctx, consoleReady); err != nil {
+	ready := consoleReady
+	if len(opts) > 0 && opts[0] == OptModem {
+		ready = consoleModemReady
+	}
+	if err := vm.WaitConsole(ctx, ready); err != nil {
 		_ = vm.Stop()
 		return nil, nil, fmt.Errorf("peers: pppd in the VM did not open its port: %w", err)
 	}
