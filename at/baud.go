@@ -155,6 +155,10 @@ func (d *dialer) baud(ctx context.Context) (string, error) {
 		d.cfg.Logger.Warn("at: " + res.Warn)
 		res.Detail += "; warning: " + res.Warn
 	}
+	if errors.Is(err, ErrNoBaudControl) {
+		// A line without a speed of its own (a pty) carries any: nothing to switch.
+		return "the line's speed cannot be set: left as it is", nil
+	}
 	if err != nil {
 		return res.Detail, &StepError{Step: StepBaud, Command: "AT+IPR=" + strconv.Itoa(d.cfg.BaudSwitch), Err: err}
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/internal/serialline"
+	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/modemsim"
 )
 
@@ -95,4 +97,17 @@ func TestBaudSwitchFindsTheModemsSpeed(t *testing.T) {
 	assert.Equal(t, 460800, hostBaud)
 	cmds := m.Commands()
 	assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1])
+}
+
+// plainLine hides the emulated line's speed control, as a pty or a multiplexer channel has none.
+type plainLine struct{ line.Line }
+
+func TestSwitchBaudNeedsASpeedToSet(t *testing.T) {
+	host, _ := serialline.Pipe(serialline.Options{})
+	port := at.NewPort(plainLine{host})
+	defer port.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := at.SwitchBaud(ctx, port, 921600, true)
+	assert.ErrorIs(t, err, at.ErrNoBaudControl)
 }

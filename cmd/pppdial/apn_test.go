@@ -14,27 +14,6 @@ import (
 	"github.com/pppdial/pppdial/modemsim/carrier"
 )
 
-// eventsUntil returns the events up to and including the first named one.
-func (p *proc) eventsUntil(name string, within time.Duration) []map[string]any {
-	p.t.Helper()
-	var out []map[string]any
-	deadline := time.After(within)
-	for {
-		select {
-		case e, ok := <-p.events:
-			if !ok {
-				p.t.Fatalf("pppdial exited (%v) before a %q event; stderr:\n%s", p.err, name, p.stderr.String())
-			}
-			out = append(out, e)
-			if e["event"] == name {
-				return out
-			}
-		case <-deadline:
-			p.t.Fatalf("no %q event within %v; stderr:\n%s", name, within, p.stderr.String())
-		}
-	}
-}
-
 // apnDetails returns the details of the finished "apn" progress events.
 func apnDetails(events []map[string]any) []string {
 	var out []string
