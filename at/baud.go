@@ -77,6 +77,9 @@ func switchBaud(ctx context.Context, p *Port, rate int, rtscts bool, t Timeouts)
 		res.Detail = fmt.Sprintf("already at %d baud", rate)
 		return res, nil
 	}
+	if err := resync(ctx, p, t); err != nil {
+		return res, err
+	}
 	if _, err := p.exec(ctx, "+IPR="+strconv.Itoa(rate), t.Command); err != nil {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -127,6 +130,33 @@ func fellBack(ctx context.Context, p *Port, bs line.BaudSetter, res BaudResult, 
 	}
 	_ = bs.SetBaud(res.From)
 	return res, fmt.Errorf("%w (%s; tried %d and the standard speeds)", ErrBaudLost, why, res.From)
+}
+
+// resync makes sure the next answer belongs to the next command. A modem slower than the wake's
+// retry interval answers each AT late, and every later command then takes the answer of the one
+// before it: an OK that would make AT+IPR look accepted. An AT is answered, then the line must
+// stay quiet for half a retry interval; what arrives meanwhile is a late answer, dropped (no
+// command is pending), and the check starts over.
+func resync(ctx context.Context, p *Port, t Timeouts) error {
+	quiet := t.WakeRetry / 2
+	var err error
+	for range verifyTries {
+		if _, err = p.exec(ctx, "", t.WakeRetry); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		seen := p.receivedBytes()
+		if err = sleep(ctx, quiet); err != nil {
+			return err
+		}
+		if p.receivedBytes() == seen {
+			return nil
+		}
+		err = errors.New("late answers kept coming")
+	}
+	return fmt.Errorf("%w: no quiet answer to AT before AT+IPR (%v)", ErrNoResponse, err)
 }
 
 // verifyBaud sends AT a few times and reports whether one was answered OK. Garbage received

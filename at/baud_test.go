@@ -3,6 +3,7 @@ package at_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +111,65 @@ func TestSwitchBaudNeedsASpeedToSet(t *testing.T) {
 	defer cancel()
 	_, err := at.SwitchBaud(ctx, port, 921600, true)
 	assert.ErrorIs(t, err, at.ErrNoBaudControl)
+}
+
+// slowModem answers every command line on l after latency: ERROR to AT+IPR, OK to anything else,
+// until l closes.
+func slowModem(l *serialline.Port, latency time.Duration) {
+	type req struct {
+		at   time.Time
+		line string
+	}
+	reqs := make(chan req, 64)
+	go func() {
+		defer close(reqs)
+		var cur []byte
+		b := make([]byte, 256)
+		for {
+			n, err := l.Read(b)
+			for _, c := range b[:n] {
+				if c != '\r' {
+					cur = append(cur, c)
+					continue
+				}
+				reqs <- req{time.Now(), string(cur)}
+				cur = cur[:0]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		for r := range reqs {
+			time.Sleep(time.Until(r.at.Add(latency)))
+			answer := "\r\nOK\r\n"
+			if strings.Contains(r.line, "AT+IPR=") {
+				answer = "\r\nERROR\r\n"
+			}
+			if _, err := l.Write([]byte(answer)); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// TestSwitchBaudResyncsWithASlowModem: a modem slower than a command's timeout leaves its answer
+// to be taken by the next command. SwitchBaud must not read that late OK as the answer to
+// AT+IPR (which this modem refuses): it waits until the answers are in step again.
+func TestSwitchBaudResyncsWithASlowModem(t *testing.T) {
+	host, modemEnd := serialline.Pipe(serialline.Options{Baud: 115200})
+	defer modemEnd.Close()
+	slowModem(modemEnd, 300*time.Millisecond)
+	port := at.NewPort(host)
+	defer port.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := port.Exec(ctx, "", 100*time.Millisecond)
+	require.ErrorIs(t, err, at.ErrCommandTimeout, "the answer comes late, during the next command")
+
+	res, err := at.SwitchBaud(ctx, port, 921600, true)
+	require.NoError(t, err)
+	assert.Equal(t, "the modem refused AT+IPR=921600 (command failed: the modem answered ERROR): staying at 115200 baud", res.Detail)
+	assert.Equal(t, 115200, host.Baud())
 }
