@@ -83,7 +83,11 @@ func (s *Session) openMux(ctx context.Context, port *at.Port, mcfg at.Config) (*
 	if s.cfg.CMUX == CMUXAuto && !known {
 		return nil, fmt.Sprintf("off: %q is not a modem known to multiplex", model), nil
 	}
-	cmd, err := cmux.Command(s.cfg.Baud, s.cfg.CMUXN1, quirks)
+	baud := port.Baud() // the speed --baud-switch moved to, if any
+	if baud == 0 {
+		baud = s.cfg.Baud
+	}
+	cmd, err := cmux.Command(baud, s.cfg.CMUXN1, quirks)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrUsage, err)
 	}

@@ -130,6 +130,9 @@ func (c Config) withDefaults() Config {
 		c.Netif.Logger = c.Logger
 	}
 	c.PPP.Role = ppp.Client
+	if c.RTSCTS {
+		c.Modem.RTSCTS = true // Modem.BaudSwitch warns about fast lines without it
+	}
 	return c
 }
 
@@ -169,6 +172,7 @@ type Session struct {
 	mux        *muxLink // the multiplexer while it runs
 	signal     signalState
 	up         chan struct{} // closed at the first up
+	onUp       func() error  // the dial's work once the link is up (remember the APN), once
 	upErr      error         // set when the session ended before it was ever up
 	ups        int
 }
@@ -504,6 +508,9 @@ func (s *Session) setMux(ml *muxLink) {
 // attempt dials once and runs the link until it ends. wasUp reports whether IPCP opened.
 func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasUp bool, err error) {
 	mcfg := s.modemConfig(attempt)
+	if s.mux != nil {
+		mcfg.BaudSwitch = 0 // done on the port before AT+CMUX; a channel has no speed
+	}
 	if s.cfg.Record != nil && attempt == 1 {
 		mcfg.Record = at.NewRecorder(s.cfg.Record, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
 	}
@@ -517,10 +524,15 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// The data line ends by itself when the modem says NO CARRIER or drops DCD.
 	// The modem's own MTU (AT+CGCONTRDP's <MTU> on modems that report it) is to come with the
 	// dial's Info once the at package reads it; until then only the configured MTU applies.
-	conn := ppp.NewConn(sess.Data(), s.cfg.pppConfig(0))
+	pc := s.cfg.pppConfig(0)
+	if c := sess.Info.APN; c != nil && pc.Username == "" && pc.Password == "" {
+		// --apn auto: the provider database's credentials, when the user gave none.
+		pc.Username, pc.Password = c.Username, c.Password
+	}
+	conn := ppp.NewConn(sess.Data(), pc)
 	s.dev.attach(conn)
 	s.mu.Lock()
-	s.info, s.conn, s.teardownBy = sess.Info, conn, time.Time{}
+	s.info, s.conn, s.teardownBy, s.onUp = sess.Info, conn, time.Time{}, sess.RememberAPN
 	s.mu.Unlock()
 	// The link ends by an explicit Close when the session closes (runLink), with its own bound,
 	// not by cancellation: its reason is then "link closed", not the context's.
@@ -636,7 +648,14 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 		s.status = ev.Status
 		s.ups++
 		first := s.ups == 1
+		onUp := s.onUp
+		s.onUp = nil
 		s.mu.Unlock()
+		if onUp != nil {
+			if err := onUp(); err != nil {
+				s.log.Warn("cannot remember the APN for the next start", "err", err)
+			}
+		}
 		// Reported before Dial returns: whoever reads the events finds the link up before
 		// anything the caller starts on it (the command's SOCKS line).
 		s.emit(Event{Kind: EventUp, Time: ev.Time, Status: ev.Status, Phase: ev.Phase.String()})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pppdial/pppdial/apn"
 	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/line"
 )
@@ -21,13 +22,14 @@ type Step string
 const (
 	StepWake     Step = "wake"     // AT until OK; escape and hang up a modem left in data mode
 	StepEchoOff  Step = "echo-off" // ATE0
+	StepBaud     Step = "baud"     // AT+IPR and the host following (Config.BaudSwitch)
 	StepErrors   Step = "errors"   // AT+CMEE=2, falling back to 1
 	StepInit     Step = "init"     // Config.Init commands
 	StepSIM      Step = "sim"      // AT+CPIN? and PIN entry
 	StepSignal   Step = "signal"   // AT+CSQ
 	StepRegister Step = "register" // +CREG/+CGREG/+CEREG until registered
 	StepOperator Step = "operator" // AT+COPS?
-	StepAPN      Step = "apn"      // AT+CGDCONT
+	StepAPN      Step = "apn"      // AT+CGDCONT; with APN "auto", AT+CIMI and one event per APN tried
 	StepDial     Step = "dial"     // ATD until CONNECT
 )
 
@@ -59,8 +61,17 @@ type Timeouts struct {
 
 // Config says how to bring the modem up. Only APN is usually needed.
 type Config struct {
-	// APN for AT+CGDCONT. Empty skips the step and dials the modem's stored context.
+	// APN for AT+CGDCONT. Empty skips the step and dials the modem's stored context. APNAuto
+	// finds it from the SIM: see dialAuto.
 	APN string
+	// StateDir is where APNAuto remembers the APN that worked (Session.RememberAPN) and looks
+	// for it first; empty remembers nothing.
+	StateDir string
+	// BaudSwitch, if set, moves the modem and the host to this speed after the echo is off
+	// (SwitchBaud); RTSCTS says the line has hardware flow control, without which a speed above
+	// FastBaud is warned about.
+	BaudSwitch int
+	RTSCTS     bool
 	// PDPType is "IP" (default), "IPV6" or "IPV4V6".
 	PDPType string
 	// CID is the PDP context id (default 1).
@@ -139,6 +150,10 @@ type Info struct {
 	AccessTech   string    // AcT by name: "LTE", "GSM", "LTE-M", ...
 	Registration RegStatus // home or roaming
 	Connect      string    // the CONNECT line, e.g. "CONNECT 150000000"
+	// APN is the candidate APNAuto dialed with (nil without APNAuto, and when the network is
+	// unknown and the modem's stored context was dialed). Its password is redacted in every
+	// print and log form.
+	APN *apn.Candidate
 }
 
 // Session is a modem in data mode.
@@ -149,6 +164,8 @@ type Session struct {
 	data  *dataLine
 	port  *Port
 	guard time.Duration
+	// imsi and stateDir remember Info.APN (RememberAPN).
+	imsi, stateDir string
 }
 
 // Data is the data-mode line: the PPP stream, whose first bytes are those that arrived right
@@ -197,13 +214,20 @@ func Dial(ctx context.Context, p *Port, cfg Config) (*Session, error) {
 }
 
 // Prepare brings the modem on p to command mode without dialing: wake (escaping a modem left
-// in data mode, closing a multiplexer left open by a run that died) and echo off. It is what
-// precedes AT+CMUX, after which Dial runs on a multiplexer channel.
+// in data mode, closing a multiplexer left open by a run that died), echo off and, with
+// Config.BaudSwitch, the faster speed. It is what precedes AT+CMUX (some modems refuse AT+IPR
+// inside the multiplexer), after which Dial runs on a multiplexer channel.
 func Prepare(ctx context.Context, p *Port, cfg Config) error {
 	return begin(ctx, p, cfg, func(d *dialer) error {
-		for _, s := range d.plan()[:2] {
+		for _, s := range d.plan() {
+			if s.step == StepBaud && d.cfg.BaudSwitch <= 0 {
+				return nil
+			}
 			if err := d.run(ctx, s.step, s.fn); err != nil {
 				return err
+			}
+			if s.step == StepBaud {
+				return nil
 			}
 		}
 		return nil
@@ -239,6 +263,7 @@ func (d *dialer) plan() []dialStep {
 	return []dialStep{
 		{StepWake, d.wake},
 		{StepEchoOff, d.echoOff},
+		{StepBaud, d.baud},
 		{StepErrors, d.cmee},
 		{StepInit, d.init},
 		{StepSIM, d.sim},
@@ -252,10 +277,21 @@ func (d *dialer) plan() []dialStep {
 // steps runs Dial's steps in order.
 func (d *dialer) steps(ctx context.Context) (*Session, error) {
 	for _, s := range d.plan() {
+		if s.step == StepBaud && d.cfg.BaudSwitch <= 0 {
+			continue
+		}
+		if s.step == StepAPN && d.cfg.APN == APNAuto {
+			return d.dialAuto(ctx)
+		}
 		if err := d.run(ctx, s.step, s.fn); err != nil {
 			return nil, err
 		}
 	}
+	return d.dialStep(ctx)
+}
+
+// dialStep runs the dial step.
+func (d *dialer) dialStep(ctx context.Context) (*Session, error) {
 	var sess *Session
 	err := d.run(ctx, StepDial, func(ctx context.Context) (string, error) {
 		var err error
@@ -715,9 +751,13 @@ func (d *dialer) apn(ctx context.Context) (string, error) {
 	if d.cfg.APN == "" {
 		return "skipped (no APN configured)", nil
 	}
-	cmd := fmt.Sprintf("+CGDCONT=%d,%q,%q", d.cfg.CID, d.cfg.PDPType, d.cfg.APN)
-	_, err := d.cmd(ctx, StepAPN, cmd, 0)
+	_, err := d.cmd(ctx, StepAPN, d.cgdcont(d.cfg.APN), 0)
 	return d.cfg.APN, err
+}
+
+// cgdcont is the command defining the context with the APN name ("" the network's default).
+func (d *dialer) cgdcont(name string) string {
+	return fmt.Sprintf("+CGDCONT=%d,%q,%q", d.cfg.CID, d.cfg.PDPType, name)
 }
 
 // dial sends ATD through the engine; its CONNECT puts the Port in data mode (see gate).

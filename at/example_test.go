@@ -83,3 +83,29 @@ func ExamplePort_Exec() {
 	// Output:
 	// [+CSQ: 20,99] <nil>
 }
+
+// ExampleSwitchBaud moves an emulated modem and the host's line from 115200 to 921600 baud. On
+// a multiplexed modem, do it before AT+CMUX: some modems refuse AT+IPR inside the multiplexer.
+func ExampleSwitchBaud() {
+	host, modemEnd := serialline.Pipe(serialline.Options{Baud: 115200})
+	port := at.NewPort(host)
+	defer port.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	modem := modemsim.New(modemsim.EC25(), nil)
+	go func() { _ = modem.Serve(ctx, modemEnd) }()
+	for range 10 { // AT until the modem answers
+		if _, err := port.Exec(ctx, "", 200*time.Millisecond); err == nil {
+			break
+		}
+	}
+
+	res, err := at.SwitchBaud(ctx, port, 921600, true) // true: the line has RTS/CTS
+	if err != nil {
+		fmt.Println(err) // the modem answers at no speed: power-cycle it
+		return
+	}
+	fmt.Println(res.Detail)
+	// Output:
+	// 921600 baud (was 115200)
+}

@@ -55,6 +55,7 @@ type Port struct {
 	log        atomic.Pointer[slog.Logger]
 	onURC      atomic.Pointer[func(URC)]
 	dialURC    atomic.Pointer[func(string)] // the running Dial's registration watch
+	baudWarned atomic.Bool                  // SwitchBaud warned about a fast line without RTS/CTS
 	readerDone chan struct{}
 }
 

@@ -39,3 +39,15 @@ type ModemControl interface {
 // ErrNoModemControl is returned (wrapped) by SetDTR and CarrierDetect on a line that has no
 // modem control lines after all, such as a pty that answers "inappropriate ioctl".
 var ErrNoModemControl = errors.New("line: no modem control lines")
+
+// BaudSetter is implemented by lines whose speed the host sets: a UART, a USB modem's tty, the
+// emulated line of the tests. A pty and a multiplexer channel have no speed of their own.
+// Changing the speed on a line whose other end does not change too garbles what crosses it, so
+// the dialer changes it only after the modem has agreed (AT+IPR) and checks with AT after.
+type BaudSetter interface {
+	// Baud returns the line's current speed in bit/s.
+	Baud() int
+	// SetBaud changes the line's speed (8N1 kept). Bytes already queued may go out at either
+	// speed.
+	SetBaud(rate int) error
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,8 +39,13 @@ type Options struct {
 // queued part of its bytes (the count says how many).
 type Serial struct {
 	f    *os.File    // the I/O descriptor, in the runtime poller
+	fd   int         // f's descriptor (f.Fd would make it blocking)
 	ctl  serial.Port // configuration and modem control lines
 	path string
+
+	mu     sync.Mutex // baud
+	baud   int
+	rtscts bool
 }
 
 // Open opens a serial device at opts.Baud 8N1 in raw mode. DTR is raised where the device has
@@ -61,7 +67,7 @@ func Open(path string, opts Options) (Line, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("line: open %s at %d baud: %w", path, opts.Baud, err)
 	}
-	s := &Serial{f: f, ctl: p, path: path}
+	s := &Serial{f: f, ctl: p, fd: fd, path: path, baud: opts.Baud, rtscts: opts.RTSCTS}
 	if err := p.SetDTR(true); err != nil && !isNoTTY(err) {
 		var pe *serial.PortError
 		if !errors.As(err, &pe) {
@@ -126,6 +132,33 @@ func (s *Serial) CarrierDetect() (bool, error) {
 	return bits.DCD, nil
 }
 
+// Baud returns the speed the device was opened or last set at.
+func (s *Serial) Baud() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.baud
+}
+
+// SetBaud changes the device's speed, keeping 8N1 and RTS/CTS as they were.
+func (s *Serial) SetBaud(rate int) error {
+	if rate <= 0 {
+		return fmt.Errorf("line: %s: speed %d", s.path, rate)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ctl.SetMode(&serial.Mode{BaudRate: rate, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}); err != nil {
+		return fmt.Errorf("line: %s: set speed %d: %w", s.path, rate, err)
+	}
+	if s.rtscts {
+		// SetMode rewrites the termios flags and clears CRTSCTS.
+		if err := setRTSCTS(s.fd, true); err != nil {
+			return fmt.Errorf("line: %s: RTS/CTS: %w", s.path, err)
+		}
+	}
+	s.baud = rate
+	return nil
+}
+
 // setRTSCTS sets or clears CRTSCTS on the device behind fd.
 func setRTSCTS(fd int, on bool) error {
 	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
@@ -149,4 +182,5 @@ func isNoTTY(err error) bool {
 var (
 	_ Line         = (*Serial)(nil)
 	_ ModemControl = (*Serial)(nil)
+	_ BaudSetter   = (*Serial)(nil)
 )

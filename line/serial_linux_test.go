@@ -12,6 +12,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/pppdial/pppdial/line"
 )
@@ -98,4 +99,31 @@ func TestSerialModemControlOnPTY(t *testing.T) {
 func TestOpenMissingDevice(t *testing.T) {
 	_, err := line.Open("/dev/does-not-exist", line.Options{})
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestSerialSetBaud(t *testing.T) {
+	m, s, err := pty.Open()
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close(); s.Close() })
+	l, err := line.Open(s.Name(), line.Options{Baud: 115200, RTSCTS: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	bs, ok := l.(line.BaudSetter)
+	require.True(t, ok, "a serial device's speed can be set")
+	assert.Equal(t, 115200, bs.Baud())
+	require.NoError(t, bs.SetBaud(921600))
+	assert.Equal(t, 921600, bs.Baud())
+	tio, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(unix.B921600), tio.Cflag&unix.CBAUD, "the device runs at the new speed")
+	assert.NotZero(t, tio.Cflag&unix.CRTSCTS, "RTS/CTS survives the speed change")
+	assert.Error(t, bs.SetBaud(0))
+
+	// Still 8 bits clean at the new speed.
+	_, err = l.Write([]byte{0x7e, 0xff, 0x0d})
+	require.NoError(t, err)
+	b := make([]byte, 8)
+	n, err := m.Read(b)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x7e, 0xff, 0x0d}, b[:n])
 }

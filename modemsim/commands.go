@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pppdial/pppdial/line"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -46,6 +48,7 @@ type result struct {
 	info  []string
 	final string // a final result other than OK ("ERROR", "+CME ERROR: ...", "CONNECT", "NO CARRIER")
 	async bool   // the final result comes later (ATD)
+	then  func() // run once the line's answer is written (AT+IPR's speed change)
 }
 
 // execLine runs a command line: everything before "AT" is ignored (V.250 5.2.1), several
@@ -62,18 +65,22 @@ func (s *session) execLine(line string) {
 	s.m.mu.Unlock()
 	s.log.Debug("modemsim: >", "cmd", "AT"+body)
 	var info []string
+	var then func()
 	for _, c := range splitCommands(body) {
 		r := s.exec(c)
 		info = append(info, r.info...)
+		if r.then != nil {
+			then = r.then
+		}
 		if r.async {
 			return
 		}
 		if r.final != "" {
-			s.sendLines(append(info, r.final)...)
+			s.sendLinesThen(then, append(info, r.final)...)
 			return
 		}
 	}
-	s.sendLines(append(info, "OK")...)
+	s.sendLinesThen(then, append(info, "OK")...)
 }
 
 // splitCommands cuts a command line body into single commands.
@@ -224,7 +231,10 @@ func (s *session) exec(cmd string) result {
 		if !s.simReady {
 			return result{final: s.simError()}
 		}
-		return result{info: []string{"001010123456789"}}
+		if s.p.IMSI != "" {
+			return result{info: []string{s.p.IMSI}}
+		}
+		return result{info: []string{DefaultIMSI}}
 	case "+CSQ":
 		ber := 99
 		if s.p.AcT < 0 {
@@ -261,10 +271,7 @@ func (s *session) exec(cmd string) result {
 	case "+CGDCONT":
 		return s.cgdcont(arg)
 	case "+IPR":
-		if arg == "?" {
-			return result{info: []string{"+IPR: 115200"}}
-		}
-		return result{}
+		return s.iprCmd(arg)
 	case "+IFC", "+ICF", "+QINDCFG", "+CSCS", "+CMGF":
 		return result{}
 	}
@@ -418,6 +425,7 @@ func (s *session) cgdcont(arg string) result {
 		}
 		if len(args) == 1 {
 			delete(s.pdp, cid)
+			delete(s.apn, cid)
 			return result{}
 		}
 		switch strings.ToUpper(args[1]) {
@@ -430,6 +438,7 @@ func (s *session) cgdcont(arg string) result {
 			apn = args[2]
 		}
 		s.pdp[cid] = `"` + strings.ToUpper(args[1]) + `","` + apn + `","0.0.0.0",0,0`
+		s.apn[cid] = apn
 		return result{}
 	}
 	return errResult
@@ -450,6 +459,9 @@ func (s *session) dial(number string) result {
 		case s.noCarr > 0:
 			s.noCarr--
 			s.sendLines("NO CARRIER")
+		case s.p.AcceptAPN != "" && !strings.EqualFold(s.apn[dialCID(number)], s.p.AcceptAPN):
+			s.log.Debug("modemsim: the network refuses the APN", "apn", s.apn[dialCID(number)])
+			s.sendLines("NO CARRIER")
 		default:
 			s.m.count(func(st *Stats) { st.Connects++ })
 			s.log.Debug("modemsim: CONNECT", "number", number)
@@ -464,6 +476,50 @@ func (s *session) dial(number string) result {
 		}
 	})
 	return result{async: true}
+}
+
+// dialCID is the context a dial string activates: "*99***<cid>#", otherwise 1.
+func dialCID(number string) int {
+	if v, ok := strings.CutPrefix(number, "*99***"); ok {
+		if cid, err := strconv.Atoi(strings.TrimSuffix(v, "#")); err == nil {
+			return cid
+		}
+	}
+	return 1
+}
+
+// iprCmd reads and sets the line speed. The answer to a new speed goes out at the old one; the
+// modem's end of the line follows once it is written.
+func (s *session) iprCmd(arg string) result {
+	switch {
+	case arg == "?":
+		return result{info: []string{"+IPR: " + itoa(s.ipr)}}
+	case arg == "=?":
+		return result{info: []string{"+IPR: (),(300,1200,2400,4800,9600,19200,38400,57600,115200,230400,460800,921600)"}}
+	case strings.HasPrefix(arg, "="):
+		rate, err := strconv.Atoi(strings.TrimSpace(arg[1:]))
+		if err != nil || rate < 0 || rate > 4000000 {
+			return errResult
+		}
+		if rate == 0 || s.p.IPRIgnored {
+			return result{} // 0 is autobauding: accepted, nothing changes here
+		}
+		if s.p.IPRActual > 0 {
+			rate = s.p.IPRActual
+		}
+		s.ipr = rate
+		bs, ok := s.port.(line.BaudSetter)
+		if !ok {
+			return result{}
+		}
+		s.log.Debug("modemsim: speed change after the answer", "baud", rate)
+		return result{then: func() {
+			if err := bs.SetBaud(rate); err != nil {
+				s.log.Debug("modemsim: speed change failed", "err", err)
+			}
+		}}
+	}
+	return errResult
 }
 
 // asciiUpper upper-cases ASCII letters only, keeping every byte where it was.

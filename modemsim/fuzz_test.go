@@ -12,7 +12,7 @@ func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{
 		"AT\r", "ATE0\r\n", "AT+CPIN=\"1234\"\r", "AT+CPIN=\"12345678\",\"1\"\r", "AT+CREG=2;+CREG?\r",
 		"AT+CGDCONT=1,\"IP\",\"internet\"\r", "ATD*99***1#\r", "AT+CMEE=2\r", "ATS0=0;S7?\r", "\xffAT\xfe+C\r",
-		"at+cops?\r", "ATZ&F&D2\r", "AT+CGDCONT=\r", "AT+\"\r", "ATI\r", "ATH\r", "ATO\r",
+		"at+cops?\r", "ATZ&F&D2\r", "AT+CGDCONT=\r", "AT+\"\r", "ATI\r", "ATH\r", "ATO\r", "AT+IPR=921600\r", "AT+IPR?;+CIMI\r",
 	} {
 		f.Add([]byte(s), uint8(0))
 	}
@@ -26,8 +26,8 @@ func FuzzCommandLine(f *testing.F) {
 		defer cancel()
 		s := &session{
 			m: m, p: m.prof, ctx: ctx, log: slog.New(slog.DiscardHandler),
-			out: make(chan []byte, 2*len(in)+16), fire: make(chan func()), stop: make(chan struct{}),
-			echo: true, booted: true, regMode: map[string]int{}, pdp: map[int]string{},
+			out: make(chan chunk, 2*len(in)+16), fire: make(chan func()), stop: make(chan struct{}),
+			echo: true, booted: true, regMode: map[string]int{}, pdp: map[int]string{}, apn: map[int]string{},
 			locked: mode&4 != 0, attempts: 3,
 		}
 		defer close(s.stop)

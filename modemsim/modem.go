@@ -144,7 +144,7 @@ type session struct {
 	ctx  context.Context
 	log  *slog.Logger
 
-	out    chan []byte   // the writer goroutine's queue
+	out    chan chunk    // the writer goroutine's queue
 	rx     chan []byte   // chunks from the reader goroutine
 	rxErr  chan error    // the reader's end
 	fire   chan func()   // timers run their work in the loop
@@ -168,6 +168,8 @@ type session struct {
 	noCarr   int
 	urcIdx   int
 	pdp      map[int]string
+	apn      map[int]string // the APN of each defined context, as written
+	ipr      int            // the speed AT+IPR set (or the line's at power-on)
 
 	call   *call
 	online bool
@@ -187,11 +189,14 @@ func (m *Modem) Serve(ctx context.Context, port line.Line) error {
 	}
 	s := &session{
 		m: m, p: m.prof, port: port, ctx: ctx, log: log,
-		out: make(chan []byte, 256), rx: make(chan []byte, 16), rxErr: make(chan error, 1),
+		out: make(chan chunk, 256), rx: make(chan []byte, 16), rxErr: make(chan error, 1),
 		fire: make(chan func()), stop: make(chan struct{}),
-		echo: m.prof.Echo, regMode: map[string]int{}, pdp: map[int]string{},
-		locked: m.prof.PIN != "", attempts: m.prof.PINAttempts,
+		echo: m.prof.Echo, regMode: map[string]int{}, pdp: map[int]string{}, apn: map[int]string{},
+		locked: m.prof.PIN != "", attempts: m.prof.PINAttempts, ipr: 115200,
 		busy: m.prof.BusyDials, noCarr: m.prof.NoCarrierDials,
+	}
+	if bs, ok := port.(line.BaudSetter); ok && bs.Baud() > 0 {
+		s.ipr = bs.Baud()
 	}
 	var wdone, rdone = make(chan struct{}), make(chan struct{})
 	go func() { defer close(wdone); s.writer() }()
@@ -280,8 +285,12 @@ func (s *session) reader() {
 func (s *session) writer() {
 	for {
 		select {
-		case b := <-s.out:
-			if _, err := s.port.Write(b); err != nil {
+		case c := <-s.out:
+			_, err := s.port.Write(c.b)
+			if c.then != nil {
+				c.then()
+			}
+			if err != nil {
 				s.log.Debug("modemsim: write failed", "err", err)
 				// Keep draining so senders never block on a dead line.
 				for {
@@ -298,17 +307,29 @@ func (s *session) writer() {
 	}
 }
 
+// chunk is bytes for the host and what to do once they are written.
+type chunk struct {
+	b    []byte
+	then func() // run in the writer goroutine after b is written (a speed change after OK)
+}
+
 // send queues bytes for the host. Safe from any goroutine.
-func (s *session) send(b []byte) {
+func (s *session) send(b []byte) { s.sendThen(b, nil) }
+
+// sendThen queues bytes for the host and runs then once they are written.
+func (s *session) sendThen(b []byte, then func()) {
 	select {
-	case s.out <- b:
+	case s.out <- chunk{b, then}:
 	case <-s.stop:
 	case <-s.ctx.Done():
 	}
 }
 
 // sendLines sends V.250 verbose lines, each framed as "\r\n<line>\r\n", in one write.
-func (s *session) sendLines(lines ...string) {
+func (s *session) sendLines(lines ...string) { s.sendLinesThen(nil, lines...) }
+
+// sendLinesThen sends lines as sendLines does and runs then (if set) once they are written.
+func (s *session) sendLinesThen(then func(), lines ...string) {
 	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString("\r\n")
@@ -316,7 +337,7 @@ func (s *session) sendLines(lines ...string) {
 		b.WriteString("\r\n")
 	}
 	s.log.Debug("modemsim: <", "lines", lines)
-	s.send([]byte(b.String()))
+	s.sendThen([]byte(b.String()), then)
 }
 
 // after runs f in the loop after d.

@@ -62,6 +62,17 @@ type Profile struct {
 	NoCGREG, NoCEREG bool
 	// NoCMEE2 refuses AT+CMEE=2 (only numeric error codes).
 	NoCMEE2 bool
+	// IMSI is what AT+CIMI answers (default DefaultIMSI, the test network 001/01).
+	IMSI string
+	// AcceptAPN, when set, is the only APN the network takes (compared without case, as 3GPP
+	// TS 23.003 does): ATD answers NO CARRIER unless the context it dials has it.
+	AcceptAPN string
+
+	// AT+IPR=<rate> answers OK, then the modem's end of the line switches to rate (when the line
+	// is a line.BaudSetter). IPRIgnored keeps the old speed instead (a modem that acknowledges
+	// and does not follow); IPRActual switches to that speed whatever was asked.
+	IPRIgnored bool
+	IPRActual  int
 
 	// ConnectText is the dial's success line ("CONNECT 150000000"; default "CONNECT").
 	ConnectText string
@@ -82,6 +93,10 @@ type Profile struct {
 	// host's first AT goes to the DataFunc.
 	StartInDataMode bool
 }
+
+// DefaultIMSI is the IMSI of a profile that names none: the test network 001/01, which no
+// provider database lists.
+const DefaultIMSI = "001010123456789"
 
 // SIM7600 is a SIMCom SIM7600E-H (LTE Cat-1/4): echo on, RDY/+CPIN/SMS DONE/PB DONE at boot.
 func SIM7600() Profile {

@@ -57,13 +57,15 @@ type dialOptions struct {
 	cmuxN1                                          int
 	monitorInterval                                 time.Duration
 	channels                                        string
+	stateDir                                        string
+	baudSwitch                                      int
 }
 
 func (o *dialOptions) register(fs flagRegistrar) {
 	fs.StringVar(&o.port, "port", "", "the modem's serial port (required)")
 	fs.IntVar(&o.baud, "baud", 115200, "serial speed")
 	fs.BoolVar(&o.rtscts, "rtscts", false, "hardware flow control (RTS/CTS)")
-	fs.StringVar(&o.apn, "apn", "", "APN for AT+CGDCONT (empty: the modem's stored context)")
+	fs.StringVar(&o.apn, "apn", "", `APN for AT+CGDCONT (empty: the modem's stored context; "auto": from the SIM's IMSI and the provider database)`)
 	fs.StringVar(&o.pdp, "pdp", "IP", `PDP type: "IP", "IPV6" or "IPV4V6"`)
 	fs.StringVar(&o.pin, "pin", "", "SIM PIN, entered only when the SIM asks (prefer PPPDIAL_PIN)")
 	fs.StringVar(&o.user, "user", "", "PAP/CHAP user name")
@@ -93,6 +95,9 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.BoolVar(&o.jsonOut, "json", false, "print events as JSON lines on stdout")
 	fs.DurationVar(&o.statsInterval, "stats-interval", 30*time.Second, "with --json: how often to print a stats event")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs on stderr (commands, every control packet; secrets redacted)")
+	// Issue 13 (APN from the SIM, fast UART).
+	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/pppdial", "where state is kept across starts (the APN --apn auto found)")
+	fs.IntVar(&o.baudSwitch, "baud-switch", 0, "after the modem answers, move modem and port to this speed (AT+IPR, not saved; checked, with fallback)")
 }
 
 func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -270,7 +275,7 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 	cfg := pppdial.Config{
 		Port: o.port, Baud: o.baud, RTSCTS: o.rtscts,
 		Modem: at.Config{APN: o.apn, PDPType: o.pdp, PIN: o.pin, DialString: o.dialString, Guard: o.guard,
-			Timeouts: at.Timeouts{Register: o.registerTimeout}},
+			Timeouts: at.Timeouts{Register: o.registerTimeout}, StateDir: o.stateDir, BaudSwitch: o.baudSwitch},
 		Hangup: at.HangupOptions{Guard: o.guard},
 		PPP: ppp.Config{Username: o.user, Password: o.password, IPv6: o.ipv6,
 			EchoInterval: o.echoInterval, EchoFailures: o.echoFailures},

@@ -132,6 +132,14 @@ func startEnv(t *testing.T, env, prefix []string, args ...string) *proc {
 // waitEvent returns the first event named name, failing on timeout or exit.
 func (p *proc) waitEvent(name string, within time.Duration) map[string]any {
 	p.t.Helper()
+	events := p.eventsUntil(name, within)
+	return events[len(events)-1]
+}
+
+// eventsUntil returns the events up to and including the first named one.
+func (p *proc) eventsUntil(name string, within time.Duration) []map[string]any {
+	p.t.Helper()
+	var out []map[string]any
 	deadline := time.After(within)
 	for {
 		select {
@@ -139,8 +147,9 @@ func (p *proc) waitEvent(name string, within time.Duration) map[string]any {
 			if !ok {
 				p.t.Fatalf("pppdial exited (%v) before a %q event; stderr:\n%s", p.err, name, p.stderr.String())
 			}
+			out = append(out, e)
 			if e["event"] == name {
-				return e
+				return out
 			}
 		case <-deadline:
 			p.t.Fatalf("no %q event within %v; stderr:\n%s", name, within, p.stderr.String())

@@ -220,6 +220,8 @@ func stepTitle(step string) string {
 		return "modem found"
 	case at.StepEchoOff:
 		return "echo off"
+	case at.StepBaud:
+		return "speed"
 	case at.StepErrors:
 		return "verbose errors"
 	case at.StepInit:
@@ -233,7 +235,7 @@ func stepTitle(step string) string {
 	case at.StepOperator:
 		return "operator"
 	case at.StepAPN:
-		return "APN set"
+		return "APN"
 	case at.StepDial:
 		return "CONNECT"
 	case pppdial.StepIPv6:

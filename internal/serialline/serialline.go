@@ -56,6 +56,7 @@ type Stats struct {
 	BytesDelivered uint64 // handed to the reader
 	BytesDropped   uint64 // lost to DropRate or Blackhole
 	BitsFlipped    uint64 // corrupted by BitErrorRate
+	BytesGarbled   uint64 // written while the two ends' speeds differed
 }
 
 // direction is one way of the line: a queue with its pacing clock and its faults.
@@ -69,12 +70,16 @@ type direction struct {
 	buf     []byte    // bytes in flight, oldest first
 	start   time.Time // when buf[0] began its transmission (pacing)
 	limit   int
-	baud    int
-	faults  Faults
-	rng     *rand.Rand
-	closed  bool // the writing end closed or the line was cut
-	rclosed bool // the reading end closed
-	stats   Stats
+	baud    int  // pacing: the writer's speed; 0 delivers at once
+	paced   bool // the line was made with a speed: SetBaud changes the pacing
+	// wrate and rrate are the writing and the reading end's speeds (SetBaud). Bytes written
+	// while they differ arrive garbled, as a UART sampling at the wrong speed reads them.
+	wrate, rrate int
+	faults       Faults
+	rng          *rand.Rand
+	closed       bool // the writing end closed or the line was cut
+	rclosed      bool // the reading end closed
+	stats        Stats
 }
 
 // Port is one end of the line. It is safe for one reader and any number of writers at once.
@@ -109,6 +114,9 @@ func newDirection(opts Options, seed uint64) *direction {
 		rnotify: make(chan struct{}, 1),
 		limit:   opts.BufferSize,
 		baud:    opts.Baud,
+		paced:   opts.Baud > 0,
+		wrate:   opts.Baud,
+		rrate:   opts.Baud,
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 }
@@ -217,6 +225,19 @@ func (d *direction) enqueue(chunk []byte) {
 	if f.BitErrorRate > 0 {
 		d.flipBits(d.buf[off:], f.BitErrorRate)
 	}
+	if d.wrate != d.rrate {
+		d.garble(d.buf[off:])
+	}
+}
+
+// garble replaces bytes sent at one speed and sampled at another. A real UART reads some
+// framing errors and a different count of bytes; this keeps the count and sets the high bit,
+// so that no garbled answer can read as a valid one ("OK" stays unreadable); d.mu must be held.
+func (d *direction) garble(b []byte) {
+	for i := range b {
+		b[i] = 0x80 | byte(d.rng.Uint32())
+	}
+	d.stats.BytesGarbled += uint64(len(b))
 }
 
 // flipBits corrupts bits at the given rate, drawing the gap to the next error from a geometric
@@ -330,6 +351,32 @@ func (d *direction) consume(n int, now time.Time) {
 	}
 }
 
+// Baud returns the speed p's end runs at: the line's Options.Baud until SetBaud.
+func (p *Port) Baud() int {
+	p.tx.mu.Lock()
+	defer p.tx.mu.Unlock()
+	return p.tx.wrate
+}
+
+// SetBaud changes the speed of p's end, as a UART's host does. Bytes written from then on, by
+// either end, arrive garbled while the two ends' speeds differ; on a paced line (Options.Baud
+// set) what p writes from then on is paced at rate.
+func (p *Port) SetBaud(rate int) error {
+	if rate <= 0 {
+		return fmt.Errorf("serialline: speed %d", rate)
+	}
+	p.tx.mu.Lock()
+	p.tx.wrate = rate
+	if p.tx.paced {
+		p.tx.baud = rate
+	}
+	p.tx.mu.Unlock()
+	p.rx.mu.Lock()
+	p.rx.rrate = rate
+	p.rx.mu.Unlock()
+	return nil
+}
+
 // SetReadDeadline makes a blocked or future Read return os.ErrDeadlineExceeded at t; the zero
 // time means no deadline.
 func (p *Port) SetReadDeadline(t time.Time) error {
@@ -400,7 +447,10 @@ func (p *Port) Cut() {
 // callers can treat the line like any closed connection.
 var ErrClosed = net.ErrClosed
 
-var _ line.Line = (*Port)(nil)
+var (
+	_ line.Line       = (*Port)(nil)
+	_ line.BaudSetter = (*Port)(nil)
+)
 
 // ModemLines is a Port with the RS-232 modem control lines a test drives: DCD as the modem
 // would set it, DTR as the host sets it. It implements line.ModemControl.

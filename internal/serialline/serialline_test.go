@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -247,4 +248,51 @@ func TestWriteDeadline(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Write did not see the new deadline")
 	}
+}
+
+// TestSetBaudMismatchGarblesAndPaces: while the two ends' speeds differ, bytes either way arrive
+// garbled; once both follow, they cross intact, paced at the new speed (virtual clock).
+func TestSetBaudMismatchGarblesAndPaces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := Pipe(Options{Baud: 9600})
+		defer a.Close()
+		defer b.Close()
+		assert.Equal(t, 9600, a.Baud())
+		require.Error(t, a.SetBaud(0))
+
+		require.NoError(t, a.SetBaud(96000))
+		assert.Equal(t, 96000, a.Baud())
+		assert.Equal(t, 9600, b.Baud(), "the other end keeps its speed")
+		buf := make([]byte, 4)
+		_, err := b.Write([]byte("OK\r\n"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(a, buf)
+		require.NoError(t, err)
+		assert.NotEqual(t, "OK\r\n", string(buf))
+		for _, c := range buf {
+			assert.GreaterOrEqual(t, c, byte(0x80), "a garbled byte never reads as text")
+		}
+		assert.Equal(t, uint64(4), b.TxStats().BytesGarbled)
+		_, err = a.Write([]byte("AT\r\n"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(b, buf)
+		require.NoError(t, err)
+		assert.NotEqual(t, "AT\r\n", string(buf))
+
+		require.NoError(t, b.SetBaud(96000))
+		// 96000 baud = 9600 bytes/s: 4800 bytes take 0.5 s where 9600 baud took 5 s.
+		start := time.Now()
+		data := make([]byte, 4800)
+		for i := range data {
+			data[i] = byte(i)
+		}
+		_, err = a.Write(data)
+		require.NoError(t, err)
+		got := make([]byte, len(data))
+		_, err = io.ReadFull(b, got)
+		require.NoError(t, err)
+		assert.Equal(t, data, got, "same speed both ends: intact")
+		assert.Equal(t, 500*time.Millisecond, time.Since(start).Round(10*time.Millisecond), "paced at the new speed")
+		assert.Equal(t, uint64(4), a.TxStats().BytesGarbled, "nothing garbled once both ends follow")
+	})
 }
