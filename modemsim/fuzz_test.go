@@ -26,7 +26,7 @@ func FuzzCommandLine(f *testing.F) {
 		defer cancel()
 		s := &session{
 			m: m, p: m.prof, ctx: ctx, log: slog.New(slog.DiscardHandler),
-			out: make(chan []byte, 2*len(in)+16), fire: make(chan func()), stop: make(chan struct{}),
+			out: make(chan outChunk, 2*len(in)+16), fire: make(chan func()), stop: make(chan struct{}),
 			echo: true, booted: true, regMode: map[string]int{}, pdp: map[int]string{},
 			locked: mode&4 != 0, attempts: 3,
 		}
