@@ -87,18 +87,13 @@ func TestSessionCMUXBitErrors(t *testing.T) {
 	cfg.PPP.MRU = 296
 	sess := r.dial(cfg)
 	r.setFaults(serialline.Faults{BitErrorRate: 1e-4})
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	start := time.Now()
-	sum, err := r.fetchFrom(ctx, sess, carrierAddr, "/256k")
-	require.NoError(t, err)
-	assert.Equal(t, sha256.Sum256(bigPage[:256<<10]), sum, "256 KiB intact")
+	took := r.fetch256kIntact(sess)
 	st, ok := muxStats(sess)
 	require.True(t, ok)
 	f := sess.Stats().Link.Framing
 	host, line := r.ports()
 	t.Logf("BER 1e-4 on CMUX N1 127, MRU 296, 256 KiB: %v; bits flipped down %d up %d; 27.010 decoder %+v; PPP FCS errors %d",
-		time.Since(start).Round(time.Millisecond), line.TxStats().BitsFlipped, host.TxStats().BitsFlipped, st.Decoder, f.FCSErrors)
+		took.Round(time.Millisecond), line.TxStats().BitsFlipped, host.TxStats().BitsFlipped, st.Decoder, f.FCSErrors)
 	// About 2300 frames come in, each with 48 header and FCS bits: some 11 bad FCS expected;
 	// none at all has a probability of e^-11.
 	assert.Positive(t, st.Decoder.BadFCS, "frames with a hurt header are caught by the 27.010 FCS")
