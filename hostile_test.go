@@ -110,17 +110,12 @@ func TestHostileBitErrors(t *testing.T) {
 		sess := r.dial(cfg)
 		require.Equal(t, 296, sess.Status().MTU, "296-byte frames both ways")
 		r.setFaults(serialline.Faults{BitErrorRate: 1e-4})
-		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-		defer cancel()
-		start := time.Now()
-		sum, err := r.fetchFrom(ctx, sess, carrierAddr, "/256k")
-		require.NoError(t, err)
-		assert.Equal(t, sha256.Sum256(bigPage[:256<<10]), sum, "256 KiB intact")
+		took := r.fetch256kIntact(sess)
 		st := sess.Stats()
 		host, line := r.ports()
 		f := st.Link.Framing
 		t.Logf("BER 1e-4, MRU 296, 256 KiB: %v; bits flipped down %d up %d; FCS errors %d, good frames %d (%.0f%% broken)",
-			time.Since(start).Round(time.Millisecond), line.TxStats().BitsFlipped, host.TxStats().BitsFlipped,
+			took.Round(time.Millisecond), line.TxStats().BitsFlipped, host.TxStats().BitsFlipped,
 			f.FCSErrors, f.FramesIn, 100*float64(f.FCSErrors)/float64(f.FCSErrors+f.FramesIn))
 		assert.Greater(t, f.FCSErrors, uint64(50), "about one frame in five breaks")
 		assert.Equal(t, 1, st.Ups, "the link stayed up")
@@ -628,4 +623,17 @@ func TestCancelCloseWithBlockedWrite(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Errorf("the session did not end while a Write stays blocked (done only when the Write returns)")
 	}
+}
+
+// fetch256kIntact fetches /256k from the carrier's address (no DNS lookup to lose) within 45 s,
+// checks that it arrived intact, and returns how long it took.
+func (r *rig) fetch256kIntact(sess *Session) time.Duration {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	start := time.Now()
+	sum, err := r.fetchFrom(ctx, sess, carrierAddr, "/256k")
+	require.NoError(r.t, err)
+	assert.Equal(r.t, sha256.Sum256(bigPage[:256<<10]), sum, "256 KiB intact")
+	return time.Since(start)
 }

@@ -377,16 +377,22 @@ func (s *Session) supervise(ctx context.Context) {
 		if ctx.Err() != nil {
 			return // Close: endErr stays nil
 		}
+		keepPort := false
 		if s.mux != nil && (errors.Is(err, errPortFailed) || s.mux.dead()) {
 			// The multiplexer or a channel failed: start again from the port, whose next
-			// wake closes what is left of the multiplexer.
-			err = fmt.Errorf("%w: %w", errPortFailed, err)
+			// wake closes what is left of the multiplexer. The modem closing a channel or
+			// the multiplexer leaves the line itself sound: keep it (closing the multiplexer
+			// hands it back to the AT engine). Anything else may be the line: reopen it.
+			keepPort = errors.Is(err, cmux.ErrChannelClosed) || errors.Is(err, cmux.ErrMuxClosed)
+			if !keepPort {
+				err = fmt.Errorf("%w: %w", errPortFailed, err)
+			}
 			cctx, cancel := s.teardownContext()
 			s.mux.close(cctx)
 			cancel()
 			s.setMux(nil)
 		}
-		if errors.Is(err, errPortFailed) {
+		if errors.Is(err, errPortFailed) && !keepPort {
 			if port != nil {
 				_ = port.Close()
 			}

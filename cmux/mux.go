@@ -842,6 +842,15 @@ func (m *Mux) setFlowOff(off bool) {
 	}
 }
 
+// Channel returns DLC dlci while it is open (on a responder: for the modem to close it).
+func (m *Mux) Channel(dlci int) (*Channel, bool) {
+	if dlci < 1 || dlci > MaxDLCI {
+		return nil, false
+	}
+	c := m.channel(uint8(dlci))
+	return c, c != nil
+}
+
 func (m *Mux) channel(dlci uint8) *Channel {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -76,10 +76,13 @@ var quirksTable = []Quirks{
 }
 
 // QuirksFor returns the quirks of a modem family or model ("SIM800C", "sara-r410m-02b",
-// "EG25-G"): the entry whose Family the name starts with, case-insensitively. ok is false for an
-// unknown modem, which then gets the zero Quirks.
+// "EG25-G", or AT+CGMM's "SIMCOM_SIM7600E-H"): the entry whose Family the name starts with,
+// case-insensitively, after a "SIMCOM_" vendor prefix. ok is false for an unknown modem, which
+// then gets the zero Quirks.
 func QuirksFor(model string) (q Quirks, ok bool) {
 	m := strings.ToUpper(strings.TrimSpace(model))
+	// SIMCom modules answer AT+CGMM with the vendor in front of the model.
+	m = strings.TrimPrefix(m, "SIMCOM_")
 	for _, e := range quirksTable {
 		if strings.HasPrefix(m, e.Family) {
 			return e, true

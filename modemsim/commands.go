@@ -27,7 +27,7 @@ func (s *session) onCommandBytes(b []byte) {
 			line := string(s.line)
 			s.line = s.line[:0]
 			s.execLine(line)
-			if s.dialing || (s.call != nil && s.online) {
+			if s.dialing || (s.call != nil && s.online) || s.cmuxN1 > 0 {
 				return // the rest of the chunk is not for the command interpreter
 			}
 		case '\n':
@@ -76,6 +76,7 @@ func (s *session) execLine(line string) {
 			return
 		}
 		if r.final != "" {
+			s.cmuxN1 = 0 // a command after AT+CMUX failed: the line stays in AT mode
 			s.sendLinesThen(then, append(info, r.final)...)
 			return
 		}
@@ -272,6 +273,8 @@ func (s *session) exec(cmd string) result {
 		return s.cgdcont(arg)
 	case "+IPR":
 		return s.iprCmd(arg)
+	case "+CMUX":
+		return s.cmux(arg)
 	case "+IFC", "+ICF", "+QINDCFG", "+CSCS", "+CMGF":
 		return result{}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/internal/serialline"
 	"github.com/pppdial/pppdial/line"
 )
@@ -26,6 +27,8 @@ type Stats struct {
 	Escapes      int // "+++" recognised
 	Hangups      int // calls ended by ATH
 	CarrierDrops int // calls ended by CarrierDropAfter or by the DataFunc returning
+	CMUXStarts   int // AT+CMUX answered OK: the line became a multiplexer
+	CMUXEnds     int // the host closed the multiplexer (CLD, DISC on DLC 0): back to AT mode
 }
 
 // Modem is an emulated modem. One Modem serves one line at a time; it can Serve again after a
@@ -40,6 +43,7 @@ type Modem struct {
 	mu       sync.Mutex
 	stats    Stats
 	commands []string
+	mux      *cmux.Mux // the multiplexer while the line runs one
 }
 
 // New returns a modem with profile p that runs data behind CONNECT. A nil data discards the
@@ -144,6 +148,7 @@ type session struct {
 	ctx  context.Context
 	log  *slog.Logger
 
+	mode   serveMode
 	out    chan chunk    // the writer goroutine's queue
 	rx     chan []byte   // chunks from the reader goroutine
 	rxErr  chan error    // the reader's end
@@ -176,23 +181,54 @@ type session struct {
 	lastRx time.Time
 	plus   int
 	escGen int
+
+	cmuxN1 int // AT+CMUX answered: the loop ends, the line becomes a multiplexer with this N1
 }
 
 // Serve runs the modem on port until ctx is done or the port fails (the host closed it: nil).
+// AT+CMUX=0 switches the line to a 27.010 multiplexer (see serveMux): each DLC the host opens
+// runs the same AT modem; when the host closes the multiplexer the line is back in AT mode.
 // On return every goroutine it started has ended; to unblock its pending read it sets a past
 // read deadline when the port has SetReadDeadline, and otherwise closes the port when it is an
 // io.Closer.
 func (m *Modem) Serve(ctx context.Context, port line.Line) error {
+	mode := serveBoot
+	for {
+		n1, err := m.serveAT(ctx, port, mode)
+		if n1 == 0 {
+			return err
+		}
+		resume, err := m.serveMux(ctx, port, n1)
+		if !resume {
+			return err
+		}
+		mode = serveResume
+	}
+}
+
+// serveMode is how an AT session starts.
+type serveMode int
+
+const (
+	serveBoot   serveMode = iota // power-on: deaf for BootDelay, banner, SIM as the profile says
+	serveResume                  // the line is back from CMUX: no banner, SIM ready, registered
+	serveDLC                     // one DLC of the multiplexer: as serveResume, and no AT+CMUX
+)
+
+// serveAT runs the AT modem on port until ctx is done, the port fails, or the host's AT+CMUX
+// was answered OK: then it returns the frame size N1 asked for, with every goroutine ended and
+// nothing read past the command.
+func (m *Modem) serveAT(ctx context.Context, port line.Line, mode serveMode) (n1 int, err error) {
 	log := m.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &session{
-		m: m, p: m.prof, port: port, ctx: ctx, log: log,
+		m: m, p: m.prof, port: port, ctx: ctx, log: log, mode: mode,
 		out: make(chan chunk, 256), rx: make(chan []byte, 16), rxErr: make(chan error, 1),
 		fire: make(chan func()), stop: make(chan struct{}),
 		echo: m.prof.Echo, regMode: map[string]int{}, pdp: map[int]string{}, apn: map[int]string{},
-		locked: m.prof.PIN != "", attempts: m.prof.PINAttempts, ipr: 115200,
+		locked: m.prof.PIN != "" && mode == serveBoot, attempts: m.prof.PINAttempts, ipr: 115200,
 		busy: m.prof.BusyDials, noCarr: m.prof.NoCarrierDials,
 	}
 	if bs, ok := port.(line.BaudSetter); ok && bs.Baud() > 0 {
@@ -202,16 +238,38 @@ func (m *Modem) Serve(ctx context.Context, port line.Line) error {
 	go func() { defer close(wdone); s.writer() }()
 	go func() { defer close(rdone); s.reader() }()
 
-	if m.prof.StartInDataMode {
+	switch {
+	case mode != serveBoot:
+		s.booted = true
+		s.setSIMReady(true)
+	case m.prof.StartInDataMode:
 		s.booted = true
 		s.setSIMReady(true)
 		s.startCall(nil)
-	} else {
+	default:
 		s.after(m.prof.BootDelay, s.boot)
 	}
 
-	err := s.loop()
+	err = s.loop()
 
+	unblockReader := func() {
+		_ = port.SetReadDeadline(time.Now().Add(-time.Second))
+		select {
+		case <-rdone:
+		case <-time.After(200 * time.Millisecond):
+			_ = port.Close()
+			<-rdone
+		}
+		_ = port.SetReadDeadline(time.Time{})
+	}
+	if s.cmuxN1 > 0 {
+		// The host sends nothing between AT+CMUX and its OK: stop reading before the OK goes
+		// out, so the multiplexer gets every frame that follows it.
+		unblockReader()
+		done := make(chan struct{})
+		s.out <- chunk{then: func() { close(done) }} // the queue has room: nobody else sends now
+		<-done
+	}
 	close(s.stop)
 	s.tmu.Lock()
 	for _, t := range s.timers {
@@ -221,15 +279,10 @@ func (m *Modem) Serve(ctx context.Context, port line.Line) error {
 	if s.call != nil {
 		s.endCall()
 	}
-	// Unblock the reader (and a writer stuck on a full line).
-	_ = port.SetReadDeadline(time.Now().Add(-time.Second))
-	select {
-	case <-rdone:
-	case <-time.After(200 * time.Millisecond):
-		_ = port.Close()
-		<-rdone
+	if s.cmuxN1 == 0 {
+		// Unblock the reader (and a writer stuck on a full line).
+		unblockReader()
 	}
-	_ = port.SetReadDeadline(time.Time{})
 	select {
 	case <-wdone:
 	case <-time.After(200 * time.Millisecond):
@@ -237,7 +290,10 @@ func (m *Modem) Serve(ctx context.Context, port line.Line) error {
 		<-wdone
 	}
 	s.wg.Wait()
-	return err
+	if s.cmuxN1 > 0 {
+		return s.cmuxN1, nil
+	}
+	return 0, err
 }
 
 // loop is the modem's one state-owning goroutine.
@@ -253,6 +309,9 @@ func (s *session) loop() error {
 			return err
 		case b := <-s.rx:
 			s.onBytes(b)
+			if s.cmuxN1 > 0 {
+				return nil
+			}
 		case f := <-s.fire:
 			f()
 		}
@@ -286,7 +345,10 @@ func (s *session) writer() {
 	for {
 		select {
 		case c := <-s.out:
-			_, err := s.port.Write(c.b)
+			var err error
+			if len(c.b) > 0 {
+				_, err = s.port.Write(c.b)
+			}
 			if c.then != nil {
 				c.then()
 			}
@@ -295,7 +357,10 @@ func (s *session) writer() {
 				// Keep draining so senders never block on a dead line.
 				for {
 					select {
-					case <-s.out:
+					case c := <-s.out:
+						if c.then != nil {
+							c.then() // a flush marker must not wait forever
+						}
 					case <-s.stop:
 						return
 					}

@@ -198,7 +198,9 @@ func TestURCsInsideAnswers(t *testing.T) {
 
 func TestSlowRegistration(t *testing.T) {
 	p := fast(modemsim.BG96())
-	p.RegistrationDelay = 300 * time.Millisecond
+	// Longer than the steps before registration take, even with a wake that confirms its
+	// answers: the registration step must find the modem still searching.
+	p.RegistrationDelay = time.Second
 	r := newRig(t, p, greeter)
 	var detail string
 	c := cfg()

@@ -1,7 +1,9 @@
 // Package modemsim emulates cellular modems on a serial line: the AT command set a dialer uses
 // (V.250 basics, 27.007 SIM, registration, PDP context and dial), the power-on banners and the
 // quirks of real modem families, and a data mode behind ATD that runs any DataFunc — the
-// project's own PPP server, a bridge to slirp or to pppd in a VM, or a loopback.
+// project's own PPP server, a bridge to slirp or to pppd in a VM, or a loopback. AT+CMUX=0
+// turns the line into a 3GPP 27.010 multiplexer (the project's cmux as the responder, with the
+// family's quirks) whose every DLC runs the same AT modem, until the host closes it.
 //
 // A Modem serves any line.Line: one end of internal/serialline.Pipe in tests, or the master
 // of a pty (ServePTY) so the pppdial CLI can dial it like hardware.
