@@ -3,6 +3,8 @@ package at
 import (
 	"strconv"
 	"strings"
+
+	"github.com/pppdial/pppdial/at/cell"
 )
 
 // lineKind is what a line from the modem is, given the command waiting for an answer.
@@ -192,27 +194,15 @@ type Signal struct {
 	Known bool // false when the modem reports 99 (not known or not detectable)
 }
 
-// parseCSQ parses "+CSQ: <rssi>,<ber>". dBm = -113 + 2*rssi (27.007 §8.5: 0 is -113 dBm or
-// less, 31 is -51 dBm or more).
+// parseCSQ parses "+CSQ: <rssi>,<ber>" (the value after the colon) with the cell package's
+// parser: dBm = -113 + 2*rssi (27.007 §8.5).
 func parseCSQ(v string) (Signal, bool) {
-	f := fields(v)
-	if len(f) < 1 {
-		return Signal{}, false
-	}
-	rssi, err := strconv.Atoi(f[0])
+	c, err := cell.ParseCSQValue(v)
 	if err != nil {
 		return Signal{}, false
 	}
-	s := Signal{RSSI: rssi, BER: 99}
-	if len(f) > 1 {
-		if b, err := strconv.Atoi(f[1]); err == nil {
-			s.BER = b
-		}
-	}
-	if rssi >= 0 && rssi <= 31 {
-		s.DBm = -113 + 2*rssi
-		s.Known = true
-	}
+	s := Signal{RSSI: c.RSSI, BER: c.BER}
+	s.DBm, s.Known = c.DBm()
 	return s, true
 }
 
@@ -299,57 +289,13 @@ func parseReg(v string, isURC bool) (regInfo, bool) {
 }
 
 // AccessTechName names a 27.007 <AcT> number (+COPS, +CREG): "GSM", "LTE", "LTE-M", "NB-IoT", ...
-func AccessTechName(act int) string {
-	switch act {
-	case 0:
-		return "GSM"
-	case 1:
-		return "GSM Compact"
-	case 2:
-		return "UMTS"
-	case 3:
-		return "EDGE"
-	case 4:
-		return "HSDPA"
-	case 5:
-		return "HSUPA"
-	case 6:
-		return "HSPA"
-	case 7:
-		return "LTE"
-	case 8:
-		return "LTE-M" // EC-GSM-IoT in 27.007, LTE Cat M1 on Quectel BG96/u-blox
-	case 9:
-		return "NB-IoT"
-	case 10:
-		return "LTE-5GC"
-	case 11:
-		return "NR-5GC"
-	case 12:
-		return "NG-RAN"
-	case 13:
-		return "EN-DC"
-	}
-	return ""
-}
+func AccessTechName(act int) string { return cell.AcTName(act) }
 
-// parseCOPS parses "+COPS: <mode>[,<format>,<oper>[,<AcT>]]".
+// parseCOPS parses "+COPS: <mode>[,<format>,<oper>[,<AcT>]]" (the value after the colon).
 func parseCOPS(v string) (oper string, act int, ok bool) {
-	f := fields(v)
-	if len(f) < 1 {
+	c, err := cell.ParseCOPSValue(v)
+	if err != nil {
 		return "", -1, false
 	}
-	if _, err := strconv.Atoi(f[0]); err != nil {
-		return "", -1, false
-	}
-	act = -1
-	if len(f) >= 3 {
-		oper = f[2]
-	}
-	if len(f) >= 4 {
-		if a, err := strconv.Atoi(f[3]); err == nil {
-			act = a
-		}
-	}
-	return oper, act, true
+	return c.Operator, c.AcT, true
 }
