@@ -102,7 +102,15 @@ func tenths(s string, lo, hi float64) *float64 {
 
 // bandNumber turns "EUTRAN-BAND40" (or "LTE BAND 2") into "B40".
 func bandNumber(s string) *string {
-	i := strings.LastIndex(strings.ToUpper(s), "BAND")
+	// Searched in place, not in strings.ToUpper(s): upper-casing turns a stray non-UTF-8 byte
+	// into three, and the index would no longer fit s (a fuzzed answer crashed on that).
+	i := -1
+	for j := len(s) - len("BAND"); j >= 0; j-- {
+		if strings.EqualFold(s[j:j+len("BAND")], "BAND") {
+			i = j
+			break
+		}
+	}
 	if i < 0 {
 		return nil
 	}
