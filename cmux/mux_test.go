@@ -32,11 +32,15 @@ func TestChannelData(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i * 7)
 	}
-	go func() { _, _ = m2.Write(big) }()
+	wrote := make(chan error, 1)
+	go func() { _, err := m2.Write(big); wrote <- err }()
 	got := make([]byte, len(big))
 	_, err = io.ReadFull(h2, got)
 	require.NoError(t, err)
 	assert.Equal(t, big, got)
+	// The writer counts a frame after it is on the line, so the reader can see it first: the
+	// sender's figures are read once its Write has returned.
+	require.NoError(t, <-wrote)
 	assert.Equal(t, uint64((len(big)+30)/31), h2.Stats().FramesIn)
 	assert.Equal(t, uint64(len(big)), h2.Stats().BytesIn)
 	assert.Equal(t, uint64(len(big)), m2.Stats().BytesOut)
