@@ -81,7 +81,7 @@ func Outcome(err error) string {
 	}
 	var cme *CMEError
 	if errors.As(err, &cme) {
-		return "error cme:" + strconv.Itoa(cme.Code)
+		return "error cme:" + strconv.Itoa(int(cme.Code))
 	}
 	return "error other"
 }
@@ -450,7 +450,7 @@ func outcomeMatches(expect string, err error) bool {
 	}
 	if c, ok := strings.CutPrefix(kind, "cme:"); ok {
 		n, perr := strconv.Atoi(c)
-		return perr == nil && errors.As(err, &cme) && cme.Code == n
+		return perr == nil && errors.As(err, &cme) && cme.Code == CMECode(n)
 	}
 	return false
 }
