@@ -485,9 +485,13 @@ func sendEscape(ctx context.Context, p *Port, guard time.Duration, written func(
 	return sleep(ctx, guard+guard/4)
 }
 
+// echoOff turns the modem's echo off. Its detail is the modem's answer, so the step's line
+// says what happened rather than nothing.
 func (d *dialer) echoOff(ctx context.Context) (string, error) {
-	_, err := d.cmd(ctx, StepEchoOff, "E0", 0)
-	return "", err
+	if _, err := d.cmd(ctx, StepEchoOff, "E0", 0); err != nil {
+		return "", err
+	}
+	return "ATE0: OK", nil
 }
 
 func (d *dialer) cmee(ctx context.Context) (string, error) {
