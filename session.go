@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/lcp"
 	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/recovery"
 )
 
 // Config is everything a session needs. Usually only Port, Modem.APN (and Modem.PIN, PPP
@@ -59,6 +61,26 @@ type Config struct {
 	// MonitorInterval is how often the AT channel is read while the link is up (signal and
 	// cell, EventSignal); default 30 s, negative: never. It needs the multiplexer.
 	MonitorInterval time.Duration
+
+	// ATPort is a second port of the modem that takes AT commands while PPP runs on Port: USB
+	// modems expose several (EC25/EG25: ttyUSB2 for AT, ttyUSB3 for PPP; SIM7600 likewise).
+	// The monitor, the AT probe, Exec and the registration URCs use it, as DLC 1 with CMUX
+	// (the two are exclusive). OpenAT, if set, replaces opening it (tests).
+	ATPort string
+	OpenAT func(ctx context.Context) (line.Line, error)
+	// ATProbeTimeout bounds the AT channel's health probe, a bare AT sent every
+	// MonitorInterval while the link is up (default: Modem.Timeouts.Command, 5 s).
+	ATProbeTimeout time.Duration
+	// ModemFamily picks the signal poll's vendor commands (cell.Plan); empty: from the AT
+	// channel's AT+CGMM (cell.FamilyOf), the 27.007 commands alone for a model it does not know.
+	ModemFamily cell.Family
+	// NoRoaming counts registration on a visited network as not registered, a cost guard: a
+	// dial then fails with at.ErrRoamingRefused (Code "roaming"), and a link that is up when
+	// the AT channel reports roaming is hung up with ErrRoaming.
+	NoRoaming bool
+	// Probe checks the data path over the link (tcp or icmp), beside LCP echo; its failures end
+	// the link with ErrProbeFailed. It needs the userspace stack (not Attach).
+	Probe Probe
 
 	// Registry receives the pp<N> interface (default netif.DefaultRegistry); Netif tunes it.
 	Registry *netif.Registry
@@ -170,11 +192,16 @@ type Session struct {
 	status     ppp.Status
 	info       at.Info
 	mux        *muxLink // the multiplexer while it runs
-	signal     signalState
-	up         chan struct{} // closed at the first up
-	onUp       func() error  // the dial's work once the link is up (remember the APN), once
-	upErr      error         // set when the session ended before it was ever up
-	ups        int
+	atPort     *at.Port // Config.ATPort while it is open
+	atHealth   recovery.AT
+	regs       *regWatch // the AT channel's registration URCs
+	// saidATChannel: the one report of which AT channel the link has is out
+	saidATChannel bool
+	signal        signalState
+	up            chan struct{} // closed at the first up
+	onUp          func() error  // the dial's work once the link is up (remember the APN), once
+	upErr         error         // set when the session ended before it was ever up
+	ups           int
 }
 
 // ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
@@ -209,12 +236,16 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	if cfg.MTU != 0 && (cfg.MTU < lcp.MinMRU || cfg.MTU > 65535) {
 		return nil, fmt.Errorf("pppdial: %w: MTU %d: want %d to 65535", ErrUsage, cfg.MTU, lcp.MinMRU)
 	}
+	if err := cfg.checkSupervision(); err != nil {
+		return nil, fmt.Errorf("pppdial: %w", err)
+	}
 	s := &Session{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
 		up:      make(chan struct{}),
+		regs:    newRegWatch(),
 	}
 	nopts := cfg.Netif
 	nopts.Name = cfg.IfName
@@ -348,6 +379,7 @@ func (s *Session) supervise(ctx context.Context) {
 		if port != nil {
 			_ = port.Close()
 		}
+		s.closeATPort()
 		_ = s.cfg.Registry.Remove(s.nif)
 		s.mu.Lock()
 		s.err = endErr
@@ -372,6 +404,7 @@ func (s *Session) supervise(ctx context.Context) {
 		}
 		var wasUp bool
 		if err == nil {
+			s.ensureATPort(ctx, attempt)
 			wasUp, err = s.attempt(ctx, dialPort, attempt)
 		}
 		if ctx.Err() != nil {
@@ -397,6 +430,7 @@ func (s *Session) supervise(ctx context.Context) {
 				_ = port.Close()
 			}
 			port = nil
+			s.closeATPort() // a USB modem that failed takes all its ports away
 		}
 		if wasUp {
 			failures = 0
@@ -514,6 +548,7 @@ func (s *Session) setMux(ml *muxLink) {
 // attempt dials once and runs the link until it ends. wasUp reports whether IPCP opened.
 func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasUp bool, err error) {
 	mcfg := s.modemConfig(attempt)
+	mcfg.NoRoaming = s.cfg.NoRoaming
 	if s.mux != nil {
 		mcfg.BaudSwitch = 0 // done on the port before AT+CMUX; a channel has no speed
 	}
@@ -599,18 +634,33 @@ func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 	})()
 	closing := s.closing
 	events := conn.Events()
-	signals := s.startMonitor()
-	defer signals.stop()
+	s.sayATChannel(0)
+	watch := s.watchLink()
+	defer watch.stop()
+	var hangup error // why the session ends the link itself (probe, roaming)
+	endFor := func(err error) {
+		if err != nil && hangup == nil {
+			hangup = err
+			s.log.Warn("ending the link", "reason", err)
+			s.endLink(conn)
+		}
+	}
+	endFor(s.reportRegistrations())
 	for events != nil {
 		select {
-		case r := <-signals.c:
-			s.reportSignal(r)
+		case r := <-watch.reports:
+			endFor(watch.handle(r))
+		case <-watch.regs:
+			endFor(s.reportRegistrations())
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				break
 			}
 			s.handleLinkEvent(ev, &end, v6)
+			if ev.Kind == ppp.EventUp {
+				watch.linkUp()
+			}
 		case <-autoconf:
 			s.reportIPv6(v6, false)
 		case <-v6.wait:
@@ -632,6 +682,9 @@ func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 		}
 	}
 	<-conn.Done()
+	if hangup != nil {
+		end.err = hangup
+	}
 	if end.err == nil {
 		end.err = conn.Err()
 	}

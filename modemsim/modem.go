@@ -44,6 +44,13 @@ type Modem struct {
 	stats    Stats
 	commands []string
 	mux      *cmux.Mux // the multiplexer while the line runs one
+	// live are the AT sessions serving now (the main line, each DLC, each ServeAT port): a
+	// change of the network's state reaches every one of them, as on a real modem.
+	live map[*session]struct{}
+	// regSet, when set, is the registration the network imposes (SetRegistration), beside
+	// the profile's.
+	regSet   bool
+	regForce int
 }
 
 // New returns a modem with profile p that runs data behind CONNECT. A nil data discards the
@@ -234,6 +241,17 @@ func (m *Modem) serveAT(ctx context.Context, port line.Line, mode serveMode) (n1
 	if bs, ok := port.(line.BaudSetter); ok && bs.Baud() > 0 {
 		s.ipr = bs.Baud()
 	}
+	m.mu.Lock()
+	if m.live == nil {
+		m.live = map[*session]struct{}{}
+	}
+	m.live[s] = struct{}{}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.live, s)
+		m.mu.Unlock()
+	}()
 	var wdone, rdone = make(chan struct{}), make(chan struct{})
 	go func() { defer close(wdone); s.writer() }()
 	go func() { defer close(rdone); s.reader() }()
@@ -450,11 +468,16 @@ func (s *session) setSIMReady(now bool) {
 
 // regStat is the registration state now (27.007 <stat>).
 func (s *session) regStat() int {
+	s.m.mu.Lock()
+	forced, stat := s.m.regSet, s.m.regForce
+	s.m.mu.Unlock()
 	switch {
 	case s.p.NoSIM || !s.simReady:
 		return 0
 	case time.Now().Before(s.regAt):
 		return 2
+	case forced:
+		return stat
 	case s.p.Denied:
 		return 3
 	case s.p.Roaming:
@@ -466,6 +489,41 @@ func (s *session) regStat() int {
 func (s *session) registered() bool {
 	st := s.regStat()
 	return st == 1 || st == 5
+}
+
+// ServeAT serves port as a further AT port of the same modem, as the several ttyUSB ports of a
+// USB modem (EC25/EG25: ttyUSB2 for AT, ttyUSB3 for PPP; SIM7600 likewise): it shares the
+// modem's network state (registration, SetRegistration's URCs), answers AT at once (the modem is
+// up, the SIM ready) and has its own echo and URC settings. It returns as Serve does.
+func (m *Modem) ServeAT(ctx context.Context, port line.Line) error {
+	_, err := m.serveAT(ctx, port, serveDLC)
+	return err
+}
+
+// SetRegistration makes the network put the modem in 27.007 registration state stat (1 home,
+// 5 roaming, 2 searching, ...) on every line the modem serves, each line whose +CREG/+CGREG/
+// +CEREG URCs are on reporting it; stat < 0 gives the profile's state back. A call in progress
+// is not touched: the network moving the modem to a visited network leaves the data call up.
+func (m *Modem) SetRegistration(stat int) {
+	m.mu.Lock()
+	m.regSet, m.regForce = stat >= 0, stat
+	live := make([]*session, 0, len(m.live))
+	for s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	for _, s := range live {
+		report := func() {
+			if s.call != nil && s.online {
+				return // a line in data mode carries the call, not URCs (they wait in a real modem)
+			}
+			s.regURCs()
+		}
+		select {
+		case s.fire <- report:
+		case <-s.stop:
+		}
+	}
 }
 
 // regURCs reports a registration change to the domains whose URCs are on.
