@@ -26,6 +26,8 @@ type reporter struct {
 	// lastSignal is the last signal line printed: a reading every --monitor-interval is a
 	// line only when it says something new.
 	lastSignal string
+	// probeOK is each probe's last result: a probe is a human line only when it changes.
+	probeOK map[string]bool
 }
 
 func newReporter(stdout, stderr io.Writer, asJSON bool) *reporter {
@@ -58,6 +60,10 @@ type jsonEvent struct {
 	Mode    string       `json:"mode,omitempty"`
 	Global  []string     `json:"global,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
+	// modem: the registration state; probe: which probe and its result (ok, failed).
+	State  string `json:"state,omitempty"`
+	Probe  string `json:"probe,omitempty"`
+	Result string `json:"result,omitempty"`
 	// A signal event's fields (rssi_dbm, ber, ...) at the top level; null where unknown.
 	*cell.Picture
 }
@@ -144,6 +150,37 @@ func (r *reporter) event(e pppdial.Event) {
 		if d := describeSignal(e.Signal); r.newSignal(d) {
 			r.line("%-22s %8s  %s", "signal", "", d)
 		}
+	case pppdial.EventModem:
+		j.State, j.Detail = string(e.Registration), e.Detail
+		if e.Err != nil {
+			j.Error = e.Err.Error()
+		}
+		r.writeJSON(j)
+		msg := fmt.Sprintf("%s %s", e.Detail, e.Registration)
+		if e.Err != nil {
+			msg += ": " + e.Err.Error()
+		}
+		r.line("%-22s %8s  %s", "registration", "", msg)
+	case pppdial.EventProbe:
+		j.Probe, j.Detail, j.Elapsed, j.Result = e.Probe, e.Detail, e.Elapsed.Round(time.Millisecond).String(), "ok"
+		if e.Err != nil {
+			j.Result, j.Error = "failed", e.Err.Error()
+		}
+		r.writeJSON(j)
+		if r.probeChanged(e.Probe, e.Err == nil) {
+			what := "probe " + e.Probe
+			if e.Probe == pppdial.ProbeAT {
+				what = "AT channel probe"
+			}
+			if e.Detail != "" {
+				what += " " + e.Detail
+			}
+			if e.Err != nil {
+				r.line("%-22s %8s  failed: %v", what, "", e.Err)
+			} else {
+				r.line("%-22s %8s  ok", what, e.Elapsed.Round(time.Millisecond))
+			}
+		}
 	case pppdial.EventDown:
 		j.Reason, j.Code = errText(e.Err), e.Code
 		r.writeJSON(j)
@@ -190,6 +227,8 @@ func hint(err error) string {
 		return "the SIM is PUK-locked: unlock it with its PUK (in a phone, or AT+CPIN=\"PUK\",\"NEWPIN\")"
 	case errors.Is(err, at.ErrSIMNotInserted):
 		return "insert a SIM (and check it is seated); some modems need a power cycle after that"
+	case errors.Is(err, at.ErrRoamingRefused):
+		return "the modem is on a visited network and --no-roaming refuses it; drop --no-roaming to dial anyway"
 	case errors.Is(err, at.ErrNoResponse):
 		return "wrong port or baud? `pppdial ports` lists the modem's ports; try --baud 115200"
 	}
@@ -240,6 +279,8 @@ func stepTitle(step string) string {
 		return "CONNECT"
 	case pppdial.StepIPv6:
 		return "IPv6"
+	case pppdial.StepATChannel:
+		return "AT channel"
 	}
 	return step
 }
@@ -290,6 +331,19 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// probeChanged reports whether probe's result differs from its last one (or is its first), and
+// remembers it.
+func (r *reporter) probeChanged(probe string, ok bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.probeOK == nil {
+		r.probeOK = map[string]bool{}
+	}
+	last, seen := r.probeOK[probe]
+	r.probeOK[probe] = ok
+	return !seen || last != ok
 }
 
 // newSignal reports whether d differs from the last signal line, and remembers it.
