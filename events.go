@@ -9,6 +9,7 @@ import (
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/recovery"
 )
 
 // EventKind says what an Event reports. The names are stable: `pppdial dial --json` prints
@@ -50,6 +51,10 @@ const (
 	// MonitorInterval, or Config.Probe's network over the link), Elapsed is its round trip,
 	// Err its failure, Detail its target.
 	EventProbe EventKind = "probe"
+	// EventRecovery: a recovery step ran (Persist): Recovery has its step, result, elapsed time
+	// and rung attempt, also in Step, Elapsed, Attempt and Err. Redials the ladder asked for are
+	// reported too, as step "redial".
+	EventRecovery EventKind = "recovery"
 )
 
 // Steps of the session's own in EventProgress, beside the dialer's (at.Step).
@@ -89,6 +94,8 @@ type Event struct {
 	Registration cell.RegState
 	// EventProbe: which probe (ProbeAT, ProbeTCP, ProbeICMP).
 	Probe string
+	// EventRecovery: the step run.
+	Recovery *recovery.Event
 }
 
 // Errors of the session itself (the modem's and the link's come from packages at and ppp).

@@ -101,8 +101,18 @@ type Config struct {
 	Holdoff    time.Duration
 	MaxBackoff time.Duration
 	// MaxFail ends the session after this many consecutive failed attempts (0: never, with
-	// Persist). A failure that no retry can mend — a wrong PIN, no SIM — ends it at once.
+	// Persist), each recovery step counting as one. A failure that no retry can mend — a wrong
+	// PIN, no SIM — ends it at once, never escalated.
 	MaxFail int
+	// Recovery decides, with Persist, what follows a drop or a failed attempt: redial, or first
+	// a step that mends the modem (recovery.Order). Nil: a recovery.Ladder over the steps this
+	// setup has (radio-reset and modem-reset always, the Hardware ones when configured) that
+	// climbs one rung after EscalateAfter consecutive failures (default 3). Each step is
+	// bounded by StepTimeouts (defaults in defaultStepTimeouts) and reported as EventRecovery.
+	Recovery      recovery.Policy
+	EscalateAfter int
+	StepTimeouts  map[recovery.Step]time.Duration
+	Hardware      RecoveryHardware
 
 	// Record, if set, receives a transcript of the first dial (AT phase and the first PPP
 	// bytes) in the format of testdata/transcripts, with the PIN and passwords redacted.
@@ -195,6 +205,8 @@ type Session struct {
 	atPort     *at.Port // Config.ATPort while it is open
 	atHealth   recovery.AT
 	regs       *regWatch // the AT channel's registration URCs
+	recov      *recoverer
+	redialing  *redialRun // the redial the ladder asked for, until it is up or failed (supervise's goroutine only)
 	// saidATChannel: the one report of which AT channel the link has is out
 	saidATChannel bool
 	signal        signalState
@@ -367,6 +379,22 @@ func (s *Session) supervise(ctx context.Context) {
 	var port *at.Port
 	failures := 0
 	var endErr error
+	var recov *recoverer
+	if s.cfg.Persist {
+		var err error
+		if recov, err = s.newRecoverer(&port); err != nil {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			_ = s.cfg.Registry.Remove(s.nif)
+			close(s.done)
+			return
+		}
+		s.mu.Lock()
+		s.recov = recov
+		s.mu.Unlock()
+	}
+	redialRung := 0 // the rung attempt of a redial the ladder asked for (0: the first dial)
 	defer func() {
 		if s.mux != nil {
 			// Back to AT mode before the port is let go: a modem left in CMUX would ignore
@@ -403,10 +431,18 @@ func (s *Session) supervise(ctx context.Context) {
 			}
 		}
 		var wasUp bool
+		if redialRung > 0 {
+			s.redialing = &redialRun{rung: redialRung, started: time.Now()}
+		}
 		if err == nil {
 			s.ensureATPort(ctx, attempt)
 			wasUp, err = s.attempt(ctx, dialPort, attempt)
 		}
+		if r := s.redialing; r != nil && ctx.Err() == nil {
+			s.emitRecovery(recovery.Event{Step: recovery.StepRedial, Result: recovery.ResultFailed,
+				Elapsed: time.Since(r.started), Attempt: r.rung, Err: err})
+		}
+		s.redialing = nil
 		if ctx.Err() != nil {
 			return // Close: endErr stays nil
 		}
@@ -445,12 +481,23 @@ func (s *Session) supervise(ctx context.Context) {
 			case !s.cfg.Persist || permanent(err):
 				endErr = err
 				return
-			case s.cfg.MaxFail > 0 && failures >= s.cfg.MaxFail:
+			case recov == nil && s.cfg.MaxFail > 0 && failures >= s.cfg.MaxFail:
 				endErr = fmt.Errorf("pppdial: %w (%d): %w", ErrMaxFail, failures, err)
 				return
 			}
 		}
 		delay := backoff(s.cfg.Holdoff, s.cfg.MaxBackoff, failures)
+		if recov != nil {
+			var stop error
+			delay, redialRung, stop = recov.recoverAfter(ctx, wasUp, err)
+			if ctx.Err() != nil {
+				return
+			}
+			if stop != nil {
+				endErr = stop
+				return
+			}
+		}
 		s.emit(Event{Kind: EventRedial, Attempt: attempt + 1, Delay: delay, Err: err})
 		t := time.NewTimer(delay)
 		select {
@@ -660,6 +707,7 @@ func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 			s.handleLinkEvent(ev, &end, v6)
 			if ev.Kind == ppp.EventUp {
 				watch.linkUp()
+				s.redialUp()
 			}
 		case <-autoconf:
 			s.reportIPv6(v6, false)

@@ -29,6 +29,9 @@ type Stats struct {
 	CarrierDrops int // calls ended by CarrierDropAfter or by the DataFunc returning
 	CMUXStarts   int // AT+CMUX answered OK: the line became a multiplexer
 	CMUXEnds     int // the host closed the multiplexer (CLD, DISC on DLC 0): back to AT mode
+	RadioCycles  int // AT+CFUN=1 after AT+CFUN=0 or 4
+	Reboots      int // AT+CFUN=1,1
+	Resets       int // Reset (the reset line)
 }
 
 // Modem is an emulated modem. One Modem serves one line at a time; it can Serve again after a
@@ -51,6 +54,14 @@ type Modem struct {
 	// the profile's.
 	regSet   bool
 	regForce int
+	// The wedges (Profile.RadioWedge, ...): wedged after the first carrier drop, until the
+	// remedy; radioOff while AT+CFUN=0 or 4 holds.
+	dropped  bool
+	wedged   bool
+	radioOff bool
+	// OnReboot, if set, is called when the modem reboots (AT+CFUN=1,1, Reset), before it boots
+	// again: a test makes the port vanish there, as a USB modem's does.
+	OnReboot func()
 }
 
 // New returns a modem with profile p that runs data behind CONNECT. A nil data discards the
@@ -474,6 +485,8 @@ func (s *session) regStat() int {
 	switch {
 	case s.p.NoSIM || !s.simReady:
 		return 0
+	case s.radioOffNow():
+		return 0
 	case time.Now().Before(s.regAt):
 		return 2
 	case forced:
@@ -498,6 +511,79 @@ func (s *session) registered() bool {
 func (m *Modem) ServeAT(ctx context.Context, port line.Line) error {
 	_, err := m.serveAT(ctx, port, serveDLC)
 	return err
+}
+
+// DropCarrier ends the call in progress on every line as a network that loses it does: NO
+// CARRIER, back to command mode (and, for a profile with a wedge, wedged from then on).
+func (m *Modem) DropCarrier() {
+	m.mu.Lock()
+	live := make([]*session, 0, len(m.live))
+	for s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	for _, s := range live {
+		drop := func() {
+			if s.call == nil {
+				return
+			}
+			s.endCall()
+			s.m.count(func(st *Stats) { st.CarrierDrops++ })
+			s.m.carrierDropped()
+			s.sendLines("NO CARRIER")
+		}
+		select {
+		case s.fire <- drop:
+		case <-s.stop:
+		}
+	}
+}
+
+// Reset is a pulse on the modem's reset line: every line it serves reboots (deaf for the
+// profile's BootDelay, or 500 ms, then its banner), and every wedge is cleared.
+func (m *Modem) Reset() {
+	m.mu.Lock()
+	m.stats.Resets++
+	m.mu.Unlock()
+	m.reboot()
+}
+
+// reboot clears the wedges and restarts every line's AT modem from power-on.
+func (m *Modem) reboot() {
+	m.mu.Lock()
+	m.wedged, m.radioOff = false, false
+	live := make([]*session, 0, len(m.live))
+	for s := range m.live {
+		live = append(live, s)
+	}
+	onReboot := m.OnReboot
+	m.mu.Unlock()
+	if onReboot != nil {
+		onReboot()
+	}
+	for _, s := range live {
+		select {
+		case s.fire <- s.reboot:
+		case <-s.stop:
+		}
+	}
+}
+
+// wedgeState reports whether the modem is wedged now, and whether its AT is dead.
+func (m *Modem) wedgeState() (wedged, atDead bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.wedged, m.wedged && m.prof.ATWedge
+}
+
+// carrierDropped wedges a modem whose profile says so, at its first carrier drop.
+func (m *Modem) carrierDropped() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dropped && (m.prof.RadioWedge || m.prof.RebootWedge || m.prof.ATWedge) {
+		m.wedged = true
+	}
+	m.dropped = true
 }
 
 // SetRegistration makes the network put the modem in 27.007 registration state stat (1 home,
@@ -651,6 +737,7 @@ func (s *session) startCall(tail []byte) {
 			s.log.Debug("modemsim: carrier drop")
 			s.endCall()
 			s.m.count(func(st *Stats) { st.CarrierDrops++ })
+			s.m.carrierDropped()
 			s.sendLines("NO CARRIER")
 		})
 	}
@@ -705,5 +792,19 @@ func (s *session) callEnded(c *call) {
 	}
 	s.endCall()
 	s.m.count(func(st *Stats) { st.CarrierDrops++ })
+	s.m.carrierDropped()
 	s.sendLines("NO CARRIER")
+}
+
+// reboot restarts this line's AT modem as at power-on: the call ends without a word, the
+// modem is deaf for BootDelay (at least 500 ms: a rebooting modem is never instant), then it
+// sends its banner.
+func (s *session) reboot() {
+	if s.call != nil {
+		s.endCall()
+	}
+	s.booted, s.dialing, s.simReady = false, false, false
+	s.echo, s.cmee, s.regMode = s.p.Echo, 0, map[string]int{}
+	s.line = s.line[:0]
+	s.after(max(s.p.BootDelay, 500*time.Millisecond), s.boot)
 }
