@@ -16,6 +16,7 @@ import (
 	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/pcap"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/recovery/hw"
 	"github.com/pppdial/pppdial/socks"
 )
 
@@ -63,6 +64,9 @@ type dialOptions struct {
 	atPort, probe, modemFamily                      string
 	probeInterval                                   time.Duration
 	noRoaming                                       bool
+	resetGPIO, powerGPIO                            string
+	gpioActiveLow, powerSwitch, usbReset            bool
+	escalateAfter                                   int
 }
 
 func (o *dialOptions) register(fs flagRegistrar) {
@@ -107,6 +111,12 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.BoolVar(&o.noRoaming, "no-roaming", false, "refuse to dial on a visited network, and hang up a link whose modem moves to one (needs --cmux or --at-port to notice)")
 	fs.StringVar(&o.probe, "probe", "", "check the data path over the link: tcp:ADDR:PORT (a connection) or icmp:ADDR (an echo); 3 failures in a row end the link")
 	fs.DurationVar(&o.probeInterval, "probe-interval", 30*time.Second, "with --probe: how often")
+	fs.IntVar(&o.escalateAfter, "escalate-after", 3, "with --persist: climb the recovery ladder (redial, radio-reset, modem-reset, reset-gpio, power-gpio, usb-reset) after N consecutive failures of a step")
+	fs.StringVar(&o.resetGPIO, "reset-gpio", "", "with --persist: the modem's reset line as CHIP:LINE (gpiochip0:17), pulsed when the AT steps do not help")
+	fs.StringVar(&o.powerGPIO, "power-gpio", "", "with --persist: the modem's PWRKEY (or, with --power-switch, its supply switch) as CHIP:LINE")
+	fs.BoolVar(&o.gpioActiveLow, "gpio-active-low", false, "the GPIO lines are asserted low (an inverting transistor between the pin and RESET_N/PWRKEY)")
+	fs.BoolVar(&o.powerSwitch, "power-switch", false, "--power-gpio switches the modem's supply (asserted: off) instead of pressing PWRKEY")
+	fs.BoolVar(&o.usbReset, "usb-reset", false, "with --persist: as the last step, deauthorise and reauthorise the modem's USB device (needs root)")
 	fs.StringVar(&o.modemFamily, "modem-family", "", "the signal poll's vendor commands: sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic (default: from AT+CGMM)")
 }
 
@@ -135,6 +145,14 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.modemFamily != "" && !knownFamily(cell.Family(o.modemFamily)) {
 		fmt.Fprintf(stderr, "pppdial dial: --modem-family %q: want one of sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic\n", o.modemFamily)
+		return exitUsage
+	}
+	if !o.persist && (o.resetGPIO != "" || o.powerGPIO != "" || o.usbReset) {
+		fmt.Fprintln(stderr, "pppdial dial: --reset-gpio, --power-gpio and --usb-reset are recovery steps: they need --persist")
+		return exitUsage
+	}
+	if o.escalateAfter < 1 {
+		fmt.Fprintln(stderr, "pppdial dial: --escalate-after: want 1 or more")
 		return exitUsage
 	}
 	if o.probe != "" && o.tun {
@@ -310,6 +328,22 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 	}
 	if o.cmux {
 		cfg.CMUX = pppdial.CMUXOn
+	}
+	cfg.EscalateAfter = o.escalateAfter
+	cfg.Hardware.PowerSwitch, cfg.Hardware.USBReset = o.powerSwitch, o.usbReset
+	for _, g := range []struct {
+		flag, val string
+		dst       **hw.Pin
+	}{{"--reset-gpio", o.resetGPIO, &cfg.Hardware.ResetGPIO}, {"--power-gpio", o.powerGPIO, &cfg.Hardware.PowerGPIO}} {
+		if g.val == "" {
+			continue
+		}
+		pin, err := hw.ParsePin(g.val)
+		if err != nil {
+			return cfg, cleanup, fmt.Errorf("%w: %s: %w", pppdial.ErrUsage, g.flag, err)
+		}
+		pin.ActiveLow = o.gpioActiveLow
+		*g.dst = &pin
 	}
 	if o.probe != "" {
 		p, err := pppdial.ParseProbe(o.probe)

@@ -181,6 +181,18 @@ func (r *reporter) event(e pppdial.Event) {
 				r.line("%-22s %8s  ok", what, e.Elapsed.Round(time.Millisecond))
 			}
 		}
+	case pppdial.EventRecovery:
+		rec := e.Recovery
+		j.Step, j.Result, j.Elapsed, j.Attempt = string(rec.Step), string(rec.Result), rec.Elapsed.Round(time.Millisecond).String(), rec.Attempt
+		if rec.Err != nil {
+			j.Error = rec.Err.Error()
+		}
+		r.writeJSON(j)
+		if rec.Err != nil {
+			r.line("%-22s %8s  %s (attempt %d): %v", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt, rec.Err)
+		} else {
+			r.line("%-22s %8s  %s (attempt %d)", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt)
+		}
 	case pppdial.EventDown:
 		j.Reason, j.Code = errText(e.Err), e.Code
 		r.writeJSON(j)

@@ -85,8 +85,66 @@ func TestDialWatchUsage(t *testing.T) {
 		{"--probe", "udp:10.0.0.1:53"},
 		{"--probe", "tcp:example.com:80"},
 		{"--modem-family", "nokia"},
+		{"--reset-gpio", "gpiochip0:17"}, // a recovery step without --persist
+		{"--persist", "--reset-gpio", "gpiochip0"},
+		{"--persist", "--escalate-after", "0"},
 	} {
 		code, stderr := runWithEnv(t, nil, append([]string{"dial", "--port", "/dev/null"}, args...)...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
 	}
+}
+
+// TestDialRecoveryRadioReset: a modem that, after its first carrier drop, answers NO CARRIER to
+// every ATD until its radio is cycled. `dial --persist --holdoff 1s` emits recovery events —
+// three failed redials, then radio-reset ok — and is up again within 60 s.
+func TestDialRecoveryRadioReset(t *testing.T) {
+	network := carrier.New(carrier.Config{})
+	prof := modemsim.SIM7600()
+	prof.RadioWedge = true
+	m, path, _ := modemPTYs(t, prof, network.DataFunc())
+	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
+		"--persist", "--holdoff", "1s")
+	p.waitEvent("up", 30*time.Second)
+	dropped := time.Now()
+	m.DropCarrier()
+
+	var steps []string
+	for {
+		e := p.waitEvent("recovery", 60*time.Second)
+		steps = append(steps, e["step"].(string)+" "+e["result"].(string))
+		if e["step"] == "radio-reset" {
+			assert.Equal(t, "ok", e["result"])
+			assert.NotEmpty(t, e["elapsed"])
+			assert.EqualValues(t, 1, e["attempt"])
+			break
+		}
+	}
+	assert.Equal(t, []string{"redial failed", "redial failed", "redial failed", "radio-reset ok"}, steps)
+	p.waitEvent("up", 60*time.Second-time.Since(dropped))
+	assert.Less(t, time.Since(dropped), 60*time.Second)
+	assert.Equal(t, 1, m.Stats().RadioCycles)
+	stopAndCheckQuick(t, p)
+}
+
+// TestDialRecoverySIGINT: SIGINT in the middle of a recovery step (the radio is off, the modem
+// re-registering) still exits 0 within 5 s.
+func TestDialRecoverySIGINT(t *testing.T) {
+	network := carrier.New(carrier.Config{})
+	prof := modemsim.SIM7600()
+	prof.RebootWedge = true
+	prof.RegistrationDelay = 10 * time.Second // the radio-reset's registration wait is long
+	m, path, _ := modemPTYs(t, prof, network.DataFunc())
+	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
+		"--persist", "--holdoff", "100ms", "--register-timeout", "30s")
+	p.waitEvent("up", 30*time.Second)
+	m.DropCarrier()
+	for n := 0; n < 3; {
+		if e := p.waitEvent("recovery", 30*time.Second); e["step"] == "redial" {
+			n++
+		}
+	}
+	// The third failed redial is followed at once by radio-reset: AT+CFUN=0, a second off,
+	// AT+CFUN=1, then a 10 s registration wait.
+	require.Eventually(t, func() bool { return m.Stats().RadioCycles == 1 }, 5*time.Second, 10*time.Millisecond)
+	stopAndCheckQuick(t, p)
 }
