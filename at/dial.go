@@ -30,6 +30,7 @@ const (
 	StepRegister Step = "register" // +CREG/+CGREG/+CEREG until registered
 	StepOperator Step = "operator" // AT+COPS?
 	StepAPN      Step = "apn"      // AT+CGDCONT; with APN "auto", AT+CIMI and one event per APN tried
+	StepMTU      Step = "mtu"      // AT+CGCONTRDP: the network's MTU for the context (Config.QueryMTU)
 	StepDial     Step = "dial"     // ATD until CONNECT
 )
 
@@ -72,6 +73,13 @@ type Config struct {
 	// FastBaud is warned about.
 	BaudSwitch int
 	RTSCTS     bool
+	// QueryMTU asks the modem for the network's MTU on the context right before each ATD
+	// (AT+CGCONTRDP=<CID>, the "mtu" step), into Info.MTU. Only a context the network has
+	// already activated has one — on LTE, the attach's default bearer often is CID 1 — and
+	// only when it has the APN being dialed; an ERROR, an answer without the field (most
+	// modems leave it out) or no answer is reported in the step's detail and never fails the
+	// dial.
+	QueryMTU bool
 	// PDPType is "IP" (default), "IPV6" or "IPV4V6".
 	PDPType string
 	// CID is the PDP context id (default 1).
@@ -150,6 +158,9 @@ type Info struct {
 	AccessTech   string    // AcT by name: "LTE", "GSM", "LTE-M", ...
 	Registration RegStatus // home or roaming
 	Connect      string    // the CONNECT line, e.g. "CONNECT 150000000"
+	// MTU is the network's IPv4 MTU on the dialed context as the modem reported it right before
+	// ATD (Config.QueryMTU); 0 when it did not.
+	MTU int
 	// APN is the candidate APNAuto dialed with (nil without APNAuto, and when the network is
 	// unknown and the modem's stored context was dialed). Its password is redacted in every
 	// print and log form.
@@ -188,6 +199,9 @@ type dialer struct {
 	p     *Port
 	info  Info
 	regCh chan regUpdate
+	// apnName is the APN the context was given for the next ATD ("" when the modem's stored
+	// context is dialed): the MTU step checks the active context has it.
+	apnName string
 }
 
 type regUpdate struct {
@@ -290,8 +304,13 @@ func (d *dialer) steps(ctx context.Context) (*Session, error) {
 	return d.dialStep(ctx)
 }
 
-// dialStep runs the dial step.
+// dialStep runs the dial step, after the MTU step with Config.QueryMTU.
 func (d *dialer) dialStep(ctx context.Context) (*Session, error) {
+	if d.cfg.QueryMTU {
+		if err := d.run(ctx, StepMTU, d.mtu); err != nil {
+			return nil, err
+		}
+	}
 	var sess *Session
 	err := d.run(ctx, StepDial, func(ctx context.Context) (string, error) {
 		var err error
@@ -752,6 +771,7 @@ func (d *dialer) apn(ctx context.Context) (string, error) {
 		return "skipped (no APN configured)", nil
 	}
 	_, err := d.cmd(ctx, StepAPN, d.cgdcont(d.cfg.APN), 0)
+	d.apnName = d.cfg.APN
 	return d.cfg.APN, err
 }
 
