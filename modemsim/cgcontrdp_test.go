@@ -127,6 +127,8 @@ func TestStartBaud(t *testing.T) {
 		port.Close()
 		dev.Close()
 	}()
+	require.Eventually(t, func() bool { return dev.Baud() == 921600 }, 5*time.Second, time.Millisecond,
+		"Serve sets the speed as it starts")
 	ectx, ecancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer ecancel()
 	_, err := port.Exec(ectx, "", 300*time.Millisecond)
