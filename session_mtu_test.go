@@ -65,7 +65,7 @@ func (l *tappedLine) Read(b []byte) (int, error) {
 			return
 		}
 		mru := 1500
-		opts := info[4:min(len(info), int(binary.BigEndian.Uint16(info[2:4])))]
+		opts := info[4:max(4, min(len(info), int(binary.BigEndian.Uint16(info[2:4]))))]
 		for len(opts) >= 2 && int(opts[1]) >= 2 && int(opts[1]) <= len(opts) {
 			if opts[0] == 1 && opts[1] == 4 {
 				mru = int(binary.BigEndian.Uint16(opts[2:4]))
