@@ -259,6 +259,21 @@ func (d *dialer) findBaud(ctx context.Context, bs line.BaudSetter, cause error) 
 		if !ok {
 			continue
 		}
+		// A line whose speed means nothing to the modem (a pty; a modem that follows the host's
+		// speed) answers at every speed once it answers at all: then what brought it to answer
+		// was the close or the escape, or time, not the speed.
+		if answers, err := d.answersAt(ctx, bs, configured); err != nil {
+			return "", err
+		} else if answers {
+			detail := "modem answers"
+			if how != "" {
+				detail += " (" + how + ")"
+			}
+			return detail, nil
+		}
+		if err := bs.SetBaud(rate); err != nil {
+			return "", err
+		}
 		detail := fmt.Sprintf("modem answers at %d baud, not at the line's %d: an earlier run's speed switch left it there", rate, configured)
 		if how != "" {
 			detail += " (" + how + ")"
@@ -282,12 +297,22 @@ func (d *dialer) findBaud(ctx context.Context, bs line.BaudSetter, cause error) 
 // returns an error only when the dial cannot go on (ctx ended, the port failed).
 func (d *dialer) probe(ctx context.Context, deadline time.Time) (how string, ok bool, err error) {
 	d.p.sawPPP() // frames seen at another speed say nothing about this one
+	lateRisk := false
 	try := func() (bool, error) {
 		left := time.Until(deadline)
 		if left <= 0 {
 			return false, nil
 		}
 		_, err := d.p.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, left))
+		if err == nil && lateRisk {
+			// This OK may answer an earlier AT that timed out (a slow modem): let the late
+			// answers come and go, then ask once more, as the wake does.
+			lateRisk = false
+			if err := d.p.settle(ctx, 4*settleQuiet); err != nil {
+				return false, err
+			}
+			_, err = d.p.exec(ctx, "", d.cfg.Timeouts.WakeRetry)
+		}
 		switch {
 		case err == nil:
 			return true, nil
@@ -296,6 +321,7 @@ func (d *dialer) probe(ctx context.Context, deadline time.Time) (how string, ok 
 		case d.p.failed() != nil:
 			return false, err
 		}
+		lateRisk = lateRisk || errors.Is(err, ErrCommandTimeout)
 		return false, nil
 	}
 	if ok, err := try(); ok || err != nil {
@@ -316,4 +342,22 @@ func (d *dialer) probe(ctx context.Context, deadline time.Time) (how string, ok 
 		}
 	}
 	return "", false, nil
+}
+
+// answersAt sets the line to rate and reports whether the modem answers an AT there. The AT's
+// timeout leaves the port unsettled, so the next command waits out a late answer first.
+func (d *dialer) answersAt(ctx context.Context, bs line.BaudSetter, rate int) (bool, error) {
+	if err := bs.SetBaud(rate); err != nil {
+		return false, nil
+	}
+	_, err := d.p.exec(ctx, "", d.cfg.Timeouts.WakeRetry)
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case d.p.failed() != nil:
+		return false, err
+	}
+	return false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -290,4 +291,64 @@ func TestWakeSpeedSearchIsBounded(t *testing.T) {
 		assert.Greater(t, took, wake, "the search ran after the wake")
 		assert.Equal(t, 115200, host.Baud())
 	})
+}
+
+// speedlessLine is a line whose speed can be set but means nothing, as a pty's: the modem
+// behind it answers at every speed.
+type speedlessLine struct {
+	line.Line
+	baud atomic.Int64
+}
+
+func (l *speedlessLine) Baud() int { return int(l.baud.Load()) }
+
+func (l *speedlessLine) SetBaud(rate int) error {
+	l.baud.Store(int64(rate))
+	return nil
+}
+
+// TestWakeSpeedSearchOnALineWithoutSpeed: a modem that is merely slow to boot answers nothing in
+// the wake time, then answers during the search; on a line whose speed means nothing (a pty,
+// pppd-vm's modem) it answers at the line's speed too, so no speed is blamed, none is switched,
+// and the line stays at its own.
+func TestWakeSpeedSearchOnALineWithoutSpeed(t *testing.T) {
+	p := modemsim.EC25()
+	p.GuardTime = 50 * time.Millisecond
+	p.BootDelay = 1500 * time.Millisecond
+	host, modemEnd := serialline.Pipe(serialline.Options{})
+	l := &speedlessLine{Line: plainLine{host}}
+	l.baud.Store(115200)
+	port := at.NewPort(l)
+	ctx, cancel := context.WithCancel(context.Background())
+	m := modemsim.New(p, modemsim.Discard)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = m.Serve(ctx, modemEnd) }()
+	defer func() {
+		_ = port.Close()
+		cancel()
+		<-served
+	}()
+	var wake []at.Progress
+	var baud int
+	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer dcancel()
+	_, err := at.Dial(dctx, port, at.Config{APN: "internet", Guard: 50 * time.Millisecond,
+		Timeouts: at.Timeouts{Wake: time.Second, WakeRetry: 200 * time.Millisecond},
+		OnProgress: func(p at.Progress) {
+			switch {
+			case p.Step == at.StepWake && p.Done:
+				wake = append(wake, p)
+			case p.Step == at.StepBaud:
+				baud++
+			}
+		}})
+	require.NoError(t, err)
+	require.Len(t, wake, 1)
+	// Whether it booted before or after the search's close sequence is the scheduler's choice.
+	assert.Regexp(t, `^modem answers( \(a multiplexer was left open: closed it\))?$`, wake[0].Detail, "no speed blamed")
+	assert.Zero(t, baud, "no speed to move back")
+	assert.Equal(t, 115200, l.Baud())
+	for _, c := range m.Commands() {
+		assert.False(t, strings.HasPrefix(c, "AT+IPR="), c)
+	}
 }
