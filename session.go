@@ -48,7 +48,9 @@ type Config struct {
 	// 1500 bytes (private APNs, roaming IoT SIMs): it is asked for as PPP's MRU, and the MTU
 	// in force — the smaller of it and the peer's MRU — is pp<N>'s MTU, which TCP's MSS
 	// follows, and is reported in EventUp's Status. 0: PPP.MRU (default 1500); when both are
-	// set the smaller wins. A modem that reports its network's MTU lowers it further.
+	// set the smaller wins. A modem that reports its network's MTU (AT+CGCONTRDP) lowers it
+	// further: read right before ATD, and with the multiplexer on the AT channel while the
+	// link is up, for the next dial.
 	MTU int
 
 	// CMUX multiplexes the port (3GPP 27.010) so that the modem answers AT on one channel while
@@ -175,6 +177,7 @@ type Session struct {
 	onUp       func() error  // the dial's work once the link is up (remember the APN), once
 	upErr      error         // set when the session ended before it was ever up
 	ups        int
+	modemMTU   int // the network's MTU the AT channel read while a link was up (mtu.go)
 }
 
 // ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
@@ -517,6 +520,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	if s.mux != nil {
 		mcfg.BaudSwitch = 0 // done on the port before AT+CMUX; a channel has no speed
 	}
+	mcfg.QueryMTU = true // the modem's own MTU, where it reports one (mtu.go)
 	if s.cfg.Record != nil && attempt == 1 {
 		mcfg.Record = at.NewRecorder(s.cfg.Record, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
 	}
@@ -528,9 +532,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		return false, err
 	}
 	// The data line ends by itself when the modem says NO CARRIER or drops DCD.
-	// The modem's own MTU (AT+CGCONTRDP's <MTU> on modems that report it) is to come with the
-	// dial's Info once the at package reads it; until then only the configured MTU applies.
-	pc := s.cfg.pppConfig(0)
+	pc := s.cfg.pppConfig(s.modemMTUFor(sess.Info))
 	if c := sess.Info.APN; c != nil && pc.Username == "" && pc.Password == "" {
 		// --apn auto: the provider database's credentials, when the user gave none.
 		pc.Username, pc.Password = c.Username, c.Password
@@ -601,16 +603,23 @@ func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 	events := conn.Events()
 	signals := s.startMonitor()
 	defer signals.stop()
+	var mtu mtuRead // the AT channel's reading of the MTU, once the link is up
+	defer mtu.stop()
 	for events != nil {
 		select {
 		case r := <-signals.c:
 			s.reportSignal(r)
+		case r := <-mtu.c:
+			s.reportModemMTU(r)
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				break
 			}
 			s.handleLinkEvent(ev, &end, v6)
+			if ev.Kind == ppp.EventUp {
+				mtu.start(s)
+			}
 		case <-autoconf:
 			s.reportIPv6(v6, false)
 		case <-v6.wait:
