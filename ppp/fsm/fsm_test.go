@@ -196,7 +196,7 @@ func TestMaxConfigureExhaustion(t *testing.T) {
 	}
 	assert.Equal(t, []int{1, 1, 1, 1}, codesOf(h.sent))
 	assert.Equal(t, Stopped, h.f.State())
-	assert.Equal(t, []string{"tls", "tlf"}, h.r.layerCalls)
+	assert.Equal(t, []action{actTLS, actTLF}, h.r.layerCalls)
 	assert.ErrorIs(t, h.f.Reason(), ErrNoResponse)
 	assert.True(t, h.f.Deadline().IsZero())
 	// Retransmissions keep the identifier (RFC 1661 5.1 allows it).
@@ -302,7 +302,7 @@ func TestCodeRejectOfConfigureRequestIsCatastrophic(t *testing.T) {
 	h.f.Input(h.now, []byte{7, 1, 0, 8, 1, 1, 0, 4})
 	assert.Equal(t, Stopped, h.f.State())
 	assert.ErrorIs(t, h.f.Reason(), ErrRejected)
-	assert.Contains(t, h.r.layerCalls, "tlf")
+	assert.Contains(t, h.r.layerCalls, actTLF)
 }
 
 func TestCodeRejectOfEchoIsPermitted(t *testing.T) {
