@@ -267,6 +267,20 @@ func New(cfg Config, rules Rules, layer Layer, send func(pkt []byte)) *FSM {
 	return &FSM{cfg: cfg, rules: rules, layer: layer, send: send, interval: cfg.Restart}
 }
 
+// CopyState makes f carry on from src's protocol state: automaton state, counters,
+// identifiers, timers, the outstanding request, the maximum packet size and the statistics.
+// What New bound to f stays f's (rules, layer, send function, EchoMagic), so f and src run on
+// independently. A fuzz target negotiates once and starts every input from a copy.
+func (f *FSM) CopyState(src *FSM) {
+	keep := *f
+	*f = *src
+	f.cfg.EchoMagic = keep.cfg.EchoMagic
+	f.rules, f.layer, f.send, f.actionHook = keep.rules, keep.layer, keep.send, keep.actionHook
+	f.req = append(keep.req[:0], src.req...)
+	f.resp = append(keep.resp[:0], src.resp...)
+	f.pkt = keep.pkt[:0]
+}
+
 // State returns the current state.
 func (f *FSM) State() State { return f.state }
 
