@@ -122,7 +122,7 @@ func NewConn(rw line.Line, cfg Config) *Conn {
 		enc:     hdlc.NewEncoder(),
 		txFree:  make(chan *txBuf, txPool),
 		txQueue: make(chan *txBuf, 2*txPool),
-		dec:     hdlc.NewDecoder(), // RFC 1662's defaults until LCP opens: every control character escaped
+		dec:     hdlc.NewDecoder(), // receive ACCM 0xffffffff until LCP opens (RFC 1662 7.1)
 		events:  eventq.New(cfg.OnEvent, func(e *Event, n uint64) { e.Missed = n }, 0),
 		changed: make(chan struct{}),
 	}

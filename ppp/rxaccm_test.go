@@ -126,7 +126,6 @@ func TestConnRxACCMFollowsLCP(t *testing.T) {
 		c := NewConn(rl, Config{Role: Client})
 		c.SetPacketHandler(func(pkt []byte) { got <- bytes.Clone(pkt) })
 		c.Start(context.Background())
-		defer func() { assert.NoError(t, c.Close(context.Background())) }()
 
 		peer := &scriptPeer{t: t, rw: sp, dec: hdlc.NewDecoder()}
 		enc := hdlc.NewEncoder() // ACCM 0xffffffff: how LCP's own packets always go
@@ -192,5 +191,21 @@ func TestConnRxACCMFollowsLCP(t *testing.T) {
 			t.Fatal("packet not delivered")
 		}
 		assert.Zero(t, c.Stats().Framing.Errors())
+
+		// The client closes; the peer had a packet on its way, sent with the negotiated map
+		// before it read the Terminate-Request (pppd-vm's router advertisements do that): the
+		// receive map outlives LCP's Opened state, so it decodes (and is dropped, the link
+		// being down) without an FCS error.
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(context.Background()) }()
+		termReq := peer.expect(ProtoLCP, byte(fsm.TerminateRequest))
+		enc0 := bytes.Clone(enc.AppendFrame(nil, ProtoIPv4, pkt))
+		enc.SetACCM(lcp.DefaultACCM)
+		peer.write(append(enc0, enc.AppendFrame(nil, ProtoLCP, packet(byte(fsm.TerminateAck), termReq[1]))...))
+		require.NoError(t, <-closed)
+		st = c.Stats()
+		assert.Zero(t, st.Framing.Errors(), "%+v", st.Framing)
+		assert.Equal(t, uint64(2), st.IPv4.FramesIn, "the packet in flight arrived whole")
+		assert.ErrorIs(t, c.Err(), ErrClosed)
 	})
 }
