@@ -99,7 +99,7 @@ const settledFor = 10 * time.Second
 // feedLink gives the client Link of w the frames in data (within the limits above), one at a
 // time with a second of traffic and timers after each, then up to a minute more (until both
 // links are dead, or settled for settledFor), checking both links throughout.
-func feedLink(t *testing.T, w *wire, data []byte) {
+func feedLink(t testing.TB, w *wire, data []byte) {
 	data = data[:min(len(data), maxInputBytes)]
 	for i := 0; len(data) >= 3 && i < maxInputFrames; i++ {
 		proto := binary.BigEndian.Uint16(data)
@@ -138,6 +138,19 @@ func settled(l *Link) bool {
 		}
 	}
 	return l.phase == PhaseNetwork && l.txDeadline.IsZero()
+}
+
+// BenchmarkLinkInput measures one FuzzLinkInput input (the seeds in turn), from the reset to
+// the negotiated copy to the last check: the target's own share of the fuzzer's time.
+func BenchmarkLinkInput(b *testing.B) {
+	up := upWire(b)
+	w := up.clone(b)
+	seeds := linkInputSeeds()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		up.copyTo(w, b)
+		feedLink(b, w, seeds[i%len(seeds)])
+	}
 }
 
 // A copy of the negotiated pair behaves exactly as a pair negotiated afresh: same frames out,
@@ -201,7 +214,7 @@ func upWire(tb testing.TB) *wire {
 	return w
 }
 
-func checkLink(t *testing.T, l *Link) {
+func checkLink(t testing.TB, l *Link) {
 	t.Helper()
 	st := l.Status()
 	if l.Done() != (l.Phase() == PhaseDead) && l.opened {
