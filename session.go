@@ -537,6 +537,16 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		// --apn auto: the provider database's credentials, when the user gave none.
 		pc.Username, pc.Password = c.Username, c.Password
 	}
+	// The link's observer hands its events to runLink's loop, which handles them beside the
+	// monitor's and the interface's; the ppp package's queue keeps a slow loop from stalling the
+	// link.
+	events, eventsOver := make(chan ppp.Event, 64), make(chan struct{})
+	pc.OnEvent = func(e ppp.Event) {
+		select {
+		case events <- e:
+		case <-eventsOver: // runLink has returned: nobody reads any more
+		}
+	}
 	conn := ppp.NewConn(sess.Data(), pc)
 	s.dev.attach(conn)
 	s.mu.Lock()
@@ -546,7 +556,8 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// not by cancellation: its reason is then "link closed", not the context's.
 	conn.Start(context.WithoutCancel(ctx))
 
-	reason := s.runLink(conn)
+	reason := s.runLink(conn, events)
+	close(eventsOver)
 	wasUp = reason.wasUp
 	s.dev.attach(nil)
 	s.nif.SetDown(reason.err)
@@ -584,7 +595,7 @@ type linkEnd struct {
 }
 
 // runLink forwards the link's events until it ends, configuring the interface on the way.
-func (s *Session) runLink(conn *ppp.Conn) linkEnd {
+func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 	var end linkEnd
 	v6 := &ipv6Report{}
 	defer v6.stopTimer()
@@ -600,26 +611,36 @@ func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 		}
 	})()
 	closing := s.closing
-	events := conn.Events()
 	signals := s.startMonitor()
 	defer signals.stop()
 	var mtu mtuRead // the AT channel's reading of the MTU, once the link is up
 	defer mtu.stop()
-	for events != nil {
+	for ended := false; !ended; {
 		select {
 		case r := <-signals.c:
 			s.reportSignal(r)
 		case r := <-mtu.c:
 			s.reportModemMTU(r)
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				break
+		case ev := <-events:
+			if ev.Missed > 0 {
+				s.log.Warn("link events missed (this loop fell behind)", "missed", ev.Missed)
 			}
 			s.handleLinkEvent(ev, &end, v6)
 			if ev.Kind == ppp.EventUp {
 				mtu.start(s)
 			}
+			ended = ev.Kind == ppp.EventDown
+		case <-conn.Done():
+			// The observer was handed EventDown before Done closed: take what it left.
+			for drained := false; !drained; {
+				select {
+				case ev := <-events:
+					s.handleLinkEvent(ev, &end, v6)
+				default:
+					drained = true
+				}
+			}
+			ended = true
 		case <-autoconf:
 			s.reportIPv6(v6, false)
 		case <-v6.wait:
