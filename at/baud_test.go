@@ -18,17 +18,17 @@ import (
 
 // baudDial dials profile p over a line paced at 115200 with BaudSwitch 921600 and returns the
 // "baud" step's finished event, the modem and the host's line.
-func baudDial(t *testing.T, p modemsim.Profile, rtscts bool) (at.Progress, *modemsim.Modem, *at.Session, int, uint64) {
+func baudDial(t *testing.T, p modemsim.Profile, rtscts bool) (at.Event, *modemsim.Modem, *at.Session, int, uint64) {
 	t.Helper()
 	port, m, host := simModem(t, p, 115200)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var baud []at.Progress
+	var baud []at.Event // appended before Dial returns: it waits for its events' delivery
 	sess, err := at.Dial(ctx, port, at.Config{
 		APN: "internet", BaudSwitch: 921600, RTSCTS: rtscts, Guard: 50 * time.Millisecond,
 		Timeouts: at.Timeouts{WakeRetry: 200 * time.Millisecond},
-		OnProgress: func(p at.Progress) {
-			if p.Step == at.StepBaud && p.Done {
+		OnEvent: func(p at.Event) {
+			if p.Kind == at.EventProgress && p.Step == at.StepBaud && p.Done {
 				baud = append(baud, p)
 			}
 		},
