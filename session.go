@@ -223,8 +223,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
 		up:      make(chan struct{}),
-		// += keeps what a lower layer's queue dropped before an event the session passes on.
-		events: eventq.New(cfg.OnEvent, func(e *Event, n uint64) { e.Missed += n }, 0),
+		events:  newEventQueue(cfg.OnEvent),
 	}
 	nopts := cfg.Netif
 	nopts.Name = cfg.IfName
@@ -345,6 +344,12 @@ func (s *Session) emit(ev Event) {
 		ev.Ifname = s.nif.Name()
 	}
 	s.events.Post(ev)
+}
+
+// newEventQueue returns the queue that feeds fn the session's events.
+func newEventQueue(fn func(Event)) *eventq.Queue[Event] {
+	// += keeps what a lower layer's queue dropped before an event the session passes on.
+	return eventq.New(fn, func(e *Event, n uint64) { e.Missed += n }, 0)
 }
 
 // eventDrain bounds how long the session's end waits for OnEvent to take its last events.
