@@ -318,8 +318,8 @@ func (s *Session) Err() error {
 
 // Close ends the session: LCP Terminate, hang up the modem, close the port, remove the
 // interface. It returns when everything has stopped and OnEvent has taken the last event, or
-// when ctx ends (the remaining steps
-// are then cut short and their goroutines end within a second or two). Closing twice is fine.
+// when ctx ends (the remaining steps are then cut short and their goroutines end within a
+// second or two). Closing twice is fine.
 func (s *Session) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
