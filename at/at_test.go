@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -101,22 +106,71 @@ func TestParsers(t *testing.T) {
 
 func TestCMEError(t *testing.T) {
 	e := parseCME(" 10")
-	assert.Equal(t, &CMEError{Code: 10, Text: "SIM not inserted"}, e)
+	assert.Equal(t, &CMEError{Code: CMESIMNotInserted, Text: "SIM not inserted"}, e)
 	assert.ErrorIs(t, e, ErrSIMNotInserted)
 	e = parseCME("SIM not inserted")
-	assert.Equal(t, 10, e.Code)
+	assert.Equal(t, CMESIMNotInserted, e.Code)
 	assert.ErrorIs(t, e, ErrSIMNotInserted)
 	assert.ErrorIs(t, parseCME("SIM PUK required"), ErrPUKRequired)
 	assert.ErrorIs(t, parseCME("11"), ErrSIMPINRequired)
 	e = parseCME("vendor says no")
-	assert.Equal(t, -1, e.Code)
+	assert.Equal(t, CMEUnknownText, e.Code)
 	assert.Equal(t, "+CME ERROR: vendor says no", e.Error())
 	assert.Equal(t, "+CME ERROR: 126 (missing or unknown APN)", parseCME("126").Error())
 	var target *CMEError
 	wrapped := &StepError{Step: StepSIM, Err: errors.Join(ErrWrongPIN, parseCME("16"))}
 	require.ErrorAs(t, wrapped, &target)
-	assert.Equal(t, 16, target.Code)
-	assert.Equal(t, "incorrect password", CMEText(16))
+	assert.Equal(t, CMEIncorrectPassword, target.Code)
+	assert.Equal(t, "incorrect password", CMEText(CMEIncorrectPassword))
+}
+
+func TestCMECode(t *testing.T) {
+	assert.Equal(t, "SIM busy", CMESIMBusy.String())
+	assert.Equal(t, "SIM busy", fmt.Sprint(CMECode(14)), "the constants carry 27.007's numbers")
+	assert.Equal(t, "999", CMECode(999).String(), "a code outside the table prints its number")
+	assert.Equal(t, "+CME ERROR: 999", parseCME("999").Error())
+	assert.Equal(t, "unknown text", CMEUnknownText.String())
+	e := parseCME("-1")
+	assert.Equal(t, CMEUnknownText, e.Code, "a negative number is no code")
+	assert.Equal(t, "+CME ERROR: -1", e.Error(), "and keeps its text")
+	assert.Equal(t, CMEIncorrectPassword, parseCME("wrong password").Code, "a vendor spelling maps to the code")
+}
+
+// TestCMETableNamesEveryCode: every CMECode constant has its text in cmeText and every entry of
+// cmeText has a constant, so the names and the one table cannot drift apart.
+func TestCMETableNamesEveryCode(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "errors.go", nil, 0)
+	require.NoError(t, err)
+	named := map[CMECode]string{}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			if id, ok := v.Type.(*ast.Ident); !ok || id.Name != "CMECode" {
+				continue
+			}
+			for i, name := range v.Names {
+				if name.Name == "CMEUnknownText" {
+					continue
+				}
+				lit, ok := v.Values[i].(*ast.BasicLit)
+				require.True(t, ok, name.Name)
+				n, err := strconv.Atoi(lit.Value)
+				require.NoError(t, err, name.Name)
+				named[CMECode(n)] = name.Name
+			}
+		}
+	}
+	for c, name := range named {
+		assert.NotEmpty(t, CMEText(c), "%s (%d) has no text in cmeText", name, int(c))
+	}
+	for c := range cmeText {
+		assert.Contains(t, named, c, "cmeText's %d (%s) has no constant", int(c), cmeText[c])
+	}
+	assert.Len(t, named, len(cmeText))
 }
 
 func TestRedact(t *testing.T) {
@@ -292,7 +346,7 @@ func TestDialResults(t *testing.T) {
 			}
 			var cme *CMEError
 			require.ErrorAs(t, err, &cme)
-			assert.Equal(t, 30, cme.Code)
+			assert.Equal(t, CMENoNetworkService, cme.Code)
 		})
 	}
 }

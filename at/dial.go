@@ -468,9 +468,13 @@ func sendEscape(ctx context.Context, p *Port, guard time.Duration, written func(
 	return sleep(ctx, guard+guard/4)
 }
 
+// echoOff turns the modem's echo off. Its detail is the modem's answer, so the step's line
+// says what happened rather than nothing.
 func (d *dialer) echoOff(ctx context.Context) (string, error) {
-	_, err := d.cmd(ctx, StepEchoOff, "E0", 0)
-	return "", err
+	if _, err := d.cmd(ctx, StepEchoOff, "E0", 0); err != nil {
+		return "", err
+	}
+	return "ATE0: OK", nil
 }
 
 func (d *dialer) cmee(ctx context.Context) (string, error) {
@@ -495,7 +499,7 @@ func (d *dialer) init(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d commands", len(d.cfg.Init)), nil
 }
 
-// sim checks +CPIN? and enters the PIN once when asked. SIM busy (CME 14) and plain ERROR are
+// sim checks +CPIN? and enters the PIN once when asked. SIM busy (CMESIMBusy) and plain ERROR are
 // retried until the SIM timeout: SIMs take seconds to come up after power-on and after a PIN.
 func (d *dialer) sim(ctx context.Context) (string, error) {
 	deadline := time.Now().Add(d.cfg.Timeouts.SIM)
@@ -545,9 +549,9 @@ func (d *dialer) sim(ctx context.Context) (string, error) {
 		} else {
 			var cme *CMEError
 			switch {
-			case errors.As(err, &cme) && cme.Code == 14: // SIM busy
+			case errors.As(err, &cme) && cme.Code == CMESIMBusy:
 				last = err
-			case errors.As(err, &cme) && cme.Code != 16:
+			case errors.As(err, &cme) && cme.Code != CMEIncorrectPassword:
 				return "", err // not inserted, failure, PUK... final
 			case errors.Is(err, ErrCommandFailed), errors.Is(err, ErrCommandTimeout):
 				last = err
@@ -574,9 +578,10 @@ func (d *dialer) enterPIN(ctx context.Context) error {
 	shown := "AT+CPIN=\"" + Redacted + "\""
 	var cme *CMEError
 	switch {
-	case errors.As(err, &cme) && cme.Code == 12:
+	case errors.As(err, &cme) && cme.Code == CMESIMPUKRequired:
 		return &StepError{Step: StepSIM, Command: shown, Err: err}
-	case errors.As(err, &cme) && (cme.Code == 16 || cme.Code == 11 || cme.Code == 3 || cme.Code == -1):
+	case errors.As(err, &cme) && (cme.Code == CMEIncorrectPassword || cme.Code == CMESIMPINRequired ||
+		cme.Code == CMEOperationNotAllowed || cme.Code == CMEUnknownText):
 		return &StepError{Step: StepSIM, Command: shown, Err: fmt.Errorf("%w: %w", ErrWrongPIN, err)}
 	case errors.Is(err, ErrCommandFailed):
 		return &StepError{Step: StepSIM, Command: shown, Err: fmt.Errorf("%w: %w", ErrWrongPIN, err)}

@@ -7,7 +7,8 @@
 // signal in dBm, registration over +CREG/+CGREG/+CEREG (polled and from URCs), operator, APN and
 // ATD. It returns a Session whose Data() is the PPP stream as a line.Line, starting with exactly
 // the bytes that followed the CONNECT line. Failures are typed: sentinels (ErrNoCarrier,
-// ErrWrongPIN, ErrNoResponse, ...) and *CMEError, wrapped in *StepError, all matchable with
+// ErrWrongPIN, ErrNoResponse, ...) and *CMEError (whose Code is a CMECode, the 27.007 numbers
+// named: CMESIMBusy, CMEIncorrectPassword, ...), wrapped in *StepError, all matchable with
 // errors.Is and errors.As.
 //
 // # Events

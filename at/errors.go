@@ -50,16 +50,122 @@ var (
 	ErrHangupFailed = errors.New("hang-up failed: the modem did not confirm; power-cycle it if it stays in data mode")
 )
 
-// CMEError is a +CME ERROR result (3GPP TS 27.007 §9.2). Code is -1 when the modem gave a text
-// that is not in the table; Text is the table's text for a numeric answer.
+// CMECode is a +CME ERROR code: the mobile termination's error numbers of 3GPP TS 27.007 §9.2.
+// Naming them keeps the dialer's decisions (retry on SIM busy, never resend a rejected PIN)
+// readable, and the simulator answers with the same numbers the dialer tests for. Its String
+// is the 27.007 text, the words a modem prints after AT+CMEE=2.
+type CMECode int
+
+// CMEUnknownText is the Code of a CMEError whose modem answered in words that are not in the
+// table (AT+CMEE=2 on a firmware with its own wording), so it has no number.
+const CMEUnknownText CMECode = -1
+
+// General +CME ERROR codes (3GPP TS 27.007 §9.2.1).
+const (
+	CMEPhoneFailure               CMECode = 0
+	CMENoConnection               CMECode = 1
+	CMELinkReserved               CMECode = 2
+	CMEOperationNotAllowed        CMECode = 3
+	CMEOperationNotSupported      CMECode = 4
+	CMEPHSIMPINRequired           CMECode = 5
+	CMEPHFSIMPINRequired          CMECode = 6
+	CMEPHFSIMPUKRequired          CMECode = 7
+	CMESIMNotInserted             CMECode = 10
+	CMESIMPINRequired             CMECode = 11
+	CMESIMPUKRequired             CMECode = 12
+	CMESIMFailure                 CMECode = 13
+	CMESIMBusy                    CMECode = 14
+	CMESIMWrong                   CMECode = 15
+	CMEIncorrectPassword          CMECode = 16
+	CMESIMPIN2Required            CMECode = 17
+	CMESIMPUK2Required            CMECode = 18
+	CMEMemoryFull                 CMECode = 20
+	CMEInvalidIndex               CMECode = 21
+	CMENotFound                   CMECode = 22
+	CMEMemoryFailure              CMECode = 23
+	CMETextTooLong                CMECode = 24
+	CMEInvalidTextChars           CMECode = 25
+	CMEDialStringTooLong          CMECode = 26
+	CMEInvalidDialChars           CMECode = 27
+	CMENoNetworkService           CMECode = 30
+	CMENetworkTimeout             CMECode = 31
+	CMEEmergencyCallsOnly         CMECode = 32
+	CMENetworkPINRequired         CMECode = 40
+	CMENetworkPUKRequired         CMECode = 41
+	CMENetworkSubsetPINRequired   CMECode = 42
+	CMENetworkSubsetPUKRequired   CMECode = 43
+	CMEServiceProviderPINRequired CMECode = 44
+	CMEServiceProviderPUKRequired CMECode = 45
+	CMECorporatePINRequired       CMECode = 46
+	CMECorporatePUKRequired       CMECode = 47
+	CMEHiddenKeyRequired          CMECode = 48
+	CMEEAPMethodNotSupported      CMECode = 49
+	CMEIncorrectParameters        CMECode = 50
+	CMECommandDisabled            CMECode = 51
+	CMECommandAborted             CMECode = 52
+	CMENotAttachedRestricted      CMECode = 53
+	CMEEmergencyOnlyRestricted    CMECode = 54
+	CMENotAllowedRestricted       CMECode = 55
+	CMEFixedDialOnly              CMECode = 56
+	CMETemporarilyOutOfService    CMECode = 57
+	CMELanguageNotSupported       CMECode = 58
+	CMEUnexpectedDataValue        CMECode = 59
+	CMESystemFailure              CMECode = 60
+	CMEDataMissing                CMECode = 61
+	CMECallBarred                 CMECode = 62
+	CMEMWISubscriptionFailure     CMECode = 63
+	CMEUnknown                    CMECode = 100
+)
+
+// Packet-domain +CME ERROR codes (3GPP TS 27.007 §9.2.2): mostly the network's reject causes of
+// an attach or a PDP context activation, which is where a wrong APN or an unpaid SIM shows up.
+const (
+	CMEIllegalMS                   CMECode = 103
+	CMEIllegalME                   CMECode = 106
+	CMEGPRSNotAllowed              CMECode = 107
+	CMEGPRSAndNonGPRSNotAllowed    CMECode = 108
+	CMEPLMNNotAllowed              CMECode = 111
+	CMELocationAreaNotAllowed      CMECode = 112
+	CMERoamingNotAllowed           CMECode = 113
+	CMEGPRSNotAllowedInPLMN        CMECode = 114
+	CMENoSuitableCells             CMECode = 115
+	CMECongestion                  CMECode = 122
+	CMEInsufficientResources       CMECode = 125
+	CMEMissingOrUnknownAPN         CMECode = 126
+	CMEUnknownPDPAddressOrType     CMECode = 127
+	CMEUserAuthenticationFailed    CMECode = 128
+	CMEActivationRejectedByGateway CMECode = 129
+	CMEActivationRejected          CMECode = 130
+	CMEServiceOptionNotSupported   CMECode = 131
+	CMEServiceOptionNotSubscribed  CMECode = 132
+	CMEServiceOptionOutOfOrder     CMECode = 133
+	CMENSAPIAlreadyUsed            CMECode = 134
+	CMEUnspecifiedGPRSError        CMECode = 148
+	CMEPDPAuthenticationFailure    CMECode = 149
+	CMEInvalidMobileClass          CMECode = 150
+)
+
+// String returns the code's 27.007 text, or its number when the table does not know it.
+func (c CMECode) String() string {
+	if t, ok := cmeText[c]; ok {
+		return t
+	}
+	if c == CMEUnknownText {
+		return "unknown text"
+	}
+	return strconv.Itoa(int(c))
+}
+
+// CMEError is a +CME ERROR result (3GPP TS 27.007 §9.2). Code is CMEUnknownText when the modem
+// gave a text that is not in the table; Text is the table's text for a numeric answer.
 type CMEError struct {
-	Code int
+	Code CMECode
 	Text string
 }
 
 // Error formats the error with both the number and the text.
 func (e *CMEError) Error() string {
-	if e.Code < 0 {
+	if e.Code == CMEUnknownText {
 		return "+CME ERROR: " + e.Text
 	}
 	if e.Text == "" {
@@ -73,132 +179,139 @@ func (e *CMEError) Error() string {
 func (e *CMEError) Is(target error) bool {
 	switch target {
 	case ErrSIMNotInserted:
-		return e.Code == 10
+		return e.Code == CMESIMNotInserted
 	case ErrSIMPINRequired:
-		return e.Code == 11
+		return e.Code == CMESIMPINRequired
 	case ErrPUKRequired:
-		return e.Code == 12
+		return e.Code == CMESIMPUKRequired
 	case ErrSIMFailure:
-		return e.Code == 13 || e.Code == 15
+		return e.Code == CMESIMFailure || e.Code == CMESIMWrong
 	case ErrSIMLocked:
-		return e.Code == 5 || e.Code == 40 || e.Code == 42 || e.Code == 44 || e.Code == 46
+		switch e.Code {
+		case CMEPHSIMPINRequired, CMENetworkPINRequired, CMENetworkSubsetPINRequired,
+			CMEServiceProviderPINRequired, CMECorporatePINRequired:
+			return true
+		}
 	}
 	return false
 }
 
 // cmeText is the table of common +CME ERROR codes (3GPP TS 27.007 §9.2.1 and §9.2.2) in the
-// words modems print with AT+CMEE=2.
-var cmeText = map[int]string{
-	0:   "phone failure",
-	1:   "no connection to phone",
-	2:   "phone-adaptor link reserved",
-	3:   "operation not allowed",
-	4:   "operation not supported",
-	5:   "PH-SIM PIN required",
-	6:   "PH-FSIM PIN required",
-	7:   "PH-FSIM PUK required",
-	10:  "SIM not inserted",
-	11:  "SIM PIN required",
-	12:  "SIM PUK required",
-	13:  "SIM failure",
-	14:  "SIM busy",
-	15:  "SIM wrong",
-	16:  "incorrect password",
-	17:  "SIM PIN2 required",
-	18:  "SIM PUK2 required",
-	20:  "memory full",
-	21:  "invalid index",
-	22:  "not found",
-	23:  "memory failure",
-	24:  "text string too long",
-	25:  "invalid characters in text string",
-	26:  "dial string too long",
-	27:  "invalid characters in dial string",
-	30:  "no network service",
-	31:  "network timeout",
-	32:  "network not allowed - emergency calls only",
-	40:  "network personalization PIN required",
-	41:  "network personalization PUK required",
-	42:  "network subset personalization PIN required",
-	43:  "network subset personalization PUK required",
-	44:  "service provider personalization PIN required",
-	45:  "service provider personalization PUK required",
-	46:  "corporate personalization PIN required",
-	47:  "corporate personalization PUK required",
-	48:  "hidden key required",
-	49:  "EAP method not supported",
-	50:  "incorrect parameters",
-	51:  "command implemented but currently disabled",
-	52:  "command aborted by user",
-	53:  "not attached to network due to MT functionality restrictions",
-	54:  "modem not allowed - MT restricted to emergency calls only",
-	55:  "operation not allowed because of MT functionality restrictions",
-	56:  "fixed dial number only allowed",
-	57:  "temporarily out of service due to other MT usage",
-	58:  "language/alphabet not supported",
-	59:  "unexpected data value",
-	60:  "system failure",
-	61:  "data missing",
-	62:  "call barred",
-	63:  "message waiting indication subscription failure",
-	100: "unknown",
-	103: "illegal MS",
-	106: "illegal ME",
-	107: "GPRS services not allowed",
-	108: "GPRS services and non-GPRS services not allowed",
-	111: "PLMN not allowed",
-	112: "location area not allowed",
-	113: "roaming not allowed in this location area",
-	114: "GPRS services not allowed in this PLMN",
-	115: "no suitable cells in location area",
-	122: "congestion",
-	125: "insufficient resources",
-	126: "missing or unknown APN",
-	127: "unknown PDP address or PDP type",
-	128: "user authentication failed",
-	129: "activation rejected by GGSN, Serving GW or PDN GW",
-	130: "activation rejected, unspecified",
-	131: "service option not supported",
-	132: "requested service option not subscribed",
-	133: "service option temporarily out of order",
-	134: "NSAPI already used",
-	148: "unspecified GPRS error",
-	149: "PDP authentication failure",
-	150: "invalid mobile class",
+// words modems print with AT+CMEE=2: the one table behind CMECode.String, CMEText, the parsing
+// of verbose answers and the simulator's AT+CMEE=2 answers.
+var cmeText = map[CMECode]string{
+	CMEPhoneFailure:                "phone failure",
+	CMENoConnection:                "no connection to phone",
+	CMELinkReserved:                "phone-adaptor link reserved",
+	CMEOperationNotAllowed:         "operation not allowed",
+	CMEOperationNotSupported:       "operation not supported",
+	CMEPHSIMPINRequired:            "PH-SIM PIN required",
+	CMEPHFSIMPINRequired:           "PH-FSIM PIN required",
+	CMEPHFSIMPUKRequired:           "PH-FSIM PUK required",
+	CMESIMNotInserted:              "SIM not inserted",
+	CMESIMPINRequired:              "SIM PIN required",
+	CMESIMPUKRequired:              "SIM PUK required",
+	CMESIMFailure:                  "SIM failure",
+	CMESIMBusy:                     "SIM busy",
+	CMESIMWrong:                    "SIM wrong",
+	CMEIncorrectPassword:           "incorrect password",
+	CMESIMPIN2Required:             "SIM PIN2 required",
+	CMESIMPUK2Required:             "SIM PUK2 required",
+	CMEMemoryFull:                  "memory full",
+	CMEInvalidIndex:                "invalid index",
+	CMENotFound:                    "not found",
+	CMEMemoryFailure:               "memory failure",
+	CMETextTooLong:                 "text string too long",
+	CMEInvalidTextChars:            "invalid characters in text string",
+	CMEDialStringTooLong:           "dial string too long",
+	CMEInvalidDialChars:            "invalid characters in dial string",
+	CMENoNetworkService:            "no network service",
+	CMENetworkTimeout:              "network timeout",
+	CMEEmergencyCallsOnly:          "network not allowed - emergency calls only",
+	CMENetworkPINRequired:          "network personalization PIN required",
+	CMENetworkPUKRequired:          "network personalization PUK required",
+	CMENetworkSubsetPINRequired:    "network subset personalization PIN required",
+	CMENetworkSubsetPUKRequired:    "network subset personalization PUK required",
+	CMEServiceProviderPINRequired:  "service provider personalization PIN required",
+	CMEServiceProviderPUKRequired:  "service provider personalization PUK required",
+	CMECorporatePINRequired:        "corporate personalization PIN required",
+	CMECorporatePUKRequired:        "corporate personalization PUK required",
+	CMEHiddenKeyRequired:           "hidden key required",
+	CMEEAPMethodNotSupported:       "EAP method not supported",
+	CMEIncorrectParameters:         "incorrect parameters",
+	CMECommandDisabled:             "command implemented but currently disabled",
+	CMECommandAborted:              "command aborted by user",
+	CMENotAttachedRestricted:       "not attached to network due to MT functionality restrictions",
+	CMEEmergencyOnlyRestricted:     "modem not allowed - MT restricted to emergency calls only",
+	CMENotAllowedRestricted:        "operation not allowed because of MT functionality restrictions",
+	CMEFixedDialOnly:               "fixed dial number only allowed",
+	CMETemporarilyOutOfService:     "temporarily out of service due to other MT usage",
+	CMELanguageNotSupported:        "language/alphabet not supported",
+	CMEUnexpectedDataValue:         "unexpected data value",
+	CMESystemFailure:               "system failure",
+	CMEDataMissing:                 "data missing",
+	CMECallBarred:                  "call barred",
+	CMEMWISubscriptionFailure:      "message waiting indication subscription failure",
+	CMEUnknown:                     "unknown",
+	CMEIllegalMS:                   "illegal MS",
+	CMEIllegalME:                   "illegal ME",
+	CMEGPRSNotAllowed:              "GPRS services not allowed",
+	CMEGPRSAndNonGPRSNotAllowed:    "GPRS services and non-GPRS services not allowed",
+	CMEPLMNNotAllowed:              "PLMN not allowed",
+	CMELocationAreaNotAllowed:      "location area not allowed",
+	CMERoamingNotAllowed:           "roaming not allowed in this location area",
+	CMEGPRSNotAllowedInPLMN:        "GPRS services not allowed in this PLMN",
+	CMENoSuitableCells:             "no suitable cells in location area",
+	CMECongestion:                  "congestion",
+	CMEInsufficientResources:       "insufficient resources",
+	CMEMissingOrUnknownAPN:         "missing or unknown APN",
+	CMEUnknownPDPAddressOrType:     "unknown PDP address or PDP type",
+	CMEUserAuthenticationFailed:    "user authentication failed",
+	CMEActivationRejectedByGateway: "activation rejected by GGSN, Serving GW or PDN GW",
+	CMEActivationRejected:          "activation rejected, unspecified",
+	CMEServiceOptionNotSupported:   "service option not supported",
+	CMEServiceOptionNotSubscribed:  "requested service option not subscribed",
+	CMEServiceOptionOutOfOrder:     "service option temporarily out of order",
+	CMENSAPIAlreadyUsed:            "NSAPI already used",
+	CMEUnspecifiedGPRSError:        "unspecified GPRS error",
+	CMEPDPAuthenticationFailure:    "PDP authentication failure",
+	CMEInvalidMobileClass:          "invalid mobile class",
 }
 
 // cmeCode maps lower-cased texts back to codes, so verbose answers get their number.
-var cmeCode = func() map[string]int {
-	m := make(map[string]int, len(cmeText))
+var cmeCode = func() map[string]CMECode {
+	m := make(map[string]CMECode, len(cmeText))
 	for c, t := range cmeText {
 		m[strings.ToLower(t)] = c
 	}
 	// Spellings seen in vendor firmware that differ from the 27.007 wording.
-	m["sim not insert"] = 10
-	m["sim not present"] = 10
-	m["no sim card"] = 10
-	m["sim pin necessary"] = 11
-	m["sim puk necessary"] = 12
-	m["incorrect pin"] = 16
-	m["wrong password"] = 16
-	m["invalid password"] = 16
+	m["sim not insert"] = CMESIMNotInserted
+	m["sim not present"] = CMESIMNotInserted
+	m["no sim card"] = CMESIMNotInserted
+	m["sim pin necessary"] = CMESIMPINRequired
+	m["sim puk necessary"] = CMESIMPUKRequired
+	m["incorrect pin"] = CMEIncorrectPassword
+	m["wrong password"] = CMEIncorrectPassword
+	m["invalid password"] = CMEIncorrectPassword
 	return m
 }()
 
 // CMEText returns the 27.007 text for a +CME ERROR code, or "" when the code is not in the table.
-func CMEText(code int) string { return cmeText[code] }
+func CMEText(code CMECode) string { return cmeText[code] }
 
 // parseCME turns the part after "+CME ERROR:" into a CMEError, numeric or verbose.
 func parseCME(s string) *CMEError {
 	s = strings.TrimSpace(s)
 	s = strings.Trim(s, "\"")
-	if n, err := strconv.Atoi(s); err == nil {
-		return &CMEError{Code: n, Text: cmeText[n]}
+	// A negative number is no 27.007 code: keep it as text rather than let -1 pose as
+	// CMEUnknownText with an empty text.
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return &CMEError{Code: CMECode(n), Text: cmeText[CMECode(n)]}
 	}
 	if c, ok := cmeCode[strings.ToLower(s)]; ok {
 		return &CMEError{Code: c, Text: s}
 	}
-	return &CMEError{Code: -1, Text: s}
+	return &CMEError{Code: CMEUnknownText, Text: s}
 }
 
 // StepError says which dial step failed and which command it was running; it unwraps to the

@@ -40,7 +40,7 @@ func ExampleDial() {
 		fmt.Println("fix the SIM:", err)
 		return
 	case errors.As(err, &cme):
-		fmt.Println("modem error", cme.Code, cme.Text)
+		fmt.Println("modem error", int(cme.Code), cme.Code) // the number and its 27.007 text
 		return
 	case err != nil:
 		fmt.Println(err)

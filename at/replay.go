@@ -81,7 +81,7 @@ func Outcome(err error) string {
 	}
 	var cme *CMEError
 	if errors.As(err, &cme) {
-		return "error cme:" + strconv.Itoa(cme.Code)
+		return "error cme:" + strconv.Itoa(int(cme.Code))
 	}
 	return "error other"
 }
@@ -173,18 +173,7 @@ func ReplayFile(ctx context.Context, path string, opts ReplayOptions) (*ReplayRe
 //
 // The returned error describes the first mismatch; the report is returned either way.
 func Replay(ctx context.Context, t *transcript.Transcript, opts ReplayOptions) (*ReplayReport, error) {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 30 * time.Second
-	}
-	if opts.EventTimeout <= 0 {
-		opts.EventTimeout = 5 * time.Second
-	}
-	if opts.Gap <= 0 {
-		opts.Gap = 2 * time.Millisecond
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	start := time.Now()
 	rep := &ReplayReport{Expect: strings.Join(strings.Fields(t.Get("expect")), " ")}
 	if rep.Expect == "" {
@@ -207,30 +196,132 @@ func Replay(ctx context.Context, t *transcript.Transcript, opts ReplayOptions) (
 	defer cancel()
 
 	hostEnd, modemEnd := net.Pipe()
-	var wg sync.WaitGroup
+	r := newReplayRun(t, opts, rep, modemEnd, start)
 	defer func() {
 		hostEnd.Close()
 		modemEnd.Close()
 		cancel()
-		wg.Wait()
+		r.wg.Wait()
 		rep.Elapsed = time.Since(start)
 	}()
+	r.collectWrites()
+	port := NewPort(hostEnd)
+	defer port.Close()
+	r.startDial(ctx, port, cfg)
+	if err := r.play(ctx); err != nil {
+		return rep, err
+	}
+	return rep, r.finish(ctx)
+}
 
-	// Everything the dialer writes, collected as it comes.
-	var rmu sync.Mutex
-	var recv []byte
-	recvCh := make(chan struct{}, 1)
-	wg.Add(1)
+// withDefaults fills the zero options, so that a ReplayOptions{} replays the checked-in
+// transcripts at full speed with bounded waits.
+func (o ReplayOptions) withDefaults() ReplayOptions {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.EventTimeout <= 0 {
+		o.EventTimeout = 5 * time.Second
+	}
+	if o.Gap <= 0 {
+		o.Gap = 2 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// replayRun is one replay in progress. Replay plays the modem's side from its own goroutine
+// while the dialer, a collector of the dialer's writes and (after CONNECT) the data phase run on
+// theirs; this struct is what they share, so that each part of the replay can be read on its
+// own instead of as closures over one long function's locals.
+type replayRun struct {
+	t        *transcript.Transcript
+	opts     ReplayOptions
+	rep      *ReplayReport
+	modemEnd net.Conn  // the modem's end of the pipe: the replay writes '<' chunks here
+	start    time.Time // when the replay began, for Realtime's offsets
+	wg       sync.WaitGroup
+
+	// What the dialer wrote and the transcript has not matched yet (collectWrites).
+	rmu    sync.Mutex
+	recv   []byte
+	recvCh chan struct{} // pinged after each read; capacity 1, so pings merge
+
+	// The dial's result (startDial): res is set before dialDone is closed.
+	res      dialResult
+	dialDone chan struct{}
+	// dialCase is dialDone for the play loop until the data phase runs, then nil: from there
+	// the host's writes come from the session's Data, not from Dial. Only play touches it.
+	dialCase <-chan struct{}
+
+	// The data phase (startData): after CONNECT the session's Data must yield wantData and
+	// carry hostData to the modem.
+	connEv             int // event where the data phase starts (-1: no CONNECT)
+	wantData, hostData []byte
+	dmu                sync.Mutex
+	got                []byte
+	dataDone           chan error
+}
+
+// dialResult is what Dial returned.
+type dialResult struct {
+	s   *Session
+	err error
+}
+
+// newReplayRun prepares a replay of t: the data phase's expected bytes are known before the
+// dial starts, since the data phase may begin the moment CONNECT arrives.
+func newReplayRun(t *transcript.Transcript, opts ReplayOptions, rep *ReplayReport, modemEnd net.Conn, start time.Time) *replayRun {
+	r := &replayRun{
+		t: t, opts: opts, rep: rep, modemEnd: modemEnd, start: start,
+		recvCh:   make(chan struct{}, 1),
+		dialDone: make(chan struct{}),
+		dataDone: make(chan error, 1),
+	}
+	r.dialCase = r.dialDone
+	var connOff int
+	r.connEv, connOff = splitAtConnect(t.Events)
+	r.wantData, r.hostData = dataPhase(t.Events, r.connEv, connOff)
+	return r
+}
+
+// dataPhase splits the transcript's bytes after CONNECT (which starts at offset off of event
+// ev) into what the modem sends, which Session.Data must yield, and what the host sends, which
+// the replay writes to Session.Data. Both are nil without a CONNECT (ev < 0).
+func dataPhase(evs []transcript.Event, ev, off int) (want, host []byte) {
+	if ev < 0 {
+		return nil, nil
+	}
+	for i := ev; i < len(evs); i++ {
+		e := evs[i]
+		switch {
+		case e.Dir == transcript.Modem && i == ev:
+			want = append(want, e.Data[off:]...)
+		case e.Dir == transcript.Modem:
+			want = append(want, e.Data...)
+		case i > ev:
+			host = append(host, e.Data...)
+		}
+	}
+	return want, host
+}
+
+// collectWrites gathers everything the dialer writes, as it comes, so that a '>' chunk can be
+// matched however the dialer's writes were cut.
+func (r *replayRun) collectWrites() {
+	r.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer r.wg.Done()
 		b := make([]byte, 4096)
 		for {
-			n, err := modemEnd.Read(b)
-			rmu.Lock()
-			recv = append(recv, b[:n]...)
-			rmu.Unlock()
+			n, err := r.modemEnd.Read(b)
+			r.rmu.Lock()
+			r.recv = append(r.recv, b[:n]...)
+			r.rmu.Unlock()
 			select {
-			case recvCh <- struct{}{}:
+			case r.recvCh <- struct{}{}:
 			default:
 			}
 			if err != nil {
@@ -238,198 +329,199 @@ func Replay(ctx context.Context, t *transcript.Transcript, opts ReplayOptions) (
 			}
 		}
 	}()
+}
 
-	port := NewPort(hostEnd)
-	defer port.Close()
-	type dialResult struct {
-		s   *Session
-		err error
-	}
-	dialCh := make(chan dialResult, 1)
-	wg.Add(1)
+// written returns what the dialer wrote that no '>' chunk has matched yet.
+func (r *replayRun) written() []byte {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	return r.recv
+}
+
+// startDial runs Dial on its own goroutine, since the replay must play the modem meanwhile, and
+// starts the data phase as soon as the dial succeeds: the modem's data may follow CONNECT in
+// the very same chunk.
+func (r *replayRun) startDial(ctx context.Context, port *Port, cfg Config) {
+	r.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer r.wg.Done()
 		s, err := Dial(ctx, port, cfg)
-		dialCh <- dialResult{s, err}
-	}()
-
-	connEv, connOff := splitAtConnect(t.Events)
-	var wantData, hostData []byte
-	if connEv >= 0 {
-		for i := connEv; i < len(t.Events); i++ {
-			ev := t.Events[i]
-			switch {
-			case ev.Dir == transcript.Modem && i == connEv:
-				wantData = append(wantData, ev.Data[connOff:]...)
-			case ev.Dir == transcript.Modem:
-				wantData = append(wantData, ev.Data...)
-			case i > connEv:
-				hostData = append(hostData, ev.Data...)
-			}
+		r.res = dialResult{s, err}
+		if err == nil {
+			r.startData(s)
 		}
-	}
+		close(r.dialDone)
+	}()
+}
 
-	// The data phase, once the dial succeeds: send the host's bytes, read the modem's.
-	var dmu sync.Mutex
-	var got []byte
-	dataDone := make(chan error, 1)
-	startData := func(s *Session) {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if len(hostData) > 0 {
-				_, _ = s.Data().Write(hostData)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			b := make([]byte, 4096)
-			for {
-				dmu.Lock()
-				n := len(got)
-				dmu.Unlock()
-				if n >= len(wantData) {
-					dataDone <- nil
-					return
-				}
-				k, err := s.Data().Read(b)
-				dmu.Lock()
-				got = append(got, b[:k]...)
-				dmu.Unlock()
-				if err != nil {
-					dataDone <- err
-					return
-				}
-			}
-		}()
+// dialEnded reports whether Dial has returned (r.res is then set).
+func (r *replayRun) dialEnded() bool {
+	select {
+	case <-r.dialDone:
+		return true
+	default:
+		return false
 	}
+}
 
-	// Take the dial's result as soon as it comes, and start the data phase on success.
-	var res dialResult
-	dialDone := make(chan struct{})
-	wg.Add(1)
+// startData runs the data phase, once the dial succeeds: send the host's bytes, read the
+// modem's until wantData's length has come.
+func (r *replayRun) startData(s *Session) {
+	r.wg.Add(2)
 	go func() {
-		defer wg.Done()
-		res = <-dialCh
-		if res.err == nil {
-			startData(res.s)
+		defer r.wg.Done()
+		if len(r.hostData) > 0 {
+			_, _ = s.Data().Write(r.hostData)
 		}
-		close(dialDone)
 	}()
-	dialEnded := func() bool {
-		select {
-		case <-dialDone:
-			return true
-		default:
-			return false
+	go func() {
+		defer r.wg.Done()
+		b := make([]byte, 4096)
+		for {
+			r.dmu.Lock()
+			n := len(r.got)
+			r.dmu.Unlock()
+			if n >= len(r.wantData) {
+				r.dataDone <- nil
+				return
+			}
+			k, err := s.Data().Read(b)
+			r.dmu.Lock()
+			r.got = append(r.got, b[:k]...)
+			r.dmu.Unlock()
+			if err != nil {
+				r.dataDone <- err
+				return
+			}
 		}
-	}
-	dialCase := (<-chan struct{})(dialDone) // set to nil once the data phase runs
+	}()
+}
+
+// play walks the transcript in order: each '>' chunk must come from the dialer before the
+// next '<' chunk is written to it, which is what keeps the conversation in step.
+func (r *replayRun) play(ctx context.Context) error {
 	var lastDir transcript.Direction
-	for i, ev := range t.Events {
-		rep.Events++
+	for i, ev := range r.t.Events {
+		r.rep.Events++
+		var err error
 		switch ev.Dir {
 		case transcript.Host:
-			deadline := time.Now().Add(opts.EventTimeout)
-			for {
-				rmu.Lock()
-				have := recv
-				rmu.Unlock()
-				n := min(len(have), len(ev.Data))
-				if !bytes.Equal(have[:n], ev.Data[:n]) {
-					return rep, fmt.Errorf("replay: line %d: the dialer wrote %s, the transcript expects %s",
-						ev.Line, transcript.Quote(have[:min(len(have), len(ev.Data)+16)]), transcript.Quote(ev.Data))
-				}
-				if n == len(ev.Data) {
-					rmu.Lock()
-					recv = recv[n:]
-					rmu.Unlock()
-					break
-				}
-				wait := time.Until(deadline)
-				if wait <= 0 {
-					return rep, fmt.Errorf("replay: line %d: the dialer wrote %s, the transcript expects %s (timed out after %v)",
-						ev.Line, transcript.Quote(have), transcript.Quote(ev.Data), opts.EventTimeout)
-				}
-				tm := time.NewTimer(wait)
-				select {
-				case <-recvCh:
-				case <-dialCase:
-					if res.err != nil || i < connEv {
-						tm.Stop()
-						rmu.Lock()
-						have = recv
-						rmu.Unlock()
-						return rep, fmt.Errorf("replay: line %d: the dial ended (%v) with %s still expected from the dialer, got %s",
-							ev.Line, res.err, transcript.Quote(ev.Data), transcript.Quote(have))
-					}
-					dialCase = nil // data phase: keep waiting for the host's writes
-				case <-tm.C:
-				case <-ctx.Done():
-					tm.Stop()
-					return rep, fmt.Errorf("replay: line %d: %w", ev.Line, ctx.Err())
-				}
-				tm.Stop()
-			}
+			err = r.expectWrite(ctx, i, ev)
 		case transcript.Modem:
-			if opts.Realtime {
-				if err := sleep(ctx, ev.At-time.Since(start)); err != nil {
-					return rep, err
-				}
-			} else if lastDir == transcript.Modem {
-				_ = sleep(ctx, opts.Gap)
-			}
-			_ = modemEnd.SetWriteDeadline(time.Now().Add(opts.EventTimeout))
-			if _, err := modemEnd.Write(ev.Data); err != nil {
-				if dialEnded() && res.err != nil {
-					return rep, fmt.Errorf("replay: line %d: the dial ended (%v) before the modem's %s", ev.Line, res.err, transcript.Quote(ev.Data))
-				}
-				return rep, fmt.Errorf("replay: line %d: the dialer did not take the modem's %s: %w", ev.Line, transcript.Quote(ev.Data), err)
-			}
+			err = r.writeModem(ctx, ev, lastDir == transcript.Modem)
+		}
+		if err != nil {
+			return err
 		}
 		lastDir = ev.Dir
 	}
+	return nil
+}
 
-	select {
-	case <-dialDone:
-	case <-ctx.Done():
-		return rep, fmt.Errorf("replay: the dial did not end after the transcript: %w", ctx.Err())
+// expectWrite waits until the dialer has written the '>' chunk ev (the i-th event), failing at
+// the first byte that differs, when EventTimeout passes, or when the dial ends before it.
+func (r *replayRun) expectWrite(ctx context.Context, i int, ev transcript.Event) error {
+	deadline := time.Now().Add(r.opts.EventTimeout)
+	for {
+		have := r.written()
+		n := min(len(have), len(ev.Data))
+		if !bytes.Equal(have[:n], ev.Data[:n]) {
+			return fmt.Errorf("replay: line %d: the dialer wrote %s, the transcript expects %s",
+				ev.Line, transcript.Quote(have[:min(len(have), len(ev.Data)+16)]), transcript.Quote(ev.Data))
+		}
+		if n == len(ev.Data) {
+			r.rmu.Lock()
+			r.recv = r.recv[n:]
+			r.rmu.Unlock()
+			return nil
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return fmt.Errorf("replay: line %d: the dialer wrote %s, the transcript expects %s (timed out after %v)",
+				ev.Line, transcript.Quote(have), transcript.Quote(ev.Data), r.opts.EventTimeout)
+		}
+		tm := time.NewTimer(wait)
+		select {
+		case <-r.recvCh:
+		case <-r.dialCase:
+			if r.res.err != nil || i < r.connEv {
+				tm.Stop()
+				return fmt.Errorf("replay: line %d: the dial ended (%v) with %s still expected from the dialer, got %s",
+					ev.Line, r.res.err, transcript.Quote(ev.Data), transcript.Quote(r.written()))
+			}
+			r.dialCase = nil // data phase: keep waiting for the host's writes
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+			return fmt.Errorf("replay: line %d: %w", ev.Line, ctx.Err())
+		}
+		tm.Stop()
 	}
+}
+
+// writeModem writes the '<' chunk ev as the modem. afterModem says the previous event was the
+// modem's too: a short gap then keeps the two chunks separate reads, as they were recorded.
+func (r *replayRun) writeModem(ctx context.Context, ev transcript.Event, afterModem bool) error {
+	if r.opts.Realtime {
+		if err := sleep(ctx, ev.At-time.Since(r.start)); err != nil {
+			return err
+		}
+	} else if afterModem {
+		_ = sleep(ctx, r.opts.Gap)
+	}
+	_ = r.modemEnd.SetWriteDeadline(time.Now().Add(r.opts.EventTimeout))
+	if _, err := r.modemEnd.Write(ev.Data); err != nil {
+		if r.dialEnded() && r.res.err != nil {
+			return fmt.Errorf("replay: line %d: the dial ended (%v) before the modem's %s", ev.Line, r.res.err, transcript.Quote(ev.Data))
+		}
+		return fmt.Errorf("replay: line %d: the dialer did not take the modem's %s: %w", ev.Line, transcript.Quote(ev.Data), err)
+	}
+	return nil
+}
+
+// finish waits for the dial to end once the transcript is played, fills the report and checks
+// it against the transcript: the expected outcome, the data after CONNECT, expect-info, and no
+// write from the dialer that the transcript did not have.
+func (r *replayRun) finish(ctx context.Context) error {
+	rep := r.rep
+	select {
+	case <-r.dialDone:
+	case <-ctx.Done():
+		return fmt.Errorf("replay: the dial did not end after the transcript: %w", ctx.Err())
+	}
+	res := r.res
 	rep.Err = res.err
 	rep.Outcome = Outcome(res.err)
 	if res.err == nil {
 		rep.Info = res.s.Info
 		select {
-		case err := <-dataDone:
+		case err := <-r.dataDone:
 			if err != nil {
-				return rep, fmt.Errorf("replay: reading the data phase: %w", err)
+				return fmt.Errorf("replay: reading the data phase: %w", err)
 			}
-		case <-time.After(opts.EventTimeout):
+		case <-time.After(r.opts.EventTimeout):
 		}
-		dmu.Lock()
-		rep.Data = append([]byte(nil), got...)
-		dmu.Unlock()
+		r.dmu.Lock()
+		rep.Data = append([]byte(nil), r.got...)
+		r.dmu.Unlock()
 	}
 	if !outcomeMatches(rep.Expect, res.err) {
-		return rep, fmt.Errorf("replay: expected %q, got %q (%v)", rep.Expect, rep.Outcome, res.err)
+		return fmt.Errorf("replay: expected %q, got %q (%v)", rep.Expect, rep.Outcome, res.err)
 	}
 	if res.err == nil {
-		if !bytes.Equal(rep.Data, wantData) {
-			return rep, fmt.Errorf("replay: data after CONNECT: got %s, want %s", transcript.Quote(rep.Data), transcript.Quote(wantData))
+		if !bytes.Equal(rep.Data, r.wantData) {
+			return fmt.Errorf("replay: data after CONNECT: got %s, want %s", transcript.Quote(rep.Data), transcript.Quote(r.wantData))
 		}
-		if err := checkInfo(t.Get("expect-info"), rep.Info); err != nil {
-			return rep, err
+		if err := checkInfo(r.t.Get("expect-info"), rep.Info); err != nil {
+			return err
 		}
 	}
 	if !timeoutOutcome(rep.Expect) {
-		rmu.Lock()
-		extra := recv
-		rmu.Unlock()
-		if len(extra) > 0 {
-			return rep, fmt.Errorf("replay: the dialer wrote %s after the transcript's last expected write", transcript.Quote(extra))
+		if extra := r.written(); len(extra) > 0 {
+			return fmt.Errorf("replay: the dialer wrote %s after the transcript's last expected write", transcript.Quote(extra))
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 // outcomeMatches compares an expect header with a dial error. "error cme" matches any CME error,
@@ -453,7 +545,7 @@ func outcomeMatches(expect string, err error) bool {
 	}
 	if c, ok := strings.CutPrefix(kind, "cme:"); ok {
 		n, perr := strconv.Atoi(c)
-		return perr == nil && errors.As(err, &cme) && cme.Code == n
+		return perr == nil && errors.As(err, &cme) && cme.Code == CMECode(n)
 	}
 	return false
 }

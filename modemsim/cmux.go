@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/line"
 )
@@ -31,13 +32,13 @@ func (s *session) cmux(arg string) result {
 	}
 	args := splitArgs(arg[1:])
 	if args[0] != "0" || (len(args) > 1 && args[1] != "" && args[1] != "0") {
-		return result{final: s.cmeError(4)} // advanced option, or I/UI frames
+		return result{final: s.cmeError(at.CMEOperationNotSupported)} // advanced option, or I/UI frames
 	}
 	n1 := 31
 	if len(args) > 3 && args[3] != "" {
 		v, err := strconv.Atoi(args[3])
 		if err != nil || v < 1 || v > cmux.MaxN1 {
-			return result{final: s.cmeError(50)}
+			return result{final: s.cmeError(at.CMEIncorrectParameters)}
 		}
 		n1 = v
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/line"
 )
 
@@ -131,24 +132,20 @@ func splitCommands(body string) []string {
 	return out
 }
 
-// cmeError formats a 27.007 error as AT+CMEE asks.
-func (s *session) cmeError(code int) string {
+// cmeError formats a 27.007 error as AT+CMEE asks. The numbers and the AT+CMEE=2 words come
+// from the dialer's own table (at.CMECode), so the simulator cannot drift from what the dialer
+// recognises.
+func (s *session) cmeError(code at.CMECode) string {
 	switch s.cmee {
 	case 1:
-		return "+CME ERROR: " + itoa(code)
+		return "+CME ERROR: " + itoa(int(code))
 	case 2:
-		if t, ok := cmeTexts[code]; ok {
+		if t := at.CMEText(code); t != "" {
 			return "+CME ERROR: " + t
 		}
-		return "+CME ERROR: " + itoa(code)
+		return "+CME ERROR: " + itoa(int(code))
 	}
 	return "ERROR"
-}
-
-var cmeTexts = map[int]string{
-	3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
-	11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
-	16: "incorrect password", 30: "no network service", 50: "Incorrect parameters",
 }
 
 var errResult = result{final: "ERROR"}
@@ -293,19 +290,19 @@ func (s *session) exec(cmd string) result {
 func (s *session) simError() string {
 	switch {
 	case s.p.NoSIM:
-		return s.cmeError(10)
+		return s.cmeError(at.CMESIMNotInserted)
 	case s.puk:
-		return s.cmeError(12)
+		return s.cmeError(at.CMESIMPUKRequired)
 	case s.locked:
-		return s.cmeError(11)
+		return s.cmeError(at.CMESIMPINRequired)
 	}
-	return s.cmeError(14)
+	return s.cmeError(at.CMESIMBusy)
 }
 
 // cpin answers +CPIN? and takes PINs (and PUK,newPIN).
 func (s *session) cpin(arg string) result {
 	if s.p.NoSIM {
-		return result{final: s.cmeError(10)}
+		return result{final: s.cmeError(at.CMESIMNotInserted)}
 	}
 	if arg == "?" {
 		state := "READY"
@@ -326,7 +323,7 @@ func (s *session) cpin(arg string) result {
 		if s.p.WrongPINPlainError {
 			return errResult
 		}
-		return result{final: s.cmeError(16)}
+		return result{final: s.cmeError(at.CMEIncorrectPassword)}
 	}
 	switch {
 	case s.puk:
@@ -349,7 +346,7 @@ func (s *session) cpin(arg string) result {
 		}
 		return wrong()
 	}
-	return result{final: s.cmeError(3)} // no PIN asked for
+	return result{final: s.cmeError(at.CMEOperationNotAllowed)} // no PIN asked for
 }
 
 // unlocked: the SIM comes up shortly after the PIN, with its URCs.
@@ -424,7 +421,7 @@ func (s *session) cgdcont(arg string) result {
 		args := splitArgs(arg[1:])
 		cid, err := strconv.Atoi(args[0])
 		if err != nil || cid < 1 || cid > 16 {
-			return result{final: s.cmeError(50)}
+			return result{final: s.cmeError(at.CMEIncorrectParameters)}
 		}
 		if len(args) == 1 {
 			delete(s.pdp, cid)
@@ -434,7 +431,7 @@ func (s *session) cgdcont(arg string) result {
 		switch strings.ToUpper(args[1]) {
 		case "IP", "IPV6", "IPV4V6", "PPP":
 		default:
-			return result{final: s.cmeError(50)}
+			return result{final: s.cmeError(at.CMEIncorrectParameters)}
 		}
 		apn := ""
 		if len(args) > 2 {

@@ -311,7 +311,7 @@ func TestWrongPINNeverRetried(t *testing.T) {
 			if !plain {
 				var cme *at.CMEError
 				require.ErrorAs(t, err, &cme)
-				assert.Equal(t, 16, cme.Code)
+				assert.Equal(t, at.CMEIncorrectPassword, cme.Code)
 			}
 			assert.Equal(t, 1, r.m.Stats().PINAttempts, "a rejected PIN is never sent again")
 		})
@@ -340,7 +340,7 @@ func TestNoSIM(t *testing.T) {
 	require.ErrorIs(t, err, at.ErrSIMNotInserted)
 	var cme *at.CMEError
 	require.ErrorAs(t, err, &cme)
-	assert.Equal(t, 10, cme.Code)
+	assert.Equal(t, at.CMESIMNotInserted, cme.Code)
 }
 
 func TestDeniedAtOnce(t *testing.T) {

@@ -46,9 +46,10 @@ type Profile struct {
 	// PIN locks the SIM when set; PUK unlocks it after PINAttempts wrong PINs (default 3).
 	PIN, PUK    string
 	PINAttempts int
-	// WrongPINPlainError answers a wrong PIN with a bare ERROR instead of +CME ERROR: 16.
+	// WrongPINPlainError answers a wrong PIN with a bare ERROR instead of +CME ERROR
+	// (at.CMEIncorrectPassword).
 	WrongPINPlainError bool
-	// NoSIM makes +CPIN? answer +CME ERROR: 10 (SIM not inserted).
+	// NoSIM makes +CPIN? answer +CME ERROR (at.CMESIMNotInserted).
 	NoSIM bool
 
 	// RegistrationDelay is how long the modem searches after the SIM is ready.

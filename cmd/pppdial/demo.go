@@ -42,24 +42,43 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	res, err := demo.Run(ctx, opts)
+	// Start, Fetch and Close rather than demo.Run: the fetch's summary is printed while the link
+	// is up, before Close's "link down" line.
+	chain, err := demo.Start(ctx, opts)
 	if err != nil {
 		rep.failure(err)
 		return exitCode(err)
 	}
-	if *asJSON {
+	res, err := chain.Fetch(ctx)
+	if err == nil {
+		printDemo(stdout, res, *asJSON)
+	}
+	closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelClose()
+	if cerr := chain.Close(closeCtx); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rep.failure(err)
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+// printDemo prints what the demo fetched, as one JSON record or as a few lines for a person.
+func printDemo(stdout io.Writer, res *demo.Result, asJSON bool) {
+	if asJSON {
 		_ = json.NewEncoder(stdout).Encode(map[string]any{
 			"time": time.Now(), "event": "demo", "ifname": res.Ifname, "url": res.URL,
 			"bytes": len(res.Body), "local": res.Status.Local.String(), "peer": res.Status.Peer.String(),
 			"dns": res.Status.DNS, "modem": res.Modem, "operator": res.Info.Operator,
 			"elapsed": res.Elapsed.Round(time.Millisecond).String(),
 		})
-		return exitOK
+		return
 	}
 	fmt.Fprintf(stdout, "\nfetched %s over %s: %d bytes\n  %q\n", res.URL, res.Ifname, len(res.Body), res.Body)
 	fmt.Fprintf(stdout, "link: local %s, peer %s, dns %s, mtu %d; modem %s on %s\n",
 		res.Status.Local, res.Status.Peer, dnsList(res.Status.DNS), res.Status.MTU, res.Modem, res.Info.Operator)
-	fmt.Fprintf(stdout, "traffic: %d packets in, %d out; done in %s\n",
+	fmt.Fprintf(stdout, "traffic: %d packets in, %d out; done in %s\n\n",
 		res.Stats.Netif.PacketsIn, res.Stats.Netif.PacketsOut, res.Elapsed.Round(time.Millisecond))
-	return exitOK
 }

@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,20 +202,59 @@ func TestDemoExitsZeroAndShowsTheFetch(t *testing.T) {
 	assert.Contains(t, stdout, "fetched http://demo.pppdial.test/ over pp0: 39 bytes")
 	assert.Contains(t, stdout, "local 10.64.64.2, peer 10.64.64.1")
 	assert.Contains(t, stdout, "IPCP up")
+	assert.Regexp(t, `(?m)^echo off +\d+ms  ATE0: OK$`, stdout, "the echo-off step says what the modem answered")
+	fetched, down := strings.Index(stdout, "fetched "), strings.Index(stdout, "link down: link closed")
+	require.GreaterOrEqual(t, down, 0, "the demo hangs up:\n%s", stdout)
+	assert.Less(t, fetched, down, "the fetch's summary comes while the link is up, before it goes down:\n%s", stdout)
+	assertREADMEShowsDemo(t, stdout)
 
 	code, stdout, _ = runToEnd(t, 60*time.Second, "demo", "--json")
 	require.Equal(t, 0, code)
-	var last map[string]any
+	var events []string
+	var result map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
 		var e map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &e), "every stdout line is JSON: %q", line)
 		require.Contains(t, e, "time")
 		require.Contains(t, e, "event")
-		last = e
+		events = append(events, e["event"].(string))
+		if e["event"] == "demo" {
+			result = e
+		}
 	}
-	assert.Equal(t, "demo", last["event"])
-	assert.Equal(t, float64(39), last["bytes"])
-	assert.Equal(t, "10.64.64.2", last["local"])
+	require.NotNil(t, result, "the demo record: %v", events)
+	assert.Equal(t, float64(39), result["bytes"])
+	assert.Equal(t, "10.64.64.2", result["local"])
+	require.Contains(t, events, "down")
+	assert.Less(t, slices.Index(events, "demo"), slices.Index(events, "down"), "the result comes before the link goes down: %v", events)
+	assert.Equal(t, "down", events[len(events)-1], "the link going down is the last thing the demo does")
+}
+
+// assertREADMEShowsDemo checks that the README's sample of the step lines ("as in the demo
+// (whose output this is)") is what the demo prints, durations aside, so that the two cannot
+// drift apart.
+func assertREADMEShowsDemo(t *testing.T, stdout string) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(readme), "as in the demo (whose output this is):\n\n```\n")
+	require.True(t, ok, "the README's demo sample is gone")
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+	durations := regexp.MustCompile(`\d+ms`)
+	norm := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+			out = append(out, strings.Join(strings.Fields(durations.ReplaceAllString(l, "Nms")), " "))
+		}
+		return out
+	}
+	want := norm(block)
+	got := norm(stdout)
+	start := slices.Index(got, want[0])
+	require.GreaterOrEqual(t, start, 0, "the demo prints no %q", want[0])
+	require.LessOrEqual(t, start+len(want), len(got))
+	assert.Equal(t, want, got[start:start+len(want)], "README.md's demo sample differs from the demo's output")
 }
 
 func TestUsageAndVersion(t *testing.T) {
