@@ -77,7 +77,10 @@ func (s *Session) newRecoverer(port **at.Port) (*recoverer, error) {
 	for k, v := range s.cfg.StepTimeouts {
 		timeouts[k] = v
 	}
-	r.runner = recovery.NewRunner(recovery.RunnerConfig{Actuators: acts, Timeouts: timeouts, OnEvent: s.reportRecovery})
+	// The steps' events are emitted from the value Run returns, not through the runner's own
+	// observer: that one delivers on a goroutine of its own, out of step with the session's
+	// events (a step's result must come before the redial it leads to).
+	r.runner = recovery.NewRunner(recovery.RunnerConfig{Actuators: acts, Timeouts: timeouts})
 	r.policy = s.cfg.Recovery
 	if r.policy == nil {
 		l, err := recovery.NewLadder(recovery.Config{
@@ -99,9 +102,8 @@ type actuator struct {
 	run  func(context.Context) error
 }
 
-func (a actuator) Name() recovery.Step              { return a.step }
-func (a actuator) Run(ctx context.Context) error    { return a.run(ctx) }
-func (s *Session) reportRecovery(ev recovery.Event) { s.emitRecovery(ev) }
+func (a actuator) Name() recovery.Step           { return a.step }
+func (a actuator) Run(ctx context.Context) error { return a.run(ctx) }
 
 // emitRecovery reports one step run.
 func (s *Session) emitRecovery(ev recovery.Event) {
@@ -299,7 +301,7 @@ func (s *Session) openPortWait(ctx context.Context) (*at.Port, error) {
 // the wake of a recovery step, which reports itself.
 func (s *Session) quietModemConfig() at.Config {
 	c := s.cfg.Modem
-	c.OnProgress, c.Record, c.BaudSwitch = nil, nil, 0
+	c.OnEvent, c.Record, c.BaudSwitch = nil, nil, 0
 	return c
 }
 
@@ -368,6 +370,7 @@ func (r *recoverer) recoverAfter(ctx context.Context, wasUp bool, err error) (de
 		if ctx.Err() != nil {
 			return 0, 0, ctx.Err()
 		}
+		s.emitRecovery(ev)
 		verdict := s.ATHealth()
 		if ev.Err == nil {
 			verdict = recovery.ATAlive // the modem answered the step

@@ -180,7 +180,7 @@ func (s *Session) openATPort(ctx context.Context) (*at.Port, error) {
 	}
 	p := at.NewPort(l)
 	acfg := s.cfg.Modem
-	acfg.OnProgress, acfg.Record, acfg.BaudSwitch = nil, nil, 0
+	acfg.OnEvent, acfg.Record, acfg.BaudSwitch = nil, nil, 0
 	if err := at.Prepare(ctx, p, acfg); err != nil {
 		_ = p.Close()
 		return nil, err
@@ -205,7 +205,7 @@ func (s *Session) closeATPort() {
 // routes them to the session. A modem that refuses one (no +CEREG on a 2G module) keeps the others.
 func (s *Session) setupATChannel(ctx context.Context, p *at.Port) {
 	p.SetLogger(s.log)
-	p.SetURCHandler(s.regs.urc)
+	p.WatchURCs(s.regs.urc)
 	for _, c := range []string{"+CREG=2", "+CGREG=2", "+CEREG=2"} {
 		if _, err := p.Exec(ctx, c, s.commandTimeout()); err != nil {
 			s.log.Debug("registration URCs not enabled", "cmd", "AT"+c, "err", err)
@@ -260,8 +260,8 @@ func newRegWatch() *regWatch {
 	return &regWatch{notify: make(chan struct{}, 1), last: map[string]cell.RegState{}}
 }
 
-func (w *regWatch) urc(u at.URC) {
-	r, err := cell.ParseRegistration(u.Line)
+func (w *regWatch) urc(line string) {
+	r, err := cell.ParseRegistration(line)
 	if err != nil {
 		return // another URC (+CPIN:, RDY, ...) or one that does not parse: not a registration
 	}

@@ -1,15 +1,25 @@
 // Package at brings a cellular modem from any state to PPP data mode over a line: the AT command
 // phase of pppdial, and the owner of the line while PPP runs.
 //
-// Dial runs the steps a chat script would, each with its own timeout and a progress report:
-// wake (AT until OK, escaping and hanging up a modem left in data mode), echo off, verbose
+// Dial runs the steps a chat script would, each with its own timeout and a progress event:
+// wake (AT until OK, escaping and hanging up a modem left in data mode, closing a multiplexer
+// left open, and on a line whose speed can be set looking for a modem an earlier AT+IPR left at
+// another speed), echo off, the speed (Config.BaudSwitch, or back to the line's), verbose
 // errors, Config.Init commands, SIM state and PIN (entered once, never retried when rejected),
-// signal in dBm, registration over +CREG/+CGREG/+CEREG (polled and from URCs), operator, APN and
-// ATD. It returns a Session whose Data() is the PPP stream as a line.Line, starting with exactly
+// signal in dBm, registration over +CREG/+CGREG/+CEREG (polled and from URCs), operator, APN,
+// the network's MTU (AT+CGCONTRDP, Config.QueryMTU) and ATD. It returns a Session whose Data() is the PPP stream as a line.Line, starting with exactly
 // the bytes that followed the CONNECT line. Failures are typed: sentinels (ErrNoCarrier,
 // ErrWrongPIN, ErrNoResponse, ...) and *CMEError (whose Code is a CMECode, the 27.007 numbers
 // named: CMESIMBusy, CMEIncorrectPassword, ...), wrapped in *StepError, all matchable with
 // errors.Is and errors.As.
+//
+// # Events
+//
+// What Dial and Prepare do is observed one way: Config.OnEvent receives an Event for every
+// step's start and end and for every unsolicited result code, in order, on a goroutine of its
+// own, so a slow observer never holds the modem up; one that falls far behind is told how many
+// events it missed (Event.Missed). Dial and Prepare return once their events were taken (5 s
+// at most). Commands reports URCs the same way.
 //
 // # One owner of the line
 //

@@ -53,8 +53,9 @@ type Port struct {
 	eng       *engine // the AT engine; replaced after it was retired
 
 	log        atomic.Pointer[slog.Logger]
-	onURC      atomic.Pointer[func(URC)]
+	cmdURC     atomic.Pointer[func(string)] // the running Commands' URC report
 	dialURC    atomic.Pointer[func(string)] // the running Dial's registration watch
+	watchURC   atomic.Pointer[func(string)] // WatchURCs
 	baudWarned atomic.Bool                  // SwitchBaud warned about a fast line without RTS/CTS
 	readerDone chan struct{}
 }
@@ -95,25 +96,27 @@ func (p *Port) SetLogger(l *slog.Logger) {
 	p.log.Store(l)
 }
 
-// SetURCHandler sets the function that receives unsolicited result codes seen in command mode
-// (nil: none). It must not block.
-func (p *Port) SetURCHandler(f func(URC)) {
-	if f == nil {
-		p.onURC.Store(nil)
-		return
-	}
-	p.onURC.Store(&f)
-}
-
 // urc hands an unsolicited result code to whoever listens.
 func (p *Port) urc(s string) {
 	p.log.Load().Debug("at: urc", "line", s)
 	if f := p.dialURC.Load(); f != nil {
 		(*f)(s)
 	}
-	if f := p.onURC.Load(); f != nil {
-		(*f)(URC{Time: time.Now(), Line: s})
+	if f := p.cmdURC.Load(); f != nil {
+		(*f)(s)
 	}
+	if f := p.watchURC.Load(); f != nil {
+		(*f)(s)
+	}
+}
+
+// WatchURCs hands fn every unsolicited result code the Port reads in command mode, until stop
+// is called: the AT channel's registration URCs while the link is up, which the session turns
+// into its own events. It is the session's plumbing, not an observer: fn runs on the Port's
+// reader and must only queue the line. One watch at a time; a second replaces the first.
+func (p *Port) WatchURCs(fn func(line string)) (stop func()) {
+	p.watchURC.Store(&fn)
+	return func() { p.watchURC.CompareAndSwap(&fn, nil) }
 }
 
 // readLoop is the line's one reader.

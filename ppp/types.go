@@ -68,6 +68,10 @@ type Event struct {
 	Phase  Phase  // the phase after the event
 	Status Status // the status after the event
 	Err    error  // EventDown: why the link ended
+	// Missed is how many events were dropped just before this one because the observer
+	// (Config.OnEvent) was too slow: its view has a gap here. Status is complete whatever it
+	// missed.
+	Missed uint64
 }
 
 // String renders the event for logs.

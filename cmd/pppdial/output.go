@@ -64,6 +64,9 @@ type jsonEvent struct {
 	State  string `json:"state,omitempty"`
 	Probe  string `json:"probe,omitempty"`
 	Result string `json:"result,omitempty"`
+	// Missed is how many events were dropped right before this one because the output fell
+	// too far behind (never there when none were).
+	Missed uint64 `json:"missed,omitempty"`
 	// A signal event's fields (rssi_dbm, ber, ...) at the top level; null where unknown.
 	*cell.Picture
 }
@@ -99,7 +102,10 @@ func (r *reporter) line(format string, args ...any) {
 
 // event reports one session event.
 func (r *reporter) event(e pppdial.Event) {
-	j := jsonEvent{Time: e.Time, Event: string(e.Kind), Ifname: e.Ifname, Attempt: e.Attempt}
+	j := jsonEvent{Time: e.Time, Event: string(e.Kind), Ifname: e.Ifname, Attempt: e.Attempt, Missed: e.Missed}
+	if e.Missed > 0 {
+		r.line("(%d events not shown: the output fell behind)", e.Missed)
+	}
 	switch e.Kind {
 	case pppdial.EventProgress:
 		if !e.Done && e.Step != "port" {
@@ -287,6 +293,8 @@ func stepTitle(step string) string {
 		return "operator"
 	case at.StepAPN:
 		return "APN"
+	case at.StepMTU:
+		return "network MTU"
 	case at.StepDial:
 		return "CONNECT"
 	case pppdial.StepIPv6:
