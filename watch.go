@@ -236,7 +236,7 @@ func (s *Session) sayATChannel(attempt int) {
 			detail = "AT port"
 		}
 	default:
-		detail = "none: the port carries PPP alone (no CMUX, no AT port): no signal readings, registration events or AT probe while the link is up"
+		detail = "none (one port, no CMUX): no signal, registration or AT probe while the link is up"
 		s.log.Info("no AT channel while the link is up", "port", s.cfg.Port)
 	}
 	s.emit(Event{Kind: EventProgress, Step: StepATChannel, Done: true, Detail: detail, Attempt: attempt})

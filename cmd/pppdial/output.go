@@ -120,7 +120,11 @@ func (r *reporter) event(e pppdial.Event) {
 		}
 		r.writeJSON(j)
 		if e.Err == nil && e.Detail != "0 commands" {
-			r.line("%-22s %8s  %s", stepTitle(e.Step), e.Elapsed.Round(time.Millisecond), e.Detail)
+			elapsed := e.Elapsed.Round(time.Millisecond).String()
+			if e.Step == pppdial.StepATChannel {
+				elapsed = "" // a finding, not a step that took time
+			}
+			r.line("%-22s %8s  %s", stepTitle(e.Step), elapsed, e.Detail)
 		}
 	case pppdial.EventPhase:
 		j.Phase, j.Detail = e.Phase, e.Detail
