@@ -227,6 +227,11 @@ func (r *recoverer) modemReset(ctx context.Context) error {
 // modem is deaf while it boots: it is woken until it answers or ctx ends.
 func (r *recoverer) modemBack(ctx context.Context) error {
 	s := r.s
+	// A modem takes a moment to start its reset after the command or the pulse, and answers
+	// as before until then: a wake at once would find the modem that is about to go.
+	if err := pause(ctx, resetGrace); err != nil {
+		return err
+	}
 	r.releaseMux()
 	if s.cfg.Open == nil && s.cfg.Port != "" {
 		r.releasePort()
@@ -258,6 +263,9 @@ func (r *recoverer) modemBack(ctx context.Context) error {
 		}
 	}
 }
+
+// resetGrace is the wait after a reset command or pulse before the modem is woken again.
+const resetGrace = time.Second
 
 // releasePort closes the session's port.
 func (r *recoverer) releasePort() {

@@ -689,6 +689,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// not by cancellation: its reason is then "link closed", not the context's.
 	conn.Start(context.WithoutCancel(ctx))
 
+	s.sayATChannel(attempt)
 	reason := s.runLink(conn, events)
 	close(eventsOver)
 	wasUp = reason.wasUp
@@ -750,7 +751,6 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 		_ = sub.Close(ctx)
 	}()
 	closing := s.closing
-	s.sayATChannel(0)
 	watch := s.watchLink()
 	defer watch.stop()
 	var hangup error // why the session ends the link itself (probe, roaming)

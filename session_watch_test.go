@@ -71,7 +71,7 @@ func TestSessionATPort(t *testing.T) {
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	sess := r.dial(r.watchConfig())
 
-	ch := r.waitEventWhere(EventProgress, 5*time.Second, func(e Event) bool { return e.Step == StepATChannel })
+	ch := r.waitEventWhere(EventProgress, 5*time.Second, func(e Event) bool { return e.Step == StepATChannel && e.Done })
 	assert.Equal(t, "AT port", ch.Detail)
 
 	sig := r.waitEvent(EventSignal, 5*time.Second)
@@ -120,7 +120,7 @@ func TestSessionNoATChannel(t *testing.T) {
 	var said []Event
 	next := cfg.OnEvent
 	cfg.OnEvent = func(e Event) {
-		if e.Kind == EventProgress && e.Step == StepATChannel {
+		if e.Kind == EventProgress && e.Step == StepATChannel && e.Done {
 			mu.Lock()
 			said = append(said, e)
 			mu.Unlock()

@@ -239,6 +239,7 @@ func (s *Session) sayATChannel(attempt int) {
 		detail = "none (one port, no CMUX): no signal, registration or AT probe while the link is up"
 		s.log.Info("no AT channel while the link is up", "port", s.cfg.Port)
 	}
+	s.emit(Event{Kind: EventProgress, Step: StepATChannel, Attempt: attempt})
 	s.emit(Event{Kind: EventProgress, Step: StepATChannel, Done: true, Detail: detail, Attempt: attempt})
 }
 
