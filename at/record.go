@@ -225,6 +225,7 @@ func transcriptConfig(cfg Config) transcript.DialConfig {
 	c := transcript.DialConfig{
 		APN: cfg.APN, PDP: cfg.PDPType, CID: cfg.CID, Dial: cfg.DialString,
 		Init: cfg.Init, Reg: cfg.RegistrationCommands, Poll: cfg.PollInterval, Guard: cfg.Guard,
+		Identity: cfg.Identity,
 	}
 	if cfg.PIN != "" {
 		c.PIN = Redacted
@@ -253,6 +254,7 @@ func configFromTranscript(c transcript.DialConfig, base Config) Config {
 	if c.Reg != nil {
 		base.RegistrationCommands = c.Reg
 	}
+	base.Identity = base.Identity || c.Identity
 	for _, d := range []struct {
 		dst *time.Duration
 		v   time.Duration

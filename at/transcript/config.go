@@ -21,6 +21,8 @@ type DialConfig struct {
 	Dial          string
 	Init          []string
 	Reg           []string
+	// Identity: the dial read the modem's identity (at.Config.Identity).
+	Identity bool
 
 	Poll, Guard, Wake, WakeRetry, Command, SIM, Register, DialTimeout time.Duration
 }
@@ -58,6 +60,9 @@ func (c DialConfig) String() string {
 		pairs = append(pairs, Header{Key: "init", Value: cmd})
 	}
 	add("reg", strings.Join(c.Reg, ","))
+	if c.Identity {
+		add("identity", "1")
+	}
 	for _, d := range c.durations() {
 		if *d.d != 0 {
 			add(d.key, d.d.String())
@@ -96,6 +101,11 @@ func ParseDialConfig(s string) (DialConfig, error) {
 			c.Init = append(c.Init, p.Value)
 		case "reg":
 			c.Reg = strings.Split(p.Value, ",")
+		case "identity":
+			if p.Value != "1" {
+				return c, fmt.Errorf("transcript: config identity: %q: want 1", p.Value)
+			}
+			c.Identity = true
 		default:
 			d, ok := durs[p.Key]
 			if !ok {

@@ -20,6 +20,7 @@ func TestDialConfigRoundTrip(t *testing.T) {
 			Poll: 50 * time.Millisecond, Guard: 20 * time.Millisecond, Wake: 600 * time.Millisecond,
 			WakeRetry: 100 * time.Millisecond, Command: time.Second, SIM: 3 * time.Second,
 			Register: 300 * time.Millisecond, DialTimeout: 2 * time.Second},
+		{APN: "internet", Identity: true},
 	} {
 		s := c.String()
 		got, err := ParseDialConfig(s)
@@ -29,7 +30,7 @@ func TestDialConfigRoundTrip(t *testing.T) {
 	assert.Equal(t, `apn=internet init=+CFUN=1 init="+CGDCONT=1,\"IP\",\"x\""`,
 		DialConfig{APN: "internet", Init: []string{"+CFUN=1", `+CGDCONT=1,"IP","x"`}}.String())
 
-	for _, bad := range []string{"apn", "colour=blue", "cid=x", "guard=1", `apn="open`} {
+	for _, bad := range []string{"apn", "colour=blue", "cid=x", "guard=1", `apn="open`, "identity=yes"} {
 		_, err := ParseDialConfig(bad)
 		assert.Error(t, err, bad)
 	}
