@@ -37,6 +37,9 @@ const (
 	EventError EventKind = "error"
 	// EventRedial: the session waits Delay before attempt number Attempt.
 	EventRedial EventKind = "redial"
+	// EventEcho: the peer answered an LCP keepalive echo; RTT is its round trip. One per echo
+	// (every PPP.EchoInterval), for an observer that keeps a distribution (a metric).
+	EventEcho EventKind = "echo"
 	// EventSignal: the AT channel's periodic reading of the signal and serving cell while the
 	// link is up (Config.MonitorInterval; needs the multiplexer): Signal has it, Err says why a
 	// poll could not finish (the picture is then what it got).
@@ -67,6 +70,7 @@ type Event struct {
 	Err     error         // EventDown, EventError, failed EventProgress: the cause
 	Code    string        // EventDown, EventError: Code(Err)
 	Delay   time.Duration // EventRedial: the wait before the attempt
+	RTT     time.Duration // EventEcho: the keepalive's round trip
 
 	// EventIPv6Up: the global IPv6 addresses (SLAAC, with the IPV6CP interface identifier) and
 	// the DNS servers the Router Advertisement announced (RDNSS).
@@ -83,6 +87,8 @@ var (
 	ErrUsage = errors.New("invalid configuration")
 	// ErrPort: the serial port could not be opened.
 	ErrPort = errors.New("cannot open the modem's port")
+	// ErrRedialRequested: the link was dropped because Session.Redial asked for it.
+	ErrRedialRequested = errors.New("redial requested")
 )
 
 // The stable error codes Code returns, for scripts and service managers.
@@ -97,6 +103,7 @@ const (
 	CodePPP          = "ppp"
 	CodeLinkLost     = "link-lost"
 	CodeCanceled     = "canceled"
+	CodeRequested    = "requested" // Session.Redial dropped the link
 	CodeInternal     = "internal"
 )
 
@@ -105,6 +112,8 @@ func Code(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrRedialRequested):
+		return CodeRequested
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeCanceled
 	case errors.Is(err, ErrUsage):
