@@ -176,6 +176,7 @@ type Session struct {
 	onUp       func() error  // the dial's work once the link is up (remember the APN), once
 	upErr      error         // set when the session ended before it was ever up
 	ups        int
+	links      int // PPP links started
 }
 
 // ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
@@ -274,9 +275,9 @@ func (s *Session) ModemInfo() at.Info {
 // how many times the link came up.
 func (s *Session) Stats() Stats {
 	s.mu.Lock()
-	conn, ups := s.conn, s.ups
+	conn, ups, links := s.conn, s.ups, s.links
 	s.mu.Unlock()
-	st := Stats{Ups: ups, Netif: s.nif.Counters()}
+	st := Stats{Ups: ups, Links: links, Netif: s.nif.Counters()}
 	if conn != nil {
 		st.Link = conn.Stats()
 	}
@@ -286,6 +287,7 @@ func (s *Session) Stats() Stats {
 // Stats are a session's counters.
 type Stats struct {
 	Ups   int            // times the link came up
+	Links int            // PPP links started, one per attempt that reached PPP: Link restarts when it grows
 	Link  ppp.Stats      // the current link's PPP and framing counters
 	Netif netif.Counters // the interface's packet counters, across redials
 }
@@ -563,6 +565,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	s.dev.attach(conn)
 	s.mu.Lock()
 	s.info, s.conn, s.teardownBy, s.onUp = sess.Info, conn, time.Time{}, sess.RememberAPN
+	s.links++
 	s.mu.Unlock()
 	// The link ends by an explicit Close when the session closes (runLink), with its own bound,
 	// not by cancellation: its reason is then "link closed", not the context's.

@@ -234,13 +234,13 @@ func (s *session) exec(cmd string) result {
 		}
 		return result{info: []string{DefaultIMSI}}
 	case "+CCID", "+QCCID", "+ICCID", "+CICCID":
+		if s.p.ICCID == "" {
+			return errResult
+		}
 		if !s.simReady {
 			return result{final: s.simError()}
 		}
 		iccid := s.p.ICCID
-		if iccid == "" {
-			iccid = DefaultICCID
-		}
 		prefix := name
 		if name == "+CICCID" {
 			prefix = "+ICCID" // SIMCom's answer names the ICCID, not its command

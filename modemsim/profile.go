@@ -67,8 +67,8 @@ type Profile struct {
 	NoCMEE2 bool
 	// IMSI is what AT+CIMI answers (default DefaultIMSI, the test network 001/01).
 	IMSI string
-	// ICCID is the SIM's serial number that AT+CCID, AT+QCCID, AT+ICCID and AT+CICCID answer
-	// (default DefaultICCID).
+	// ICCID is the SIM's serial number that AT+CCID, AT+QCCID, AT+ICCID and AT+CICCID answer;
+	// empty: they answer ERROR, as modems that have none of them.
 	ICCID string
 	// AcceptAPN, when set, is the only APN the network takes (compared without case, as 3GPP
 	// TS 23.003 does): ATD answers NO CARRIER unless the context it dials has it.
@@ -103,9 +103,6 @@ type Profile struct {
 // DefaultIMSI is the IMSI of a profile that names none: the test network 001/01, which no
 // provider database lists.
 const DefaultIMSI = "001010123456789"
-
-// DefaultICCID is the ICCID of a profile that names none (issuer 89 01 01: a test network's).
-const DefaultICCID = "8901010123456789012"
 
 // SIM7600 is a SIMCom SIM7600E-H (LTE Cat-1/4): echo on, RDY/+CPIN/SMS DONE/PB DONE at boot.
 func SIM7600() Profile {

@@ -34,6 +34,7 @@ var egressFlags = map[string]bool{
 	"socks": true, "tun": true, "defaultroute": true, "resolv-conf": true,
 	"json": true, "v": true, "stats-interval": true,
 	"metrics": true, "control": true, "state-dir": true,
+	"ready-on": true, "watchdog-grace": true,
 }
 
 func isEgressFlag(name string) bool {

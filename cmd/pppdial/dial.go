@@ -59,6 +59,7 @@ type dialOptions struct {
 	channels                                        string
 	stateDir                                        string
 	baudSwitch                                      int
+	service                                         serviceOptions
 }
 
 func (o *dialOptions) register(fs flagRegistrar) {
@@ -96,8 +97,10 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.DurationVar(&o.statsInterval, "stats-interval", 30*time.Second, "with --json: how often to print a stats event")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs on stderr (commands, every control packet; secrets redacted)")
 	// Issue 13 (APN from the SIM, fast UART).
-	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/pppdial", "where state is kept across starts (the APN --apn auto found)")
+	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/pppdial", "where state is kept across starts (the APN --apn auto found, the SIM's data usage)")
 	fs.IntVar(&o.baudSwitch, "baud-switch", 0, "after the modem answers, move modem and port to this speed (AT+IPR, not saved; checked, with fallback)")
+	// Issue 12 (a service fleets can run and watch).
+	o.service.register(fs)
 }
 
 func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -125,6 +128,10 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.ifname != "" && !validIfname(o.ifname) {
 		fmt.Fprintf(stderr, "pppdial dial: --ifname %q: want ppN (pp0, pp1, ...)\n", o.ifname)
+		return exitUsage
+	}
+	if err := o.service.check(); err != nil {
+		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
 		return exitUsage
 	}
 
@@ -167,6 +174,29 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			prev(e)
 		}
 	}
+
+	// The service (systemd, metrics, control socket, usage) outlives the session: its last
+	// counters and the final usage flush come after the session closed.
+	ctx, stopCause := context.WithCancelCause(ctx)
+	defer stopCause(nil)
+	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
+	svc, svcWait, err := startService(svcCtx, &o, rep, serviceLogger(cfg.Logger, stderr), stopCause)
+	if err != nil {
+		stopSvc()
+		rep.failure(err)
+		return exitCode(err)
+	}
+	defer func() {
+		stopSvc()
+		svcWait()
+	}()
+	{
+		prev := cfg.OnEvent
+		cfg.OnEvent = func(e pppdial.Event) {
+			svc.event(e)
+			prev(e)
+		}
+	}
 	var tunLink *tunAttachment
 	if o.tun {
 		tunLink, err = newTunAttachment(o.ifname, o.defaultRoute, o.ipv6)
@@ -195,12 +225,14 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sess, err := pppdial.Dial(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
+			svc.stopping()
 			rep.line("interrupted")
 			return exitOK
 		}
 		rep.failure(err)
 		return exitCode(err)
 	}
+	svc.attach(sess)
 	ifname := sess.Netif().Name()
 
 	var socksSrv *socks.Server
@@ -234,9 +266,16 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for {
 		select {
 		case <-ctx.Done():
+			svc.stopping()
+			if errors.Is(context.Cause(ctx), errQuota) {
+				rep.line("stopping: the SIM used its --quota (--quota-action stop)")
+			}
 			rep.line("stopping: LCP terminate, hang up")
 			stopSOCKS(socksSrv) // no new connection while the link goes down
 			closeSession(sess, rep)
+			if errors.Is(context.Cause(ctx), errQuota) {
+				return exitQuota
+			}
 			return exitOK
 		case <-sess.Done():
 			err := sess.Err()
@@ -275,7 +314,8 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 	cfg := pppdial.Config{
 		Port: o.port, Baud: o.baud, RTSCTS: o.rtscts,
 		Modem: at.Config{APN: o.apn, PDPType: o.pdp, PIN: o.pin, DialString: o.dialString, Guard: o.guard,
-			Timeouts: at.Timeouts{Register: o.registerTimeout}, StateDir: o.stateDir, BaudSwitch: o.baudSwitch},
+			Timeouts: at.Timeouts{Register: o.registerTimeout}, StateDir: o.stateDir, BaudSwitch: o.baudSwitch,
+			Identity: true},
 		Hangup: at.HangupOptions{Guard: o.guard},
 		PPP: ppp.Config{Username: o.user, Password: o.password, IPv6: o.ipv6,
 			EchoInterval: o.echoInterval, EchoFailures: o.echoFailures},
@@ -312,6 +352,14 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 		cfg.Record = f
 	}
 	return cfg, cleanup, nil
+}
+
+// serviceLogger is the service's logger: the session's with -v, else warnings on stderr.
+func serviceLogger(l *slog.Logger, stderr io.Writer) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 func validIfname(name string) bool {

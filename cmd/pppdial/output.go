@@ -58,6 +58,10 @@ type jsonEvent struct {
 	Mode    string       `json:"mode,omitempty"`
 	Global  []string     `json:"global,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
+	// A quota event's figures: the mark reached, the bytes used this billing period, the quota.
+	Percent int    `json:"percent,omitempty"`
+	Used    uint64 `json:"used,omitempty"`
+	Quota   uint64 `json:"quota,omitempty"`
 	// A signal event's fields (rssi_dbm, ber, ...) at the top level; null where unknown.
 	*cell.Picture
 }
@@ -228,6 +232,8 @@ func stepTitle(step string) string {
 		return "init"
 	case at.StepSIM:
 		return "SIM ready"
+	case at.StepIdentity:
+		return "modem"
 	case at.StepSignal:
 		return "signal"
 	case at.StepRegister:
