@@ -48,7 +48,9 @@ type Config struct {
 	// 1500 bytes (private APNs, roaming IoT SIMs): it is asked for as PPP's MRU, and the MTU
 	// in force — the smaller of it and the peer's MRU — is pp<N>'s MTU, which TCP's MSS
 	// follows, and is reported in EventUp's Status. 0: PPP.MRU (default 1500); when both are
-	// set the smaller wins. A modem that reports its network's MTU lowers it further.
+	// set the smaller wins. A modem that reports its network's MTU (AT+CGCONTRDP) lowers it
+	// further: read right before ATD, and with the multiplexer on the AT channel while the
+	// link is up, for the next dial.
 	MTU int
 
 	// CMUX multiplexes the port (3GPP 27.010) so that the modem answers AT on one channel while
@@ -177,6 +179,7 @@ type Session struct {
 	upErr      error         // set when the session ended before it was ever up
 	ups        int
 	links      int // PPP links started
+	modemMTU   int // the network's MTU the AT channel read while a link was up (mtu.go)
 }
 
 // ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
@@ -543,6 +546,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	if s.mux != nil {
 		mcfg.BaudSwitch = 0 // done on the port before AT+CMUX; a channel has no speed
 	}
+	mcfg.QueryMTU = true // the modem's own MTU, where it reports one (mtu.go)
 	if s.cfg.Record != nil && attempt == 1 {
 		mcfg.Record = at.NewRecorder(s.cfg.Record, at.RecorderOptions{Secrets: []string{s.cfg.PPP.Password}})
 	}
@@ -554,12 +558,20 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 		return false, err
 	}
 	// The data line ends by itself when the modem says NO CARRIER or drops DCD.
-	// The modem's own MTU (AT+CGCONTRDP's <MTU> on modems that report it) is to come with the
-	// dial's Info once the at package reads it; until then only the configured MTU applies.
-	pc := s.cfg.pppConfig(0)
+	pc := s.cfg.pppConfig(s.modemMTUFor(sess.Info))
 	if c := sess.Info.APN; c != nil && pc.Username == "" && pc.Password == "" {
 		// --apn auto: the provider database's credentials, when the user gave none.
 		pc.Username, pc.Password = c.Username, c.Password
+	}
+	// The link's observer hands its events to runLink's loop, which handles them beside the
+	// monitor's and the interface's; the ppp package's queue keeps a slow loop from stalling the
+	// link.
+	events, eventsOver := make(chan ppp.Event, 64), make(chan struct{})
+	pc.OnEvent = func(e ppp.Event) {
+		select {
+		case events <- e:
+		case <-eventsOver: // runLink has returned: nobody reads any more
+		}
 	}
 	conn := ppp.NewConn(sess.Data(), pc)
 	s.dev.attach(conn)
@@ -571,7 +583,8 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// not by cancellation: its reason is then "link closed", not the context's.
 	conn.Start(context.WithoutCancel(ctx))
 
-	reason := s.runLink(conn)
+	reason := s.runLink(conn, events)
+	close(eventsOver)
 	wasUp = reason.wasUp
 	s.dev.attach(nil)
 	s.nif.SetDown(reason.err)
@@ -609,7 +622,7 @@ type linkEnd struct {
 }
 
 // runLink forwards the link's events until it ends, configuring the interface on the way.
-func (s *Session) runLink(conn *ppp.Conn) linkEnd {
+func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 	var end linkEnd
 	v6 := &ipv6Report{}
 	defer v6.stopTimer()
@@ -641,19 +654,36 @@ func (s *Session) runLink(conn *ppp.Conn) linkEnd {
 			_ = conn.Close(ctx)
 		}()
 	}
-	events := conn.Events()
 	signals := s.startMonitor()
 	defer signals.stop()
-	for events != nil {
+	var mtu mtuRead // the AT channel's reading of the MTU, once the link is up
+	defer mtu.stop()
+	for ended := false; !ended; {
 		select {
 		case r := <-signals.c:
 			s.reportSignal(r)
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				break
+		case r := <-mtu.c:
+			s.reportModemMTU(r)
+		case ev := <-events:
+			if ev.Missed > 0 {
+				s.log.Warn("link events missed (this loop fell behind)", "missed", ev.Missed)
 			}
 			s.handleLinkEvent(ev, &end, v6)
+			if ev.Kind == ppp.EventUp {
+				mtu.start(s)
+			}
+			ended = ev.Kind == ppp.EventDown
+		case <-conn.Done():
+			// The observer was handed EventDown before Done closed: take what it left.
+			for drained := false; !drained; {
+				select {
+				case ev := <-events:
+					s.handleLinkEvent(ev, &end, v6)
+				default:
+					drained = true
+				}
+			}
+			ended = true
 		case <-autoconf:
 			s.reportIPv6(v6, false)
 		case <-v6.wait:

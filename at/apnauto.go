@@ -47,6 +47,7 @@ func (d *dialer) dialAuto(ctx context.Context) (*Session, error) {
 		err := d.run(ctx, StepAPN, func(ctx context.Context) (string, error) {
 			detail := fmt.Sprintf("trying %d/%d on %s/%s: %s", i+1, len(cands), network.MCC, network.MNC, c)
 			_, err := d.cmd(ctx, StepAPN, d.cgdcont(c.APN), 0)
+			d.apnName = c.APN
 			return detail, err
 		})
 		var sess *Session

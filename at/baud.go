@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
+	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/line"
 )
 
@@ -178,9 +181,20 @@ func verifyBaud(ctx context.Context, p *Port, t Timeouts) bool {
 	return false
 }
 
-// baud is the dial step for Config.BaudSwitch.
+// baudTarget is the speed the baud step moves modem and host to: Config.BaudSwitch, else the
+// line's configured speed when the wake found the modem at another; 0 skips the step.
+func (d *dialer) baudTarget() int {
+	if d.cfg.BaudSwitch > 0 {
+		return d.cfg.BaudSwitch
+	}
+	return d.restoreBaud
+}
+
+// baud is the dial step for Config.BaudSwitch, and for a modem the wake found at another speed
+// than the line's: it moves it back.
 func (d *dialer) baud(ctx context.Context) (string, error) {
-	res, err := switchBaud(ctx, d.p, d.cfg.BaudSwitch, d.cfg.RTSCTS, d.cfg.Timeouts)
+	target := d.baudTarget()
+	res, err := switchBaud(ctx, d.p, target, d.cfg.RTSCTS, d.cfg.Timeouts)
 	if res.Warn != "" {
 		d.cfg.Logger.Warn("at: " + res.Warn)
 		res.Detail += "; warning: " + res.Warn
@@ -190,7 +204,7 @@ func (d *dialer) baud(ctx context.Context) (string, error) {
 		return "the line's speed cannot be set: left as it is", nil
 	}
 	if err != nil {
-		return res.Detail, &StepError{Step: StepBaud, Command: "AT+IPR=" + strconv.Itoa(d.cfg.BaudSwitch), Err: err}
+		return res.Detail, &StepError{Step: StepBaud, Command: "AT+IPR=" + strconv.Itoa(target), Err: err}
 	}
 	return res.Detail, nil
 }
@@ -202,4 +216,148 @@ func (p *Port) Baud() int {
 		return b.Baud()
 	}
 	return 0
+}
+
+// leftBauds are the speeds findBaud tries after Config.BaudSwitch's: those the UARTs of cellular
+// modules take above their factory 115200 (the common ones first: Quectel's and u-blox's go to
+// 921600, some to 3000000, SIMCom's to 4000000), and 115200 itself, for a modem reset to its
+// default under a line configured at another speed.
+var leftBauds = []int{921600, 460800, 230400, 115200, 3000000, 4000000, 3686400, 3200000, 1000000}
+
+// findBaud looks for a modem that answered nothing at the line's speed at the speeds an earlier
+// run's speed switch (AT+IPR, never saved, but kept until the modem's power goes) may have left
+// it at: Config.BaudSwitch first, then leftBauds, for at most Timeouts.Wake (each speed costs
+// two AT retries, so a modem found nowhere costs twice the wake time in all). Found, the host
+// stays at that speed and the detail says so: with Config.BaudSwitch the baud step goes on from
+// there, without it the baud step moves both back to the line's speed. Not found, the line is
+// back at its speed and cause comes back with the speeds tried.
+//
+// A modem left in a call at another speed answers only once escaped, and is escaped only when
+// its peer's PPP frames arrive there: one whose peer is silent is not found.
+func (d *dialer) findBaud(ctx context.Context, bs line.BaudSetter, cause error) (string, error) {
+	configured := bs.Baud()
+	deadline := time.Now().Add(d.cfg.Timeouts.Wake)
+	seen := map[int]bool{configured: true}
+	var tried []string
+	for _, rate := range append([]int{d.cfg.BaudSwitch}, leftBauds...) {
+		if rate <= 0 || seen[rate] {
+			continue
+		}
+		seen[rate] = true
+		if !time.Now().Before(deadline) {
+			break
+		}
+		if err := bs.SetBaud(rate); err != nil {
+			continue // the host's UART cannot run there, so it cannot talk to a modem there either
+		}
+		tried = append(tried, strconv.Itoa(rate))
+		how, ok, err := d.probe(ctx, deadline)
+		if err != nil {
+			_ = bs.SetBaud(configured)
+			return "", err
+		}
+		if !ok {
+			continue
+		}
+		// A line whose speed means nothing to the modem (a pty; a modem that follows the host's
+		// speed) answers at every speed once it answers at all: then what brought it to answer
+		// was the close or the escape, or time, not the speed.
+		if answers, err := d.answersAt(ctx, bs, configured); err != nil {
+			return "", err
+		} else if answers {
+			detail := "modem answers"
+			if how != "" {
+				detail += " (" + how + ")"
+			}
+			return detail, nil
+		}
+		if err := bs.SetBaud(rate); err != nil {
+			return "", err
+		}
+		detail := fmt.Sprintf("modem answers at %d baud, not at the line's %d: an earlier run's speed switch left it there", rate, configured)
+		if how != "" {
+			detail += " (" + how + ")"
+		}
+		if d.cfg.BaudSwitch > 0 {
+			detail += "; following it"
+		} else {
+			d.restoreBaud = configured
+			detail += fmt.Sprintf("; moving it back to %d", configured)
+		}
+		d.cfg.Logger.Warn("at: " + detail)
+		return detail, nil
+	}
+	_ = bs.SetBaud(configured)
+	return "", fmt.Errorf("%w; nor at %s baud, where an earlier speed switch may have left it", cause, strings.Join(tried, ", "))
+}
+
+// probe asks the modem at the line's current speed whether it answers, until deadline: AT; the
+// multiplexer's close sequence and AT (a run that died with CMUX on); where PPP frames came, an
+// escape and AT (one that died in a call). It says how the modem was brought to answer, and
+// returns an error only when the dial cannot go on (ctx ended, the port failed).
+func (d *dialer) probe(ctx context.Context, deadline time.Time) (how string, ok bool, err error) {
+	d.p.sawPPP() // frames seen at another speed say nothing about this one
+	lateRisk := false
+	try := func() (bool, error) {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
+		}
+		_, err := d.p.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, left))
+		if err == nil && lateRisk {
+			// This OK may answer an earlier AT that timed out (a slow modem): let the late
+			// answers come and go, then ask once more, as the wake does.
+			lateRisk = false
+			if err := d.p.settle(ctx, 4*settleQuiet); err != nil {
+				return false, err
+			}
+			_, err = d.p.exec(ctx, "", d.cfg.Timeouts.WakeRetry)
+		}
+		switch {
+		case err == nil:
+			return true, nil
+		case ctx.Err() != nil:
+			return false, ctx.Err()
+		case d.p.failed() != nil:
+			return false, err
+		}
+		lateRisk = lateRisk || errors.Is(err, ErrCommandTimeout)
+		return false, nil
+	}
+	if ok, err := try(); ok || err != nil {
+		return "", ok, err
+	}
+	if _, err := d.p.writeCommand(cmux.CloseSequence()); err != nil {
+		return "", false, err
+	}
+	if ok, err := try(); ok || err != nil {
+		return "a multiplexer was left open: closed it", ok, err
+	}
+	if d.p.sawPPP() && time.Now().Before(deadline) {
+		if err := d.escape(ctx, deadline); err != nil {
+			return "", false, err
+		}
+		if ok, err := try(); ok || err != nil {
+			return "was in data mode: escaped and hung up", ok, err
+		}
+	}
+	return "", false, nil
+}
+
+// answersAt sets the line to rate and reports whether the modem answers an AT there. The AT's
+// timeout leaves the port unsettled, so the next command waits out a late answer first.
+func (d *dialer) answersAt(ctx context.Context, bs line.BaudSetter, rate int) (bool, error) {
+	if err := bs.SetBaud(rate); err != nil {
+		return false, nil
+	}
+	_, err := d.p.exec(ctx, "", d.cfg.Timeouts.WakeRetry)
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case d.p.failed() != nil:
+		return false, err
+	}
+	return false, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -172,4 +174,181 @@ func TestSwitchBaudResyncsWithASlowModem(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "the modem refused AT+IPR=921600 (command failed: the modem answered ERROR): staying at 115200 baud", res.Detail)
 	assert.Equal(t, 115200, host.Baud())
+}
+
+// leftFastDial dials a modem that an earlier run left at 921600 (and, with mux, in an open
+// multiplexer) over a line configured at 115200, and returns the finished wake and baud steps.
+func leftFastDial(t *testing.T, p modemsim.Profile, mux bool, baudSwitch int) (wake, baud []at.Progress, m *modemsim.Modem, host *serialline.Port) {
+	t.Helper()
+	p.StartBaud = 921600
+	p.GuardTime = 50 * time.Millisecond
+	host, modemEnd := serialline.Pipe(serialline.Options{Baud: 115200})
+	port := at.NewPort(host)
+	sctx, stop := context.WithCancel(context.Background())
+	m = modemsim.New(p, modemsim.Discard)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = m.Serve(sctx, modemEnd) }()
+	t.Cleanup(func() {
+		_ = port.Close()
+		stop()
+		<-served
+	})
+	// The modem is at its speed before the host's first byte: Serve sets it as it starts.
+	require.Eventually(t, func() bool { return modemEnd.Baud() == 921600 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if mux {
+		// The earlier run: at 921600, AT+CMUX answered OK, then it died with the multiplexer open.
+		require.NoError(t, host.SetBaud(921600))
+		// Once the modem is booted (it drops what comes before), AT+CMUX.
+		require.Eventually(t, func() bool {
+			_, err := port.Exec(ctx, "", 100*time.Millisecond)
+			return err == nil
+		}, 5*time.Second, time.Millisecond)
+		_, err := port.Exec(ctx, "+CMUX=0", time.Second)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return m.Stats().CMUXStarts == 1 }, 5*time.Second, time.Millisecond)
+		require.NoError(t, host.SetBaud(115200))
+	}
+	_, err := at.Dial(ctx, port, at.Config{
+		APN: "internet", BaudSwitch: baudSwitch, RTSCTS: true, Guard: 50 * time.Millisecond,
+		Timeouts: at.Timeouts{Wake: time.Second, WakeRetry: 200 * time.Millisecond},
+		OnProgress: func(p at.Progress) {
+			switch {
+			case p.Step == at.StepWake && p.Done:
+				wake = append(wake, p)
+			case p.Step == at.StepBaud && p.Done:
+				baud = append(baud, p)
+			}
+		},
+	})
+	require.NoError(t, err, "the modem is found and the dial goes on")
+	cmds := m.Commands()
+	assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1])
+	assert.NotContains(t, cmds, "AT&W", "the speed is never saved")
+	require.Len(t, wake, 1)
+	return wake, baud, m, host
+}
+
+// TestWakeFindsAModemLeftFast: a modem left at 921600 by a crashed --baud-switch run answers
+// nothing at the line's 115200; the wake finds it there, says so, and the baud step moves it
+// back to the line's speed.
+func TestWakeFindsAModemLeftFast(t *testing.T) {
+	wake, baud, m, host := leftFastDial(t, modemsim.EC25(), false, 0)
+	assert.NoError(t, wake[0].Err)
+	assert.Equal(t, "modem answers at 921600 baud, not at the line's 115200: an earlier run's speed switch left it there; moving it back to 115200", wake[0].Detail)
+	require.Len(t, baud, 1)
+	assert.Equal(t, "115200 baud (was 921600)", baud[0].Detail)
+	assert.Equal(t, 115200, host.Baud())
+	assert.Contains(t, m.Commands(), "AT+IPR=115200")
+}
+
+// TestWakeFollowsAModemLeftAtTheSwitchSpeed: with --baud-switch 921600 the modem is where the
+// switch wants it: the host follows and the baud step has nothing left to do.
+func TestWakeFollowsAModemLeftAtTheSwitchSpeed(t *testing.T) {
+	wake, baud, m, host := leftFastDial(t, modemsim.EC25(), false, 921600)
+	assert.Equal(t, "modem answers at 921600 baud, not at the line's 115200: an earlier run's speed switch left it there; following it", wake[0].Detail)
+	require.Len(t, baud, 1)
+	assert.Equal(t, "already at 921600 baud", baud[0].Detail)
+	assert.Equal(t, 921600, host.Baud())
+	for _, c := range m.Commands() {
+		assert.False(t, strings.HasPrefix(c, "AT+IPR="), "no speed change needed: %s", c)
+	}
+}
+
+// TestWakeFindsAMultiplexerLeftFast: a run with --cmux --baud-switch that died left the modem at
+// 921600 inside an open multiplexer: found there, the multiplexer closed, the speed moved back.
+func TestWakeFindsAMultiplexerLeftFast(t *testing.T) {
+	wake, baud, m, host := leftFastDial(t, modemsim.SIM7600(), true, 0)
+	assert.Equal(t, "modem answers at 921600 baud, not at the line's 115200: an earlier run's speed switch left it there "+
+		"(a multiplexer was left open: closed it); moving it back to 115200", wake[0].Detail)
+	assert.Equal(t, 1, m.Stats().CMUXEnds)
+	require.Len(t, baud, 1)
+	assert.Equal(t, 115200, host.Baud())
+}
+
+// TestWakeSpeedSearchIsBounded: on a line where nothing answers at any speed (the wrong port),
+// the search costs at most one more wake time (virtual clock), the error says which speeds it
+// tried, and the line is back at its speed.
+func TestWakeSpeedSearchIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host, dead := serialline.Pipe(serialline.Options{Baud: 115200})
+		port := at.NewPort(host)
+		defer func() {
+			_ = port.Close()
+			_ = dead.Close()
+		}()
+		const wake = 10 * time.Second
+		start := time.Now()
+		_, err := at.Dial(context.Background(), port, at.Config{APN: "internet", BaudSwitch: 230400,
+			Timeouts: at.Timeouts{Wake: wake, WakeRetry: 500 * time.Millisecond}})
+		took := time.Since(start)
+		require.ErrorIs(t, err, at.ErrNoResponse)
+		assert.Contains(t, err.Error(), "nor at 230400, 921600, 460800, 3000000, 4000000, 3686400, 3200000, 1000000 baud",
+			"the switch's speed first, the line's own not again")
+		t.Logf("nothing at any speed: %v (virtual)", took)
+		assert.LessOrEqual(t, took, 2*wake+5*time.Second, "the wake, the search, and an escape's guard times")
+		assert.Greater(t, took, wake, "the search ran after the wake")
+		assert.Equal(t, 115200, host.Baud())
+	})
+}
+
+// speedlessLine is a line whose speed can be set but means nothing, as a pty's: the modem
+// behind it answers at every speed.
+type speedlessLine struct {
+	line.Line
+	baud atomic.Int64
+}
+
+func (l *speedlessLine) Baud() int { return int(l.baud.Load()) }
+
+func (l *speedlessLine) SetBaud(rate int) error {
+	l.baud.Store(int64(rate))
+	return nil
+}
+
+// TestWakeSpeedSearchOnALineWithoutSpeed: a modem that is merely slow to boot answers nothing in
+// the wake time, then answers during the search; on a line whose speed means nothing (a pty,
+// pppd-vm's modem) it answers at the line's speed too, so no speed is blamed, none is switched,
+// and the line stays at its own.
+func TestWakeSpeedSearchOnALineWithoutSpeed(t *testing.T) {
+	p := modemsim.EC25()
+	p.GuardTime = 50 * time.Millisecond
+	p.BootDelay = 1500 * time.Millisecond
+	host, modemEnd := serialline.Pipe(serialline.Options{})
+	l := &speedlessLine{Line: plainLine{host}}
+	l.baud.Store(115200)
+	port := at.NewPort(l)
+	ctx, cancel := context.WithCancel(context.Background())
+	m := modemsim.New(p, modemsim.Discard)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = m.Serve(ctx, modemEnd) }()
+	defer func() {
+		_ = port.Close()
+		cancel()
+		<-served
+	}()
+	var wake []at.Progress
+	var baud int
+	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer dcancel()
+	_, err := at.Dial(dctx, port, at.Config{APN: "internet", Guard: 50 * time.Millisecond,
+		Timeouts: at.Timeouts{Wake: time.Second, WakeRetry: 200 * time.Millisecond},
+		OnProgress: func(p at.Progress) {
+			switch {
+			case p.Step == at.StepWake && p.Done:
+				wake = append(wake, p)
+			case p.Step == at.StepBaud:
+				baud++
+			}
+		}})
+	require.NoError(t, err)
+	require.Len(t, wake, 1)
+	// Whether it booted before or after the search's close sequence is the scheduler's choice.
+	assert.Regexp(t, `^modem answers( \(a multiplexer was left open: closed it\))?$`, wake[0].Detail, "no speed blamed")
+	assert.Zero(t, baud, "no speed to move back")
+	assert.Equal(t, 115200, l.Baud())
+	for _, c := range m.Commands() {
+		assert.False(t, strings.HasPrefix(c, "AT+IPR="), c)
+	}
 }

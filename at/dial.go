@@ -31,6 +31,7 @@ const (
 	StepRegister Step = "register" // +CREG/+CGREG/+CEREG until registered
 	StepOperator Step = "operator" // AT+COPS?
 	StepAPN      Step = "apn"      // AT+CGDCONT; with APN "auto", AT+CIMI and one event per APN tried
+	StepMTU      Step = "mtu"      // AT+CGCONTRDP: the network's MTU for the context (Config.QueryMTU)
 	StepDial     Step = "dial"     // ATD until CONNECT
 )
 
@@ -70,9 +71,17 @@ type Config struct {
 	StateDir string
 	// BaudSwitch, if set, moves the modem and the host to this speed after the echo is off
 	// (SwitchBaud); RTSCTS says the line has hardware flow control, without which a speed above
-	// FastBaud is warned about.
+	// FastBaud is warned about. A modem that answers nothing at the line's speed is looked for
+	// at this speed first (an earlier run's switch may have left it there), and followed.
 	BaudSwitch int
 	RTSCTS     bool
+	// QueryMTU asks the modem for the network's MTU on the context right before each ATD
+	// (AT+CGCONTRDP=<CID>, the "mtu" step), into Info.MTU. Only a context the network has
+	// already activated has one — on LTE, the attach's default bearer often is CID 1 — and
+	// only when it has the APN being dialed; an ERROR, an answer without the field (most
+	// modems leave it out) or no answer is reported in the step's detail and never fails the
+	// dial.
+	QueryMTU bool
 	// PDPType is "IP" (default), "IPV6" or "IPV4V6".
 	PDPType string
 	// CID is the PDP context id (default 1).
@@ -155,6 +164,9 @@ type Info struct {
 	AccessTech   string    // AcT by name: "LTE", "GSM", "LTE-M", ...
 	Registration RegStatus // home or roaming
 	Connect      string    // the CONNECT line, e.g. "CONNECT 150000000"
+	// MTU is the network's IPv4 MTU on the dialed context as the modem reported it right before
+	// ATD (Config.QueryMTU); 0 when it did not.
+	MTU int
 	// APN is the candidate APNAuto dialed with (nil without APNAuto, and when the network is
 	// unknown and the modem's stored context was dialed). Its password is redacted in every
 	// print and log form.
@@ -195,6 +207,12 @@ type dialer struct {
 	p     *Port
 	info  Info
 	regCh chan regUpdate
+	// apnName is the APN the context was given for the next ATD ("" when the modem's stored
+	// context is dialed): the MTU step checks the active context has it.
+	apnName string
+	// restoreBaud is the line's configured speed when the wake found the modem at another
+	// (findBaud) and no Config.BaudSwitch is asked for: the baud step moves it back there.
+	restoreBaud int
 }
 
 type regUpdate struct {
@@ -227,7 +245,7 @@ func Dial(ctx context.Context, p *Port, cfg Config) (*Session, error) {
 func Prepare(ctx context.Context, p *Port, cfg Config) error {
 	return begin(ctx, p, cfg, func(d *dialer) error {
 		for _, s := range d.plan() {
-			if s.step == StepBaud && d.cfg.BaudSwitch <= 0 {
+			if s.step == StepBaud && d.baudTarget() <= 0 {
 				return nil
 			}
 			if err := d.run(ctx, s.step, s.fn); err != nil {
@@ -285,7 +303,7 @@ func (d *dialer) plan() []dialStep {
 // steps runs Dial's steps in order.
 func (d *dialer) steps(ctx context.Context) (*Session, error) {
 	for _, s := range d.plan() {
-		if (s.step == StepBaud && d.cfg.BaudSwitch <= 0) || (s.step == StepIdentity && !d.cfg.Identity) {
+		if (s.step == StepBaud && d.baudTarget() <= 0) || (s.step == StepIdentity && !d.cfg.Identity) {
 			continue
 		}
 		if s.step == StepAPN && d.cfg.APN == APNAuto {
@@ -298,8 +316,13 @@ func (d *dialer) steps(ctx context.Context) (*Session, error) {
 	return d.dialStep(ctx)
 }
 
-// dialStep runs the dial step.
+// dialStep runs the dial step, after the MTU step with Config.QueryMTU.
 func (d *dialer) dialStep(ctx context.Context) (*Session, error) {
+	if d.cfg.QueryMTU {
+		if err := d.run(ctx, StepMTU, d.mtu); err != nil {
+			return nil, err
+		}
+	}
 	var sess *Session
 	err := d.run(ctx, StepDial, func(ctx context.Context) (string, error) {
 		var err error
@@ -384,11 +407,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// wake sends AT until OK. A modem answering with PPP frames, or saying nothing for half the
-// wake time, may be in data mode from an earlier run: escape and hang up, then go on.
+// wake sends AT until OK (wakeHere). A modem that answers nothing at the line's speed may
+// have been left at another by an earlier run's AT+IPR: on a line whose speed can be set, the
+// speeds a speed switch leaves are searched (findBaud).
 func (d *dialer) wake(ctx context.Context) (string, error) {
+	detail, err := d.wakeHere(ctx, d.cfg.Timeouts.Wake)
+	if err == nil || !errors.Is(err, ErrNoResponse) || ctx.Err() != nil || d.p.failed() != nil {
+		return detail, err
+	}
+	bs, ok := d.p.l.(line.BaudSetter)
+	if !ok {
+		return detail, err
+	}
+	return d.findBaud(ctx, bs, err)
+}
+
+// wakeHere sends AT until OK at the line's speed, for at most budget. A modem answering with
+// PPP frames, or saying nothing for a third of the budget, may be in data mode from an earlier
+// run: escape and hang up, then go on.
+func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, error) {
 	start := time.Now()
-	deadline := start.Add(d.cfg.Timeouts.Wake)
+	deadline := start.Add(budget)
 	escapes := 0
 	tries := 0
 	muxClosed := false
@@ -430,7 +469,7 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 		if errors.Is(err, ErrCommandTimeout) {
 			lateRisk = true
 		}
-		silent := d.p.receivedBytes() == 0 && time.Since(start) > d.cfg.Timeouts.Wake/3
+		silent := d.p.receivedBytes() == 0 && time.Since(start) > budget/3
 		sawPPP := d.p.sawPPP()
 		if !muxClosed && tries >= 2 {
 			// A modem left in 27.010 mode by a run that died ignores text, or answers in
@@ -444,7 +483,7 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 			}
 			continue
 		}
-		if escapes < 2 && (sawPPP || (silent && escapes == 0 && time.Since(muxClosedAt) > d.cfg.Timeouts.Wake/4)) {
+		if escapes < 2 && (sawPPP || (silent && escapes == 0 && time.Since(muxClosedAt) > budget/4)) {
 			escapes++
 			d.cfg.Logger.Debug("at: modem not in command mode: escaping")
 			if err := d.escape(ctx, deadline); err != nil {
@@ -765,6 +804,7 @@ func (d *dialer) apn(ctx context.Context) (string, error) {
 		return "skipped (no APN configured)", nil
 	}
 	_, err := d.cmd(ctx, StepAPN, d.cgdcont(d.cfg.APN), 0)
+	d.apnName = d.cfg.APN
 	return d.cfg.APN, err
 }
 

@@ -2,10 +2,12 @@
 // phase of pppdial, and the owner of the line while PPP runs.
 //
 // Dial runs the steps a chat script would, each with its own timeout and a progress report:
-// wake (AT until OK, escaping and hanging up a modem left in data mode), echo off, verbose
+// wake (AT until OK, escaping and hanging up a modem left in data mode, closing a multiplexer
+// left open, and on a line whose speed can be set looking for a modem an earlier AT+IPR left at
+// another speed), echo off, the speed (Config.BaudSwitch, or back to the line's), verbose
 // errors, Config.Init commands, SIM state and PIN (entered once, never retried when rejected),
-// signal in dBm, registration over +CREG/+CGREG/+CEREG (polled and from URCs), operator, APN and
-// ATD. It returns a Session whose Data() is the PPP stream as a line.Line, starting with exactly
+// signal in dBm, registration over +CREG/+CGREG/+CEREG (polled and from URCs), operator, APN,
+// the network's MTU (AT+CGCONTRDP, Config.QueryMTU) and ATD. It returns a Session whose Data() is the PPP stream as a line.Line, starting with exactly
 // the bytes that followed the CONNECT line. Failures are typed: sentinels (ErrNoCarrier,
 // ErrWrongPIN, ErrNoResponse, ...) and *CMEError (whose Code is a CMECode, the 27.007 numbers
 // named: CMESIMBusy, CMEIncorrectPassword, ...), wrapped in *StepError, all matchable with

@@ -226,6 +226,7 @@ func transcriptConfig(cfg Config) transcript.DialConfig {
 		APN: cfg.APN, PDP: cfg.PDPType, CID: cfg.CID, Dial: cfg.DialString,
 		Init: cfg.Init, Reg: cfg.RegistrationCommands, Poll: cfg.PollInterval, Guard: cfg.Guard,
 		Identity: cfg.Identity,
+		QueryMTU: cfg.QueryMTU,
 	}
 	if cfg.PIN != "" {
 		c.PIN = Redacted
@@ -255,6 +256,7 @@ func configFromTranscript(c transcript.DialConfig, base Config) Config {
 		base.RegistrationCommands = c.Reg
 	}
 	base.Identity = base.Identity || c.Identity
+	base.QueryMTU = base.QueryMTU || c.QueryMTU
 	for _, d := range []struct {
 		dst *time.Duration
 		v   time.Duration

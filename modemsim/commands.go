@@ -281,6 +281,8 @@ func (s *session) exec(cmd string) result {
 		return result{}
 	case "+CGDCONT":
 		return s.cgdcont(arg)
+	case "+CGCONTRDP":
+		return s.cgcontrdp(arg)
 	case "+IPR":
 		return s.iprCmd(arg)
 	case "+CMUX":
@@ -457,6 +459,60 @@ func (s *session) cgdcont(arg string) result {
 	return errResult
 }
 
+// cgcontrdp answers AT+CGCONTRDP[=<cid>] with the dynamic parameters of the active contexts,
+// in a Quectel's layout: address and mask in one field, the gateway, the DNS servers, empty
+// P-CSCFs, the IM CN and LIPA flags and, with Profile.ContextMTU, <IPv4_MTU>. The network
+// appends its operator identifier to the APN. An inactive context given by number is an error.
+func (s *session) cgcontrdp(arg string) result {
+	if arg == "=?" {
+		return result{info: []string{"+CGCONTRDP: (1-16)"}}
+	}
+	var cids []int
+	switch {
+	case arg == "":
+		for cid := 1; cid <= 16; cid++ {
+			if _, ok := s.contextAPN(cid); ok {
+				cids = append(cids, cid)
+			}
+		}
+	case strings.HasPrefix(arg, "="):
+		cid, err := strconv.Atoi(strings.TrimSpace(arg[1:]))
+		if err != nil || cid < 1 || cid > 16 {
+			return result{final: s.cmeError(50)}
+		}
+		if _, ok := s.contextAPN(cid); !ok {
+			return result{final: s.cmeError(3)}
+		}
+		cids = []int{cid}
+	default:
+		return errResult
+	}
+	var info []string
+	for _, cid := range cids {
+		apn, _ := s.contextAPN(cid)
+		if apn != "" {
+			apn += ".mnc001.mcc001.gprs"
+		}
+		l := "+CGCONTRDP: " + itoa(cid) + "," + itoa(4+cid) + `,"` + apn +
+			`","10.64.64.64.255.255.255.255","10.64.64.1","10.64.64.1","0.0.0.0","",""`
+		if s.p.ContextMTU > 0 {
+			l += ",0,0," + itoa(s.p.ContextMTU)
+		}
+		info = append(info, l)
+	}
+	return result{info: info}
+}
+
+// contextAPN reports whether context cid has dynamic parameters, and its APN: a call runs on
+// it (on any DLC), or it is the default bearer of a registered LTE modem
+// (Profile.DefaultBearer), with the APN its definition has.
+func (s *session) contextAPN(cid int) (string, bool) {
+	if apn, ok := s.m.activeAPN(cid); ok {
+		return apn, true
+	}
+	return s.apn[cid], cid == 1 && s.p.DefaultBearer && s.registered()
+}
+
 // dial places the data call; its answer comes after DialDelay.
 func (s *session) dial(number string) result {
 	s.m.count(func(st *Stats) { st.Dials++ })
@@ -485,7 +541,7 @@ func (s *session) dial(number string) result {
 			} else {
 				s.sendLines(s.p.ConnectText)
 			}
-			s.startCall(tail)
+			s.startCall(dialCID(number), tail)
 		}
 	})
 	return result{async: true}

@@ -13,6 +13,7 @@ func FuzzCommandLine(f *testing.F) {
 		"AT\r", "ATE0\r\n", "AT+CPIN=\"1234\"\r", "AT+CPIN=\"12345678\",\"1\"\r", "AT+CREG=2;+CREG?\r",
 		"AT+CGDCONT=1,\"IP\",\"internet\"\r", "ATD*99***1#\r", "AT+CMEE=2\r", "ATS0=0;S7?\r", "\xffAT\xfe+C\r",
 		"at+cops?\r", "ATZ&F&D2\r", "AT+CGDCONT=\r", "AT+\"\r", "ATI\r", "ATH\r", "ATO\r", "AT+IPR=921600\r", "AT+IPR?;+CIMI\r",
+		"AT+CGCONTRDP=1\r", "AT+CGDCONT=1,\"IP\",\"a\";+CGCONTRDP\r", "AT+CGCONTRDP=?\r", "AT+CGCONTRDP=99\r",
 	} {
 		f.Add([]byte(s), uint8(0))
 	}
@@ -21,6 +22,9 @@ func FuzzCommandLine(f *testing.F) {
 		p.PIN = "1234"
 		p.NoSIM = mode&1 != 0
 		p.NoCEREG = mode&2 != 0
+		if mode&8 != 0 {
+			p.DefaultBearer, p.ContextMTU = true, 1400
+		}
 		m := New(p, nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -43,7 +43,14 @@ type Modem struct {
 	mu       sync.Mutex
 	stats    Stats
 	commands []string
-	mux      *cmux.Mux // the multiplexer while the line runs one
+	mux      *cmux.Mux             // the multiplexer while the line runs one
+	active   map[int]activeContext // contexts calls run on, over every DLC
+}
+
+// activeContext is a context a call runs on: how many, and the APN it was dialed with.
+type activeContext struct {
+	calls int
+	apn   string
 }
 
 // New returns a modem with profile p that runs data behind CONNECT. A nil data discards the
@@ -88,6 +95,38 @@ func (m *Modem) count(f func(*Stats)) {
 	m.mu.Unlock()
 }
 
+// activate and deactivate count the calls on context cid, dialed with apn.
+func (m *Modem) activate(cid int, apn string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.active == nil {
+		m.active = map[int]activeContext{}
+	}
+	a := m.active[cid]
+	a.calls++
+	a.apn = apn
+	m.active[cid] = a
+}
+
+func (m *Modem) deactivate(cid int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.active[cid]
+	if a.calls--; a.calls <= 0 {
+		delete(m.active, cid)
+		return
+	}
+	m.active[cid] = a
+}
+
+// activeAPN reports whether a call runs on context cid, on any DLC, and its APN.
+func (m *Modem) activeAPN(cid int) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.active[cid]
+	return a.apn, ok
+}
+
 // Discard is a DataFunc that swallows the host's bytes and sends nothing.
 func Discard(ctx context.Context, data line.Line) error {
 	done := make(chan struct{})
@@ -129,6 +168,7 @@ func Loopback(ctx context.Context, data line.Line) error {
 
 // call is a data call: the DataFunc and the pipe to it.
 type call struct {
+	cid     int // the context it runs on
 	cancel  context.CancelFunc
 	simEnd  *serialline.Port // the modem's end: host bytes in, DataFunc bytes out
 	dataEnd *serialline.Port // the DataFunc's end
@@ -231,8 +271,15 @@ func (m *Modem) serveAT(ctx context.Context, port line.Line, mode serveMode) (n1
 		locked: m.prof.PIN != "" && mode == serveBoot, attempts: m.prof.PINAttempts, ipr: 115200,
 		busy: m.prof.BusyDials, noCarr: m.prof.NoCarrierDials,
 	}
-	if bs, ok := port.(line.BaudSetter); ok && bs.Baud() > 0 {
-		s.ipr = bs.Baud()
+	if bs, ok := port.(line.BaudSetter); ok {
+		if mode == serveBoot && m.prof.StartBaud > 0 {
+			if err := bs.SetBaud(m.prof.StartBaud); err != nil {
+				return 0, err
+			}
+		}
+		if bs.Baud() > 0 {
+			s.ipr = bs.Baud()
+		}
 	}
 	var wdone, rdone = make(chan struct{}), make(chan struct{})
 	go func() { defer close(wdone); s.writer() }()
@@ -245,7 +292,7 @@ func (m *Modem) serveAT(ctx context.Context, port line.Line, mode serveMode) (n1
 	case m.prof.StartInDataMode:
 		s.booted = true
 		s.setSIMReady(true)
-		s.startCall(nil)
+		s.startCall(1, nil)
 	default:
 		s.after(m.prof.BootDelay, s.boot)
 	}
@@ -558,11 +605,12 @@ func (s *session) armEscape() {
 	})
 }
 
-// startCall runs the DataFunc behind a fresh pipe and goes online.
-func (s *session) startCall(tail []byte) {
+// startCall runs the DataFunc behind a fresh pipe on context cid and goes online.
+func (s *session) startCall(cid int, tail []byte) {
 	a, b := serialline.Pipe(serialline.Options{})
 	ctx, cancel := context.WithCancel(s.ctx)
-	c := &call{cancel: cancel, simEnd: a, dataEnd: b, tail: tail, done: make(chan struct{}), fwdDone: make(chan struct{})}
+	s.m.activate(cid, s.apn[cid])
+	c := &call{cid: cid, cancel: cancel, simEnd: a, dataEnd: b, tail: tail, done: make(chan struct{}), fwdDone: make(chan struct{})}
 	c.online.Store(true)
 	s.call = c
 	s.online = true
@@ -628,6 +676,7 @@ func (s *session) endCall() {
 	s.call = nil
 	s.online = false
 	s.plus = 0
+	s.m.deactivate(c.cid)
 	c.online.Store(false)
 	c.cancel()
 	_ = c.simEnd.Close()

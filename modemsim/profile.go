@@ -79,6 +79,18 @@ type Profile struct {
 	// and does not follow); IPRActual switches to that speed whatever was asked.
 	IPRIgnored bool
 	IPRActual  int
+	// StartBaud is the speed the modem's UART runs at from power-on when the line is a
+	// line.BaudSetter (0: the line's own): a modem an earlier run left at another speed with
+	// AT+IPR, which the host must find.
+	StartBaud int
+
+	// ContextMTU is the <IPv4_MTU> AT+CGCONTRDP reports for an active context (27.007
+	// §10.1.23); 0 leaves the field out, as most modems do. DefaultBearer makes context 1
+	// active once registered, as an LTE attach activates the default EPS bearer, so that
+	// AT+CGCONTRDP=1 answers before ATD; otherwise a context is active only while a call
+	// dialed on it runs.
+	ContextMTU    int
+	DefaultBearer bool
 
 	// ConnectText is the dial's success line ("CONNECT 150000000"; default "CONNECT").
 	ConnectText string

@@ -150,6 +150,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Trace, when set, sees every frame in both directions (Conn only).
 	Trace TraceFunc
+	// OnEvent, when set, observes a Conn's events: phase changes, EventUp, EventIPv6Up,
+	// EventIPv6Down, EventNetworkDown and, last, EventDown (a Link reports its events to its
+	// Sink instead). They come in order, on a goroutine of their own: a slow observer never
+	// stalls the link, and one that falls 1024 events behind loses the newest ones, the next
+	// event it gets saying how many in Event.Missed. EventDown has been delivered (OnEvent has
+	// returned from it) when Done is closed, unless OnEvent was still busy a second after the
+	// link ended. OnEvent must not call Close or wait for Done.
+	OnEvent func(Event)
 }
 
 // Defaults.

@@ -10,19 +10,22 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/hdlc"
+	"github.com/pppdial/pppdial/internal/eventq"
 	"github.com/pppdial/pppdial/line"
 )
 
-// Buffer pool sizes. txPool bounds the data frames queued for the writer (about 48 KB of
-// full-size frames: far more than a UART drains in a restart period, so a full queue means the
-// writer is stuck, not busy).
+// Buffer sizes. txPool bounds the data frames queued for the writer (about 48 KB of full-size
+// frames: far more than a UART drains in a restart period, so a full queue means the writer is
+// stuck, not busy). The reader reads into rxChunks buffers of readBuf bytes in turn and queues
+// them for the owner, at most rxChunks-2 at a time (see reader for why that bound makes reuse
+// safe without handing buffers back).
 const (
-	txPool     = 32
-	rxPool     = 32
-	readBuf    = 4096
-	eventQueue = 64
+	txPool   = 32
+	rxChunks = 8
+	readBuf  = 4096
 	// ioGrace bounds how long teardown waits for the reader and writer goroutines once the
-	// link is dead (they return at once unless rw blocks and offers no read deadline).
+	// link is dead (they return at once unless rw blocks and offers no read deadline), and then
+	// for the observer to take the last events.
 	ioGrace = time.Second
 )
 
@@ -33,30 +36,37 @@ var ErrIOStuck = errors.New("reader or writer still blocked in the stream")
 
 type txBuf struct{ data []byte }
 
-type rxBuf struct {
-	proto uint16
-	data  []byte
+// rxChunk is one read from the line: raw bytes, and the read's error after them (the last).
+type rxChunk struct {
+	data []byte // one of the reader's buffers, the owner's until it takes the next chunk
+	err  error
 }
 
 // Conn runs a Link over a byte stream (the serial port after CONNECT) with HDLC framing. One
-// goroutine owns the Link and its timers; a reader goroutine decodes frames, a writer
-// goroutine writes them, so a stuck port never stalls the protocol. All methods are safe for
-// concurrent use.
+// goroutine owns the Link, the HDLC decoder and the timers: it decodes what the reader
+// goroutine reads and feeds the frames to the Link one by one, so the framing LCP negotiates
+// applies exactly between two frames, even two of the same read (RFC 1662's receive ACCM
+// changes the moment LCP opens). A writer goroutine writes, so a stuck port never stalls the
+// protocol. All methods are safe for concurrent use.
 type Conn struct {
 	rw  line.Line
 	cfg Config
 
-	link *Link // owned by the run goroutine
+	// The owner's (the run goroutine's).
+	link    *Link
+	dec     *hdlc.Decoder
+	onFrame func(protocol uint16, info []byte) // c.input, bound once: Feed allocates nothing
+	now     time.Time                          // when the chunk being decoded was taken
 
-	startOnce, closeOnce sync.Once
-	started              atomic.Bool
-	closeReq             chan error    // administrative close (buffered 1)
-	abortReq             chan struct{} // close now, no Terminate exchange (buffered 1)
-	lowerErr             chan error    // reader or writer failed (buffered 2)
-	stop                 chan struct{} // closed when the link is dead: reader and writer return
-	done                 chan struct{} // closed after teardown
-	readerDone           chan struct{}
-	writerDone           chan struct{}
+	startOnce sync.Once
+	started   atomic.Bool
+	wake      chan struct{} // buffered 1: a request is pending in closeWanted/abortWanted/writeErr
+	rxQueue   chan rxChunk  // reader -> owner
+	stop      chan struct{} // closed when the link is dead: reader and writer return
+	ioDone    chan struct{} // closed when both the reader and the writer have returned
+	ioLeft    atomic.Int32  // reader and writer still running
+	readerOut atomic.Bool   // the reader has returned
+	done      chan struct{} // closed after teardown
 
 	// transmit path
 	txMu    sync.Mutex
@@ -71,24 +81,20 @@ type Conn struct {
 	txDrop  atomic.Uint64
 
 	// receive path
-	dec      *hdlc.Decoder // reader goroutine only
-	rxFree   chan *rxBuf
-	rxQueue  chan *rxBuf
-	rxDirty  atomic.Bool
-	handler  atomic.Pointer[func([]byte)]
-	rxDrop   atomic.Uint64
-	decMu    sync.Mutex
-	decStats hdlc.Stats // decoder counters, published by the reader after each chunk
+	handler atomic.Pointer[func([]byte)]
+	rxDrop  atomic.Uint64
 
-	events chan Event
+	events *eventq.Queue[Event]
 
 	mu       sync.Mutex
-	rxCfg    Framing // pending receive framing for the reader
 	status   Status
-	stats    Stats         // the Link's counters, published by the run goroutine
+	stats    Stats         // the Link's and the decoder's counters, published by the owner
 	changed  chan struct{} // closed and replaced on every status change
 	err      error
 	closeErr error
+	// requests to the owner, which wake tells it to look at
+	closeWanted, abortWanted bool
+	writeErr                 error
 }
 
 type counterAtomic struct{ frames, bytes atomic.Uint64 }
@@ -106,39 +112,27 @@ func (c *counterAtomic) add(n int) {
 func NewConn(rw line.Line, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{
-		rw:         rw,
-		cfg:        cfg,
-		closeReq:   make(chan error, 1),
-		abortReq:   make(chan struct{}, 1),
-		lowerErr:   make(chan error, 2),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
-		readerDone: make(chan struct{}),
-		writerDone: make(chan struct{}),
-		enc:        hdlc.NewEncoder(),
-		txFree:     make(chan *txBuf, txPool),
-		txQueue:    make(chan *txBuf, 2*txPool),
-		dec:        hdlc.NewDecoder(),
-		rxFree:     make(chan *rxBuf, rxPool),
-		rxQueue:    make(chan *rxBuf, rxPool),
-		events:     make(chan Event, eventQueue),
-		changed:    make(chan struct{}),
+		rw:      rw,
+		cfg:     cfg,
+		wake:    make(chan struct{}, 1),
+		rxQueue: make(chan rxChunk, rxChunks-2),
+		stop:    make(chan struct{}),
+		ioDone:  make(chan struct{}),
+		done:    make(chan struct{}),
+		enc:     hdlc.NewEncoder(),
+		txFree:  make(chan *txBuf, txPool),
+		txQueue: make(chan *txBuf, 2*txPool),
+		dec:     hdlc.NewDecoder(), // receive ACCM 0xffffffff until LCP opens (RFC 1662 7.1)
+		events:  eventq.New(cfg.OnEvent, func(e *Event, n uint64) { e.Missed = n }, 0),
+		changed: make(chan struct{}),
 	}
+	c.onFrame = c.input
+	c.ioLeft.Store(2)
 	for range txPool {
 		c.txFree <- &txBuf{data: make([]byte, 0, 2*lcpMaxFrame(cfg.MRU))}
 	}
-	for range rxPool {
-		c.rxFree <- &rxBuf{data: make([]byte, 0, max(cfg.MRU, 1500))}
-	}
 	c.peerMRU.Store(1500)
 	c.dec.SetMaxLen(max(cfg.MRU, 1500))
-	// The receive ACCM stays cfg.ACCM from the start instead of following LCP (0xffffffff
-	// until it opens): a peer's first frames after LCP opens, sent with the negotiated map,
-	// often arrive in the same read as its last LCP frame, before the reader could switch maps,
-	// and discarding their control characters would cost FCS errors and a retransmission.
-	// Accepting unescaped control characters early is harmless (LCP escapes them all anyway);
-	// the characters we asked to have escaped are discarded throughout.
-	c.dec.SetACCM(cfg.ACCM)
 	c.link = NewLink(cfg, (*connSink)(c))
 	c.status = c.link.Status()
 	return c
@@ -181,11 +175,6 @@ func (c *Conn) WaitUp(ctx context.Context) (Status, error) {
 	}
 }
 
-// Events returns the event stream: phase changes, EventUp, EventIPv6Up, EventNetworkDown and,
-// last, EventDown; the channel is closed after EventDown. It is buffered; events are dropped
-// (not blocking the link) when nobody reads, except EventDown, which always gets through.
-func (c *Conn) Events() <-chan Event { return c.events }
-
 // Status returns the current status.
 func (c *Conn) Status() Status {
 	c.mu.Lock()
@@ -193,8 +182,8 @@ func (c *Conn) Status() Status {
 	return c.status
 }
 
-// Done is closed when the link has ended and the Conn's goroutines are gone (or given up on:
-// see ErrIOStuck).
+// Done is closed when the link has ended, the Conn's goroutines are gone (or given up on: see
+// ErrIOStuck) and Config.OnEvent has returned from EventDown (or was given a second to).
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err returns why the link ended (nil while it runs): ErrClosed, ErrPeerTerminated,
@@ -207,7 +196,7 @@ func (c *Conn) Err() error {
 }
 
 // Stats returns the counters: the Link's per-protocol counters, the data path's and the HDLC
-// framer's.
+// framer's. A packet handed to the packet handler is already counted when the handler runs.
 func (c *Conn) Stats() Stats {
 	c.mu.Lock()
 	s := c.stats
@@ -219,11 +208,8 @@ func (c *Conn) Stats() Stats {
 	s.TxDropped = c.txDrop.Load()
 	s.RxDropped = c.rxDrop.Load()
 	c.txMu.Lock()
-	s.Framing = c.enc.Stats()
+	s.Framing = s.Framing.Add(c.enc.Stats())
 	c.txMu.Unlock()
-	c.decMu.Lock()
-	s.Framing = s.Framing.Add(c.decStats)
-	c.decMu.Unlock()
 	return s
 }
 
@@ -302,22 +288,18 @@ func (c *Conn) WritePacket(pkt []byte) error {
 // Read on a stream without read deadlines): closing rw releases it. Otherwise nil. Close before
 // Start just marks the Conn closed. rw is never closed here: that is the caller's decision
 // (a modem port may still be needed for a hangup). Close may be called concurrently and more
-// than once; it must not be called from the packet handler.
+// than once; it must not be called from the packet handler or from Config.OnEvent.
 func (c *Conn) Close(ctx context.Context) error {
 	if !c.started.Load() {
 		c.startOnce.Do(func() { // never started: nothing to stop
 			c.link.Close(time.Now(), nil)
 			close(c.stop)
-			close(c.readerDone)
-			close(c.writerDone)
-			close(c.events)
+			close(c.ioDone)
+			c.closeEvents()
 			close(c.done)
 		})
 	}
-	select {
-	case c.closeReq <- nil:
-	default:
-	}
+	c.request(func() { c.closeWanted = true })
 	deadline := time.NewTimer(c.cfg.CloseTimeout)
 	defer deadline.Stop()
 	select {
@@ -334,7 +316,7 @@ func (c *Conn) Close(ctx context.Context) error {
 		return ctx.Err()
 	case <-deadline.C:
 		c.abort()
-		grace := time.NewTimer(ioGrace + 100*time.Millisecond)
+		grace := time.NewTimer(2*ioGrace + 100*time.Millisecond)
 		defer grace.Stop()
 		select {
 		case <-c.done:
@@ -345,10 +327,16 @@ func (c *Conn) Close(ctx context.Context) error {
 	}
 }
 
-func (c *Conn) abort() {
+func (c *Conn) abort() { c.request(func() { c.abortWanted = true }) }
+
+// request records a request for the owner and wakes it.
+func (c *Conn) request(set func()) {
+	c.mu.Lock()
+	set()
+	c.mu.Unlock()
 	select {
-	case c.abortReq <- struct{}{}:
-	default:
+	case c.wake <- struct{}{}:
+	default: // already awake: it reads every request when it gets there
 	}
 }
 
@@ -358,7 +346,8 @@ func (c *Conn) closeResult() error {
 	return c.closeErr
 }
 
-// run owns the Link: it feeds it frames, ticks and close requests until it is Dead.
+// run is the owner: it decodes what the reader read, and feeds the Link frames, ticks and
+// close requests until it is Dead.
 func (c *Conn) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -383,9 +372,14 @@ func (c *Conn) run(ctx context.Context) {
 			timer.Reset(max(time.Until(next), 0))
 		}
 		select {
-		case b := <-c.rxQueue:
-			c.link.Input(time.Now(), b.proto, b.data)
-			c.rxFree <- b
+		case ch := <-c.rxQueue:
+			c.now = time.Now()
+			// Frame by frame: a SetFraming from one frame's handling applies to the next
+			// frame of the same chunk (hdlc.Decoder.Feed).
+			c.dec.Feed(ch.data, c.onFrame)
+			if ch.err != nil {
+				c.link.LowerDown(c.now, fmt.Errorf("read: %w", ch.err))
+			}
 		case <-timer.C:
 			now := time.Now()
 			if !closeDeadline.IsZero() && !now.Before(closeDeadline) {
@@ -393,12 +387,21 @@ func (c *Conn) run(ctx context.Context) {
 			} else {
 				c.link.Tick(now)
 			}
-		case reason := <-c.closeReq:
-			startClose(time.Now(), reason)
-		case <-c.abortReq:
-			c.link.Abort(time.Now(), nil)
-		case err := <-c.lowerErr:
-			c.link.LowerDown(time.Now(), err)
+		case <-c.wake:
+			c.mu.Lock()
+			closeWanted, abortWanted, werr := c.closeWanted, c.abortWanted, c.writeErr
+			c.closeWanted, c.abortWanted, c.writeErr = false, false, nil
+			c.mu.Unlock()
+			now := time.Now()
+			if werr != nil {
+				c.link.LowerDown(now, werr)
+			}
+			if abortWanted {
+				c.link.Abort(now, nil)
+			}
+			if closeWanted {
+				startClose(now, nil)
+			}
 		case <-ctxDone:
 			ctxDone = nil
 			startClose(time.Now(), fmt.Errorf("%w: %w", ErrClosed, context.Cause(ctx)))
@@ -409,32 +412,41 @@ func (c *Conn) run(ctx context.Context) {
 	c.teardown()
 }
 
-// publish copies the Link's counters for Stats.
+// input hands one decoded frame to the Link (the decoder's callback, on the owner).
+func (c *Conn) input(protocol uint16, info []byte) {
+	if c.link.Done() {
+		return // the rest of the chunk after the link's end
+	}
+	if c.cfg.Trace != nil {
+		c.cfg.Trace(c.now, Received, protocol, info)
+	}
+	c.link.Input(c.now, protocol, info)
+}
+
+// publish copies the Link's and the decoder's counters for Stats.
 func (c *Conn) publish() {
 	s := c.link.Stats()
+	s.Framing = c.dec.Stats()
 	c.mu.Lock()
 	c.stats = s
 	c.mu.Unlock()
 }
 
-// teardown stops the reader and writer, waits for them (bounded), and marks the Conn done.
+// teardown stops the reader and writer, waits for them (bounded), lets the observer take the
+// last events (bounded), and marks the Conn done.
 func (c *Conn) teardown() {
 	close(c.stop)
 	_ = c.rw.SetReadDeadline(time.Now()) // wake a blocked Read
 	grace := time.NewTimer(ioGrace)
 	defer grace.Stop()
 	stuck := false
-	for _, ch := range []chan struct{}{c.readerDone, c.writerDone} {
-		select {
-		case <-ch:
-		case <-grace.C:
-			stuck = true
-		}
-	}
 	select {
-	case <-c.readerDone:
+	case <-c.ioDone:
+	case <-grace.C:
+		stuck = true
+	}
+	if c.readerOut.Load() {
 		_ = c.rw.SetReadDeadline(time.Time{}) // hand the line back as we found it
-	default:
 	}
 	c.mu.Lock()
 	c.err = c.link.Err()
@@ -442,85 +454,76 @@ func (c *Conn) teardown() {
 		c.closeErr = ErrIOStuck
 	}
 	c.mu.Unlock()
-	close(c.events)
+	c.closeEvents()
 	close(c.done)
 }
 
-// reader decodes the stream and hands frames to the run goroutine.
-func (c *Conn) reader() {
-	defer close(c.readerDone)
-	buf := make([]byte, readBuf)
-	stopped := false
-	onFrame := func(proto uint16, info []byte) {
-		if stopped {
-			return
-		}
-		if c.cfg.Trace != nil {
-			c.cfg.Trace(time.Now(), Received, proto, info)
-		}
-		var b *rxBuf
-		select {
-		case b = <-c.rxFree:
-		case <-c.stop:
-			stopped = true
-			return
-		}
-		b.proto = proto
-		b.data = append(b.data[:0], info...)
-		c.rxQueue <- b // never blocks: capacity equals the pool
-	}
-	for {
-		n, err := c.rw.Read(buf)
-		if n > 0 {
-			if c.rxDirty.Load() {
-				c.applyRxFraming()
-			}
-			c.dec.Feed(buf[:n], onFrame)
-			c.decMu.Lock()
-			c.decStats = c.dec.Stats()
-			c.decMu.Unlock()
-		}
-		select {
-		case <-c.stop:
-			return
-		default:
-		}
-		if stopped {
-			return
-		}
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue // not ours (we only set one when stopping, checked above)
-			}
-			select {
-			case c.lowerErr <- fmt.Errorf("read: %w", err):
-			case <-c.stop:
-			}
-			return
-		}
+// closeEvents waits, bounded, until the observer has taken every event, EventDown last.
+func (c *Conn) closeEvents() {
+	ctx, cancel := context.WithTimeout(context.Background(), ioGrace)
+	defer cancel()
+	if err := c.events.Close(ctx); err != nil && c.cfg.Logger != nil {
+		c.cfg.Logger.Warn("ppp: event observer still busy; link ended without waiting for it", "err", err)
 	}
 }
 
-func (c *Conn) applyRxFraming() {
-	c.mu.Lock()
-	f := c.rxCfg
-	c.rxDirty.Store(false)
-	c.mu.Unlock()
-	c.dec.SetMaxLen(f.MRU)
+// ioExit marks the reader or the writer gone; the last one closes ioDone.
+func (c *Conn) ioExit() {
+	if c.ioLeft.Add(-1) == 0 {
+		close(c.ioDone)
+	}
+}
+
+// reader reads the stream and queues what it read for the owner: it never decodes, so the
+// owner decodes each frame under the framing in force right then.
+//
+// The buffers go round-robin with no way back: chunk k is read into buffer k mod rxChunks. The
+// queue holds at most rxChunks-2 chunks, so the send of chunk k+rxChunks-1 completes only once
+// the owner has received chunk k+1 (Go memory model, buffered channels), which it does only
+// after it is done with chunk k; only after that send does the reader touch buffer k again,
+// for chunk k+rxChunks.
+func (c *Conn) reader() {
+	defer func() {
+		c.readerOut.Store(true)
+		c.ioExit()
+	}()
+	bufs := make([]byte, rxChunks*readBuf)
+	for k := 0; ; {
+		i := k % rxChunks
+		buf := bufs[i*readBuf : (i+1)*readBuf : (i+1)*readBuf]
+		n, err := c.rw.Read(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			select {
+			case <-c.stop:
+				return // ours, set by teardown
+			default:
+				err = nil // not ours
+			}
+		}
+		if n == 0 && err == nil {
+			continue
+		}
+		select {
+		case c.rxQueue <- rxChunk{data: buf[:n], err: err}:
+			k++
+		case <-c.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // writer writes queued frames to the stream, in order.
 func (c *Conn) writer() {
-	defer close(c.writerDone)
+	defer c.ioExit()
 	failed := false
 	write := func(b *txBuf) {
 		if !failed {
 			if _, err := c.rw.Write(b.data); err != nil {
 				failed = true
-				select {
-				case c.lowerErr <- fmt.Errorf("write: %w", err):
-				default:
-				}
+				c.request(func() { c.writeErr = fmt.Errorf("write: %w", err) })
 			}
 		}
 		select {
@@ -546,7 +549,7 @@ func (c *Conn) writer() {
 	}
 }
 
-// connSink is the Conn seen by its Link (called on the run goroutine).
+// connSink is the Conn seen by its Link (called on the owner goroutine).
 type connSink Conn
 
 // SendFrame encodes a control frame and queues it. It never blocks: if the queue is full (the
@@ -572,7 +575,8 @@ func (s *connSink) SendFrame(protocol uint16, info []byte) {
 	}
 }
 
-// Deliver hands an inbound packet to the handler.
+// Deliver hands an inbound packet to the handler, with the counters that include it published
+// first.
 func (s *connSink) Deliver(protocol uint16, pkt []byte) {
 	c := (*Conn)(s)
 	h := c.handler.Load()
@@ -580,11 +584,12 @@ func (s *connSink) Deliver(protocol uint16, pkt []byte) {
 		c.rxDrop.Add(1)
 		return
 	}
+	c.publish()
 	(*h)(pkt)
 }
 
 // SetFraming applies negotiated framing: the encoder at once (frames after this one use it),
-// the decoder before the reader's next chunk.
+// the decoder from the next frame on (this one is being handled).
 func (s *connSink) SetFraming(f Framing) {
 	c := (*Conn)(s)
 	c.txMu.Lock()
@@ -593,13 +598,11 @@ func (s *connSink) SetFraming(f Framing) {
 	c.enc.SetACFC(f.ACFC)
 	c.txMu.Unlock()
 	c.peerMRU.Store(int64(f.PeerMRU))
-	c.mu.Lock()
-	c.rxCfg = f
-	c.rxDirty.Store(true)
-	c.mu.Unlock()
+	c.dec.SetACCM(f.RxACCM)
+	c.dec.SetMaxLen(f.MRU)
 }
 
-// Event updates the status and forwards the event.
+// Event updates the status and hands the event to the observer's queue.
 func (s *connSink) Event(e Event) {
 	c := (*Conn)(s)
 	c.ipv4Up.Store(e.Status.IPv4)
@@ -612,19 +615,5 @@ func (s *connSink) Event(e Event) {
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
-	select {
-	case c.events <- e:
-		return
-	default:
-	}
-	if e.Kind == EventDown { // the last event must get through: drop the oldest instead
-		select {
-		case <-c.events:
-		default:
-		}
-		select {
-		case c.events <- e:
-		default:
-		}
-	}
+	c.events.Post(e)
 }

@@ -6,8 +6,10 @@
 // address was assigned, when the ACCM changes) lives in Link, which does no I/O, starts no
 // goroutine and reads time only from its arguments, so every timeout is tested
 // deterministically with a fake clock. Conn adds exactly what a real link needs and nothing
-// more: HDLC framing (package hdlc), one goroutine that owns the Link, a reader and a writer
-// goroutine, timers, and bounded shutdown. The option rules live in lcp, ipcp and ipcp/ipv6cp,
+// more: HDLC framing (package hdlc), one goroutine that owns the Link and decodes the frames
+// it is fed (so the framing LCP negotiates applies exactly from the next frame), a reader and a
+// writer goroutine that only move bytes, timers, bounded shutdown, and the events for
+// Config.OnEvent. The option rules live in lcp, ipcp and ipcp/ipv6cp,
 // the automaton they share in ppp/fsm.
 //
 // Both roles are supported: a client (what a gateway runs against a modem) asks to be assigned

@@ -40,16 +40,16 @@ func TestConnUpAfterLateStartingPeer(t *testing.T) {
 				}()
 
 				connect := time.Now()
-				c := ppp.NewConn(host, ppp.Config{FirstRestart: tc.firstRestart})
-				c.Start(ctx)
-				var took time.Duration
-				for ev := range c.Events() {
-					if ev.Kind == ppp.EventUp {
-						took = time.Since(connect)
-						break
+				upOrDown := make(chan ppp.Event, 2)
+				c := ppp.NewConn(host, ppp.Config{FirstRestart: tc.firstRestart, OnEvent: func(ev ppp.Event) {
+					if ev.Kind == ppp.EventUp || ev.Kind == ppp.EventDown {
+						upOrDown <- ev
 					}
-					require.NotEqual(t, ppp.EventDown, ev.Kind, "link ended: %v", ev.Err)
-				}
+				}})
+				c.Start(ctx)
+				ev := <-upOrDown
+				require.Equal(t, ppp.EventUp, ev.Kind, "link ended: %v", ev.Err)
+				took := ev.Time.Sub(connect)
 				t.Logf("CONNECT to up: %v", took)
 				tc.check(t, took)
 

@@ -547,7 +547,8 @@ func (x *lcpLayer) Up() {
 	l.authStart(ours.Auth, peer.Auth)
 }
 
-// Down: LCP left Opened. Network protocols go down and framing reverts to the defaults.
+// Down: LCP left Opened. Network protocols go down and the transmit framing reverts to the
+// defaults.
 func (x *lcpLayer) Down() {
 	l := (*Link)(x)
 	if l.err == nil && errors.Is(l.lcp.Reason(), fsm.ErrTerminatedByPeer) {
@@ -560,7 +561,14 @@ func (x *lcpLayer) Down() {
 	if l.v6 != nil {
 		l.v6.Down(l.now)
 	}
-	l.setFraming(DefaultFraming(l.cfg.MRU))
+	// The receive side keeps the map LCP negotiated, as pppd does (lcp_down): the peer's
+	// frames already on their way were sent with it (data behind our Terminate-Request or
+	// Configure-Request, which the peer has not read yet), and once the peer knows LCP is down
+	// it escapes every control character anyway. Only until LCP first opens is the receive map
+	// RFC 1662's default.
+	f := DefaultFraming(l.cfg.MRU)
+	f.RxACCM = l.framing.RxACCM
+	l.setFraming(f)
 	if !l.dead {
 		switch l.lcp.State() {
 		case fsm.Closing, fsm.Stopping:

@@ -440,7 +440,8 @@ func TestLinkLateStartingPeer(t *testing.T) {
 }
 
 // ACCM, PFC and ACFC take effect when LCP opens: receive side at once, transmit side once the
-// peer shows it is open too; they revert when LCP closes.
+// peer shows it is open too; the transmit side reverts when LCP closes, the receive map stays
+// (the peer's frames in flight use it).
 func TestLinkFramingApplied(t *testing.T) {
 	cc := clientConf
 	cc.ACCM = 0x000a0000
@@ -475,7 +476,9 @@ func TestLinkFramingApplied(t *testing.T) {
 	assert.NotZero(t, w.b.Stats().IPCP.FramesIn+w.b.Stats().PAP.FramesIn+w.b.Stats().CHAP.FramesIn)
 	w.a.Close(w.now, nil)
 	w.run(time.Minute, func() bool { return w.a.Done() })
-	assert.Equal(t, DefaultFraming(1400), w.sa.framings[len(w.sa.framings)-1])
+	down := DefaultFraming(1400)
+	down.RxACCM = 0x000a0000
+	assert.Equal(t, down, w.sa.framings[len(w.sa.framings)-1])
 }
 
 // A peer that opens and then stays silent still gets the negotiated framing after a restart

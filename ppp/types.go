@@ -75,6 +75,10 @@ type Event struct {
 	// RTT is EventEcho's round trip: from the latest Echo-Request to its reply (an upper bound
 	// when the reply answers an earlier request).
 	RTT time.Duration
+	// Missed is how many events were dropped just before this one because the observer
+	// (Config.OnEvent) was too slow: its view has a gap here. Status is complete whatever it
+	// missed.
+	Missed uint64
 }
 
 // String renders the event for logs.

@@ -13,14 +13,16 @@ import (
 //
 // The header is space-separated key=value pairs: apn, pin (recorded as ****), pdp, cid, dial,
 // init (once per command, in order: init=+CFUN=1 init=&D2), reg (the registration commands,
-// comma-separated), and the durations poll, guard, wake, wake-retry, cmd, sim, register,
-// dial-timeout (Go syntax: 20ms, 1.5s). A value with spaces or quotes is Go-quoted.
+// comma-separated), query-mtu=on (AT+CGCONTRDP before ATD), and the durations poll, guard,
+// wake, wake-retry, cmd, sim, register, dial-timeout (Go syntax: 20ms, 1.5s). A value with
+// spaces or quotes is Go-quoted.
 type DialConfig struct {
 	APN, PIN, PDP string
 	CID           int
 	Dial          string
 	Init          []string
 	Reg           []string
+	QueryMTU      bool
 	// Identity: the dial read the modem's identity (at.Config.Identity).
 	Identity bool
 
@@ -60,8 +62,11 @@ func (c DialConfig) String() string {
 		pairs = append(pairs, Header{Key: "init", Value: cmd})
 	}
 	add("reg", strings.Join(c.Reg, ","))
+	if c.QueryMTU {
+		add("query-mtu", "on")
+	}
 	if c.Identity {
-		add("identity", "1")
+		add("identity", "on")
 	}
 	for _, d := range c.durations() {
 		if *d.d != 0 {
@@ -101,11 +106,22 @@ func ParseDialConfig(s string) (DialConfig, error) {
 			c.Init = append(c.Init, p.Value)
 		case "reg":
 			c.Reg = strings.Split(p.Value, ",")
-		case "identity":
-			if p.Value != "1" {
-				return c, fmt.Errorf("transcript: config identity: %q: want 1", p.Value)
+		case "query-mtu":
+			switch p.Value {
+			case "on":
+				c.QueryMTU = true
+			case "off":
+			default:
+				return c, fmt.Errorf("transcript: config query-mtu: %q: want on or off", p.Value)
 			}
-			c.Identity = true
+		case "identity":
+			switch p.Value {
+			case "on":
+				c.Identity = true
+			case "off":
+			default:
+				return c, fmt.Errorf("transcript: config identity: %q: want on or off", p.Value)
+			}
 		default:
 			d, ok := durs[p.Key]
 			if !ok {

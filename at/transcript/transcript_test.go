@@ -17,7 +17,7 @@ func TestDialConfigRoundTrip(t *testing.T) {
 		{APN: "internet"},
 		{APN: "my apn", PIN: "****", PDP: "IPV4V6", CID: 3, Dial: "*99#",
 			Init: []string{"+CFUN=1", `+CGDCONT=1,"IP","a b"`, "&D2"}, Reg: []string{"+CEREG", "+CGREG"},
-			Poll: 50 * time.Millisecond, Guard: 20 * time.Millisecond, Wake: 600 * time.Millisecond,
+			QueryMTU: true, Poll: 50 * time.Millisecond, Guard: 20 * time.Millisecond, Wake: 600 * time.Millisecond,
 			WakeRetry: 100 * time.Millisecond, Command: time.Second, SIM: 3 * time.Second,
 			Register: 300 * time.Millisecond, DialTimeout: 2 * time.Second},
 		{APN: "internet", Identity: true},
@@ -30,7 +30,12 @@ func TestDialConfigRoundTrip(t *testing.T) {
 	assert.Equal(t, `apn=internet init=+CFUN=1 init="+CGDCONT=1,\"IP\",\"x\""`,
 		DialConfig{APN: "internet", Init: []string{"+CFUN=1", `+CGDCONT=1,"IP","x"`}}.String())
 
-	for _, bad := range []string{"apn", "colour=blue", "cid=x", "guard=1", `apn="open`, "identity=yes"} {
+	assert.Equal(t, "apn=x query-mtu=on", DialConfig{APN: "x", QueryMTU: true}.String())
+	off, err := ParseDialConfig("query-mtu=off")
+	require.NoError(t, err)
+	assert.False(t, off.QueryMTU)
+
+	for _, bad := range []string{"apn", "colour=blue", "cid=x", "guard=1", `apn="open`, "query-mtu=yes", "identity=yes"} {
 		_, err := ParseDialConfig(bad)
 		assert.Error(t, err, bad)
 	}

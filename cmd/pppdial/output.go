@@ -242,6 +242,8 @@ func stepTitle(step string) string {
 		return "operator"
 	case at.StepAPN:
 		return "APN"
+	case at.StepMTU:
+		return "network MTU"
 	case at.StepDial:
 		return "CONNECT"
 	case pppdial.StepIPv6:

@@ -42,7 +42,8 @@ type Config struct {
 	// with a short greeting).
 	Pages map[string][]byte
 	// PPP tunes the server side of the link: RequireAuth with Username and Password, echo
-	// interval, IPv6. Role and addresses are set from the fields above.
+	// interval, IPv6. Role and addresses are set from the fields above, and OnEvent is the
+	// network's own (it follows each link to configure its interface).
 	PPP ppp.Config
 	// IPv6Prefix, with PPP.IPv6, is the /64 the network advertises once IPV6CP is up, as a
 	// cellular gateway does: it answers the dialer's Router Solicitations with a Router
@@ -140,6 +141,14 @@ func (n *Network) serve(ctx context.Context, data line.Line) error {
 	if pcfg.Logger == nil {
 		pcfg.Logger = n.log
 	}
+	// The link's events are handled on this goroutine (below); the observer hands them over.
+	events, eventsOver := make(chan ppp.Event, 16), make(chan struct{})
+	pcfg.OnEvent = func(e ppp.Event) {
+		select {
+		case events <- e:
+		case <-eventsOver: // serve has returned: nobody reads any more
+		}
+	}
 	conn := ppp.NewConn(data, pcfg)
 	dev := &router{Conn: conn}
 	nif, err := n.reg.AddPPP(dev, netif.Options{Logger: n.log})
@@ -176,28 +185,49 @@ func (n *Network) serve(ctx context.Context, data line.Line) error {
 		defer cancelClose()
 		_ = conn.Close(closeCtx)
 	}()
-	for ev := range conn.Events() {
+	defer close(eventsOver) // first: the events of the Close above go nowhere
+	handle := func(ev ppp.Event) (end bool, err error) {
 		switch ev.Kind {
 		case ppp.EventUp:
 			n.stats.up.Add(1)
 			// Same addresses: only the MTU changes and the listeners stay.
 			ncfg.MTU = ev.Status.MTU
 			if err := nif.SetUp(ncfg); err != nil {
-				return fmt.Errorf("carrier: %w", err)
+				return true, fmt.Errorf("carrier: %w", err)
 			}
 		case ppp.EventIPv6Up:
 			if err := n.upIPv6(runCtx, nif, dev, &ncfg, ev.Status, services); err != nil {
-				return err
+				return true, err
 			}
 		case ppp.EventDown:
 			nif.SetDown(ev.Err)
 			if errors.Is(ev.Err, ppp.ErrClosed) {
-				return nil
+				return true, nil
 			}
-			return ev.Err
+			return true, ev.Err
+		}
+		return false, nil
+	}
+	for {
+		select {
+		case ev := <-events:
+			if end, err := handle(ev); end {
+				return err
+			}
+		case <-conn.Done():
+			// The observer was handed EventDown before Done closed: take what it left.
+			for {
+				select {
+				case ev := <-events:
+					if end, err := handle(ev); end {
+						return err
+					}
+				default:
+					return conn.Err()
+				}
+			}
 		}
 	}
-	return conn.Err()
 }
 
 // upIPv6 gives the server's interface its link-local address and the prefix's ::1, serves

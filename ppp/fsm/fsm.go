@@ -255,9 +255,9 @@ type FSM struct {
 	reason error
 	stats  Stats
 
-	layerAct byte // layer action of the current transition: 'u', 'd', 's', 'f' or 0
+	layerAct action // layer action of the current transition (actTLU..actTLF), or actNone
 
-	actionHook func(action string) // tests: observe every RFC action
+	actionHook func(a action) // tests: observe every RFC action
 }
 
 // New returns an automaton in the Initial state. send is called with every packet to transmit
@@ -265,6 +265,20 @@ type FSM struct {
 func New(cfg Config, rules Rules, layer Layer, send func(pkt []byte)) *FSM {
 	cfg.setDefaults()
 	return &FSM{cfg: cfg, rules: rules, layer: layer, send: send, interval: cfg.Restart}
+}
+
+// CopyState makes f carry on from src's protocol state: automaton state, counters,
+// identifiers, timers, the outstanding request, the maximum packet size and the statistics.
+// What New bound to f stays f's (rules, layer, send function, EchoMagic), so f and src run on
+// independently. A fuzz target negotiates once and starts every input from a copy.
+func (f *FSM) CopyState(src *FSM) {
+	keep := *f
+	*f = *src
+	f.cfg.EchoMagic = keep.cfg.EchoMagic
+	f.rules, f.layer, f.send, f.actionHook = keep.rules, keep.layer, keep.send, keep.actionHook
+	f.req = append(keep.req[:0], src.req...)
+	f.resp = append(keep.resp[:0], src.resp...)
+	f.pkt = keep.pkt[:0]
 }
 
 // State returns the current state.
@@ -532,7 +546,7 @@ func (f *FSM) rxr(now time.Time, code Code, id uint8, data []byte) {
 // state. Packet-driven actions use the reply prepared in respCode/respID/resp.
 func (f *FSM) handle(now time.Time, ev Event) {
 	old := f.state
-	f.layerAct = 0
+	f.layerAct = actNone
 	next, ok := f.transition(now, ev)
 	if !ok {
 		f.stats.Discarded++
@@ -550,14 +564,14 @@ func (f *FSM) handle(now time.Time, ev Event) {
 	// The layer action runs last, in the new state (as pppd does): a layer that reacts by
 	// delivering another event to this automaton (a Close from This-Layer-Up) then finds it
 	// consistent, and nothing is left to overwrite the state afterwards.
-	switch act := f.layerAct; act {
-	case 'u':
+	switch f.layerAct {
+	case actTLU:
 		f.layer.Up()
-	case 'd':
+	case actTLD:
 		f.layer.Down()
-	case 's':
+	case actTLS:
 		f.layer.Started()
-	case 'f':
+	case actTLF:
 		f.layer.Finished()
 	}
 }
@@ -822,7 +836,7 @@ func (f *FSM) transition(now time.Time, ev Event) (State, bool) {
 
 // irc: Initialize-Restart-Count, to Max-Terminate before a Terminate-Request, else Max-Configure.
 func (f *FSM) irc(terminate bool) {
-	f.act("irc")
+	f.act(actIRC)
 	if terminate {
 		f.restarts = f.cfg.MaxTerminate
 	} else {
@@ -837,36 +851,72 @@ func (f *FSM) irc(terminate bool) {
 // The layer actions are recorded here and performed by handle once the state is updated; no
 // cell of the table has more than one.
 func (f *FSM) tlu() {
-	f.act("tlu")
+	f.act(actTLU)
 	f.reason = nil
-	f.layerAct = 'u'
+	f.layerAct = actTLU
 }
 
 func (f *FSM) tld() {
-	f.act("tld")
-	f.layerAct = 'd'
+	f.act(actTLD)
+	f.layerAct = actTLD
 }
 
 func (f *FSM) tls() {
-	f.act("tls")
-	f.layerAct = 's'
+	f.act(actTLS)
+	f.layerAct = actTLS
 }
 
 func (f *FSM) tlf() {
-	f.act("tlf")
-	f.layerAct = 'f'
+	f.act(actTLF)
+	f.layerAct = actTLF
 }
 
 // zrc: Zero-Restart-Count, so that the next timeout (one restart period from now) is TO-: the
 // peer gets time to see our Terminate-Ack before the layer finishes.
 func (f *FSM) zrc(now time.Time) {
-	f.act("zrc")
+	f.act(actZRC)
 	f.restarts = 0
 	f.deadline = now.Add(f.cfg.Restart)
 }
 
+// action is one of RFC 1661 section 4.4's actions, named in String as the state transition
+// table writes them.
+type action uint8
+
+// The actions; actNone marks a transition without a layer action.
+const (
+	actNone action = iota
+	actTLU         // This-Layer-Up
+	actTLD         // This-Layer-Down
+	actTLS         // This-Layer-Started
+	actTLF         // This-Layer-Finished
+	actIRC         // Initialize-Restart-Count
+	actZRC         // Zero-Restart-Count
+	actSCR         // Send-Configure-Request
+	actSCA         // Send-Configure-Ack
+	actSCN         // Send-Configure-Nak or -Reject
+	actSTR         // Send-Terminate-Request
+	actSTA         // Send-Terminate-Ack
+	actSCJ         // Send-Code-Reject
+	actSER         // Send-Echo-Reply
+	numActions
+)
+
+var actionNames = [numActions]string{"none", "tlu", "tld", "tls", "tlf", "irc", "zrc", "scr", "sca", "scn", "str", "sta", "scj", "ser"}
+
+// String returns the action's name in RFC 1661's table ("tlu", "scr", ...).
+func (a action) String() string {
+	if a < numActions {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("action(%d)", uint8(a))
+}
+
+// layer reports whether a is one of the four layer actions (This-Layer-Up/Down/Started/Finished).
+func (a action) layer() bool { return a >= actTLU && a <= actTLF }
+
 // act reports an action to the test hook.
-func (f *FSM) act(a string) {
+func (f *FSM) act(a action) {
 	if f.actionHook != nil {
 		f.actionHook(a)
 	}
@@ -882,7 +932,7 @@ func (f *FSM) scr(now time.Time) {
 		f.failures = 0
 		f.naks = 0
 	}
-	f.act("scr")
+	f.act(actSCR)
 	f.id++
 	f.reqID = f.id
 	f.req = f.rules.AppendRequest(f.req[:0])
@@ -892,7 +942,7 @@ func (f *FSM) scr(now time.Time) {
 // retransmit: the scr of a TO+ event, same identifier and options (RFC 1661 5.1 allows it, and a
 // late reply to the previous transmission then still counts).
 func (f *FSM) retransmit(now time.Time) {
-	f.act("scr")
+	f.act(actSCR)
 	f.sendConfReq(now)
 }
 
@@ -909,14 +959,14 @@ func (f *FSM) sendConfReq(now time.Time) {
 
 // sca: Send-Configure-Ack echoing the peer's request.
 func (f *FSM) sca() {
-	f.act("sca")
+	f.act(actSCA)
 	f.failures = 0
 	f.output(ConfigureAck, f.respID, f.resp)
 }
 
 // scn: Send-Configure-Nak or -Reject as decided by the rules.
 func (f *FSM) scn() {
-	f.act("scn")
+	f.act(actSCN)
 	if f.respCode == ConfigureNak {
 		f.failures++
 	}
@@ -924,7 +974,7 @@ func (f *FSM) scn() {
 }
 
 func (f *FSM) str(now time.Time) {
-	f.act("str")
+	f.act(actSTR)
 	f.id++
 	f.termID = f.id
 	f.restarts--
@@ -933,13 +983,13 @@ func (f *FSM) str(now time.Time) {
 }
 
 func (f *FSM) sta() {
-	f.act("sta")
+	f.act(actSTA)
 	f.output(TerminateAck, f.respID, nil)
 }
 
 // scj: Send-Code-Reject carrying the offending packet, truncated to the peer's MRU.
 func (f *FSM) scj() {
-	f.act("scj")
+	f.act(actSCJ)
 	data := f.resp
 	if maxData := f.cfg.MaxPacket - 4; len(data) > maxData {
 		data = data[:max(maxData, 0)]
@@ -951,7 +1001,7 @@ func (f *FSM) scj() {
 // ser: Send-Echo-Reply for an Echo-Request; Echo-Replies go to the layer; Discard-Requests are
 // dropped.
 func (f *FSM) ser() {
-	f.act("ser")
+	f.act(actSER)
 	switch f.respCode {
 	case EchoRequest:
 		if len(f.resp) < 4 {

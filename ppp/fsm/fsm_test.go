@@ -196,13 +196,42 @@ func TestMaxConfigureExhaustion(t *testing.T) {
 	}
 	assert.Equal(t, []int{1, 1, 1, 1}, codesOf(h.sent))
 	assert.Equal(t, Stopped, h.f.State())
-	assert.Equal(t, []string{"tls", "tlf"}, h.r.layerCalls)
+	assert.Equal(t, []action{actTLS, actTLF}, h.r.layerCalls)
 	assert.ErrorIs(t, h.f.Reason(), ErrNoResponse)
 	assert.True(t, h.f.Deadline().IsZero())
 	// Retransmissions keep the identifier (RFC 1661 5.1 allows it).
 	for _, p := range h.sent {
 		assert.Equal(t, h.sent[0][1], p[1])
 	}
+}
+
+// A copy carries on from the original's state (state, restart counter and timer, identifier,
+// outstanding request) through its own send function and layer, and the two run independently.
+func TestCopyState(t *testing.T) {
+	cfg := Config{MaxConfigure: 4, Restart: time.Second}
+	src := newHarness(cfg)
+	src.f.Open(src.now)
+	src.f.Up(src.now)
+	src.now = src.now.Add(time.Second)
+	src.f.Tick(src.now) // one retransmission: restarts 2 left
+	require.Len(t, src.sent, 2)
+
+	dst := newHarness(cfg)
+	dst.now = src.now
+	dst.f.CopyState(src.f)
+	assert.Equal(t, src.f.State(), dst.f.State())
+	assert.Equal(t, src.f.Deadline(), dst.f.Deadline())
+	assert.Equal(t, src.f.Stats(), dst.f.Stats())
+	for range 3 { // two more retransmissions, then the timeout that gives up
+		dst.now = dst.now.Add(time.Second)
+		dst.f.Tick(dst.now)
+	}
+	assert.Equal(t, []int{1, 1}, codesOf(dst.sent), "the copy's own send, with the restarts left")
+	assert.Equal(t, src.sent[0][:8], dst.sent[0][:8], "same identifier and request")
+	assert.Equal(t, []action{actTLF}, dst.r.layerCalls, "the copy's own layer")
+	assert.Equal(t, Stopped, dst.f.State())
+	assert.Len(t, src.sent, 2, "the original is untouched")
+	assert.Equal(t, ReqSent, src.f.State())
 }
 
 // Close to a silent peer: Max-Terminate Terminate-Requests, then Closed, in bounded time.
@@ -302,7 +331,7 @@ func TestCodeRejectOfConfigureRequestIsCatastrophic(t *testing.T) {
 	h.f.Input(h.now, []byte{7, 1, 0, 8, 1, 1, 0, 4})
 	assert.Equal(t, Stopped, h.f.State())
 	assert.ErrorIs(t, h.f.Reason(), ErrRejected)
-	assert.Contains(t, h.r.layerCalls, "tlf")
+	assert.Contains(t, h.r.layerCalls, actTLF)
 }
 
 func TestCodeRejectOfEchoIsPermitted(t *testing.T) {

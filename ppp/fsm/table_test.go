@@ -36,14 +36,18 @@ var rfcTable = map[Event][10]string{
 }
 
 // parseCell splits "a,b/N" into actions and new state; "-" means illegal.
-func parseCell(t *testing.T, cell string) (actions []string, next State, legal bool) {
+func parseCell(t *testing.T, cell string) (actions []action, next State, legal bool) {
 	t.Helper()
 	if cell == "-" {
 		return nil, 0, false
 	}
 	stateStr := cell
 	if i := strings.LastIndexByte(cell, '/'); i >= 0 {
-		actions = strings.Split(cell[:i], ",")
+		for name := range strings.SplitSeq(cell[:i], ",") {
+			a := parseAction(name)
+			require.NotEqual(t, actNone, a, "unknown action %q in %q", name, cell)
+			actions = append(actions, a)
+		}
 		stateStr = cell[i+1:]
 	}
 	stateStr = strings.TrimRight(stateStr, "rpx")
@@ -52,9 +56,32 @@ func parseCell(t *testing.T, cell string) (actions []string, next State, legal b
 	return actions, State(n), true
 }
 
+// parseAction returns the action the table calls name, or actNone.
+func parseAction(name string) action {
+	for a := actNone + 1; a < numActions; a++ {
+		if a.String() == name {
+			return a
+		}
+	}
+	return actNone
+}
+
+func TestActionNames(t *testing.T) {
+	seen := map[string]bool{}
+	for a := actNone + 1; a < numActions; a++ {
+		name := a.String()
+		assert.Len(t, name, 3, "%d", a)
+		assert.False(t, seen[name], "%s twice", name)
+		seen[name] = true
+		assert.Equal(t, a, parseAction(name))
+		assert.Equal(t, strings.HasPrefix(name, "tl"), a.layer(), name)
+	}
+	assert.Equal(t, "action(200)", action(200).String())
+}
+
 // recorder is a Rules and Layer that records what the automaton asks of it.
 type recorder struct {
-	layerCalls []string
+	layerCalls []action
 	resets     int
 	request    []byte
 	verdict    Code
@@ -84,10 +111,10 @@ func (r *recorder) Rejected(opts []byte) error {
 	r.rejected = append(r.rejected, append([]byte(nil), opts...))
 	return nil
 }
-func (r *recorder) Up()                     { r.layerCalls = append(r.layerCalls, "tlu") }
-func (r *recorder) Down()                   { r.layerCalls = append(r.layerCalls, "tld") }
-func (r *recorder) Started()                { r.layerCalls = append(r.layerCalls, "tls") }
-func (r *recorder) Finished()               { r.layerCalls = append(r.layerCalls, "tlf") }
+func (r *recorder) Up()                     { r.layerCalls = append(r.layerCalls, actTLU) }
+func (r *recorder) Down()                   { r.layerCalls = append(r.layerCalls, actTLD) }
+func (r *recorder) Started()                { r.layerCalls = append(r.layerCalls, actTLS) }
+func (r *recorder) Finished()               { r.layerCalls = append(r.layerCalls, actTLF) }
 func (r *recorder) EchoReply(uint8, []byte) { r.echoes++ }
 
 func codesOf(pkts [][]byte) []int {
@@ -103,7 +130,7 @@ type harness struct {
 	f       *FSM
 	r       *recorder
 	sent    [][]byte
-	actions []string
+	actions []action
 	now     time.Time
 }
 
@@ -113,14 +140,15 @@ func newHarness(cfg Config) *harness {
 		cfg.EchoMagic = func() uint32 { return 0x11223344 }
 	}
 	h.f = New(cfg, h.r, h.r, func(pkt []byte) { h.sent = append(h.sent, append([]byte(nil), pkt...)) })
-	h.f.actionHook = func(a string) { h.actions = append(h.actions, a) }
+	h.f.actionHook = func(a action) { h.actions = append(h.actions, a) }
 	return h
 }
 
 func (h *harness) reset() { h.sent, h.actions, h.r.layerCalls = nil, nil, nil }
 
 // actionCodes maps send actions to the packet code they must put on the wire.
-var actionCodes = map[string]int{"scr": 1, "sca": 2, "scn": 3, "str": 5, "sta": 6, "scj": 7, "ser": 10}
+var actionCodes = map[action]Code{actSCR: ConfigureRequest, actSCA: ConfigureAck, actSCN: ConfigureNak,
+	actSTR: TerminateRequest, actSTA: TerminateAck, actSCJ: CodeReject, actSER: EchoReply}
 
 // TestTransitionTable checks every cell of RFC 1661's table: the new state, the actions in
 // order, the packets sent, the layer callbacks, the restart counter and the restart timer.
@@ -162,12 +190,12 @@ func TestTransitionTable(t *testing.T) {
 				assert.Equal(t, want, h.actions, "actions")
 
 				var wantCodes []int
-				var layer []string
+				var layer []action
 				for _, a := range want {
 					if c, ok := actionCodes[a]; ok {
-						wantCodes = append(wantCodes, c)
+						wantCodes = append(wantCodes, int(c))
 					}
-					if strings.HasPrefix(a, "tl") {
+					if a.layer() {
 						layer = append(layer, a)
 					}
 				}
@@ -185,14 +213,14 @@ func TestTransitionTable(t *testing.T) {
 				}
 				for _, a := range want {
 					switch a {
-					case "irc":
+					case actIRC:
 						wantRestarts = maxConf
-						if slices.Contains(want, "str") {
+						if slices.Contains(want, actSTR) {
 							wantRestarts = maxTerm
 						}
-					case "zrc":
+					case actZRC:
 						wantRestarts = 0
-					case "scr", "str":
+					case actSCR, actSTR:
 						wantRestarts--
 					}
 				}
