@@ -516,7 +516,9 @@ func (s *service) openMeterLocked(iccid string) {
 	if s.mlink != nil {
 		s.mlink.SetUsage(m)
 	}
-	s.rep.line("%-22s %8s  SIM %s, %s", "usage", "", iccid, m.Path())
+	detail := fmt.Sprintf("SIM %s, %s", iccid, m.Path())
+	s.rep.line("%-22s %8s  %s", "usage", "", detail)
+	s.rep.writeJSON(jsonEvent{Time: time.Now(), Event: "usage", Ifname: s.ifname, Detail: detail})
 }
 
 // observeUsage feeds the current link's counters to the meter every second and runs the

@@ -448,6 +448,7 @@ func TestCLIInteropService(t *testing.T) {
 		p.waitEvent("up", 120*time.Second)
 		ev := p.waitEvent("usage", 10*time.Second)
 		assert.Contains(t, ev["error"], "corrupt")
+		assert.Contains(t, p.waitEvent("usage", 5*time.Second)["detail"], "SIM "+vmICCID, "then counting")
 		assert.Contains(t, p.stderr.String(), "usage: warning:")
 		aside, err := filepath.Glob(path + ".corrupt-*")
 		require.NoError(t, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"testing"
 	"time"
@@ -9,6 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pppdial/pppdial/internal/config"
+	"github.com/pppdial/pppdial/internal/socksclient"
+	"github.com/pppdial/pppdial/modemsim"
+	"github.com/pppdial/pppdial/modemsim/carrier"
+	usagepkg "github.com/pppdial/pppdial/usage"
 )
 
 func TestByteSize(t *testing.T) {
@@ -85,4 +90,44 @@ func TestServiceFlagChecks(t *testing.T) {
 		change(&o)
 		assert.Error(t, o.check(), name)
 	}
+}
+
+// TestDialQuotaStop: with --quota and --quota-action stop, the SIM's usage reaching 80 % and
+// then 100 % of the quota is reported (quota events), and the session ends with exit 8; the
+// state file in --state-dir holds what was used.
+func TestDialQuotaStop(t *testing.T) {
+	page := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	network := carrier.New(carrier.Config{Pages: map[string][]byte{"/64k": page}})
+	prof := modemsim.EC25()
+	prof.ICCID = "8944500102198304826F"
+	path := modemPTY(t, prof, network.DataFunc())
+	state := t.TempDir()
+	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
+		"--socks", "127.0.0.1:0", "--state-dir", state, "--control", "none", "--lcp-echo-interval", "0",
+		"--quota", "80k", "--quota-action", "stop")
+	p.waitEvent("up", 30*time.Second)
+	usage := p.waitEvent("usage", 5*time.Second)
+	assert.Nil(t, usage["error"], "a fresh state: no warning")
+	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+
+	assert.Equal(t, page, socksGet(t, socks, socksclient.Auth{}, "http://"+carrier.DefaultHost+"/64k"))
+	q := p.waitEvent("quota", 5*time.Second)
+	assert.EqualValues(t, 80, q["percent"])
+	assert.EqualValues(t, 80000, q["quota"])
+	assert.GreaterOrEqual(t, q["used"].(float64), 64000.0)
+	_ = socksGet(t, socks, socksclient.Auth{}, "http://"+carrier.DefaultHost+"/64k")
+	q = p.waitEvent("quota", 5*time.Second)
+	assert.EqualValues(t, 100, q["percent"])
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end at 100 % of the quota")
+	}
+	assert.Equal(t, exitQuota, exitStatus(p.err), p.stderr.String())
+	assert.Contains(t, p.stderr.String(), "the SIM used its --quota")
+
+	m, err := usagepkg.Open(state, "8944500102198304826", usagepkg.Options{})
+	require.NoError(t, err)
+	cur := m.Snapshot().Current
+	assert.GreaterOrEqual(t, cur.Total(), uint64(2*len(page)), "both fetches counted and saved at stop")
 }
