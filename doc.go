@@ -9,6 +9,14 @@
 // report every step, with stable codes for failures. The pppdial command is a thin shell over
 // this package.
 //
+// # Events
+//
+// A session is observed one way: Config.OnEvent receives one stream of Event values — the
+// session's own (up, down, redial, ...), the dialer's steps and URCs and the link's phases —
+// in order, on a goroutine of its own, so that a slow observer never holds the link up; one
+// that falls far behind is told how many events it missed (Event.Missed). The up event is
+// taken before Dial returns, and the last event before Close returns.
+//
 // The layers live in their own packages: line (the serial line), at (the dialer, owner of the
 // line), hdlc (framing), ppp (the link), netif (interfaces), bind (sockets by interface),
 // modemsim (emulated modems, for tests) and demo (the whole chain against them, for

@@ -40,6 +40,8 @@ const (
 	// EventEcho: the peer answered an LCP keepalive echo; RTT is its round trip. One per echo
 	// (every PPP.EchoInterval), for an observer that keeps a distribution (a metric).
 	EventEcho EventKind = "echo"
+	// EventURC: the modem sent an unsolicited result code (Detail) while it was being dialed.
+	EventURC EventKind = "urc"
 	// EventSignal: the AT channel's periodic reading of the signal and serving cell while the
 	// link is up (Config.MonitorInterval; needs the multiplexer): Signal has it, Err says why a
 	// poll could not finish (the picture is then what it got).
@@ -55,7 +57,7 @@ const (
 	StepCMUX = "cmux"
 )
 
-// Event is something that happened to a session.
+// Event is something that happened to a session: Config.OnEvent receives them.
 type Event struct {
 	Time    time.Time
 	Kind    EventKind
@@ -64,7 +66,7 @@ type Event struct {
 	Step    string        // EventProgress: the step (at.Step names, "port", or StepIPv6)
 	Done    bool          // EventProgress: the step finished
 	Elapsed time.Duration // EventProgress: how long the finished step took
-	Detail  string        // EventProgress: what the step found ("-71 dBm"); EventIPv6Up: why no global address
+	Detail  string        // EventProgress: what the step found ("-71 dBm"); EventIPv6Up: why no global address; EventURC: the line
 	Phase   string        // EventPhase: the PPP phase
 	Status  ppp.Status    // EventUp, EventIPv6Up: addresses, DNS, MTU
 	Err     error         // EventDown, EventError, failed EventProgress: the cause
@@ -79,6 +81,10 @@ type Event struct {
 
 	// EventSignal: the modem's signal and serving cell; unknown values are nil.
 	Signal *cell.Picture
+
+	// Missed is how many events were dropped right before this one because OnEvent fell too
+	// far behind (more than a thousand events); 0 when none were.
+	Missed uint64
 }
 
 // Errors of the session itself (the modem's and the link's come from packages at and ppp).

@@ -123,9 +123,10 @@ func (s *Session) openMux(ctx context.Context, port *at.Port, mcfg at.Config) (*
 		return fail(err)
 	}
 	ml.data = at.NewPort(dataCh)
-	// The AT channel starts with echo on, as the port did.
+	// The AT channel starts with echo on, as the port did. Its wake is not one of the
+	// session's steps: no events.
 	acfg := mcfg
-	acfg.OnProgress = nil
+	acfg.OnEvent = nil
 	if err := at.Prepare(ctx, ml.at, acfg); err != nil {
 		return fail(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/cmux"
+	"github.com/pppdial/pppdial/internal/eventq"
 	"github.com/pppdial/pppdial/lcp"
 	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/netif"
@@ -37,7 +38,9 @@ type Config struct {
 	// the DCD watch.
 	Open func(ctx context.Context) (line.Line, error)
 
-	// Modem says how to bring the modem up: APN, PIN, dial string, step timeouts.
+	// Modem says how to bring the modem up: APN, PIN, dial string, step timeouts. Its OnEvent
+	// is not called: the dialer's events come in the session's one stream (OnEvent), as
+	// EventProgress and EventURC.
 	Modem at.Config
 	// Hangup tunes the escape and ATH that end a call (guard times).
 	Hangup at.HangupOptions
@@ -87,8 +90,11 @@ type Config struct {
 	// Record, if set, receives a transcript of the first dial (AT phase and the first PPP
 	// bytes) in the format of testdata/transcripts, with the PIN and passwords redacted.
 	Record io.Writer
-	// OnEvent, if set, is called for every event, in order, from the session's goroutine. It
-	// must not block for long.
+	// OnEvent, if set, receives the session's events — its own, the dialer's and the link's,
+	// in one stream — in order, on a goroutine of its own: a slow observer never holds the link
+	// up, and one that falls far behind is told how many events it missed (Event.Missed). The
+	// up event is taken before Dial returns, and the last event (down, error) before Close
+	// returns or Done is closed (waiting 5 s at most for an observer that does not return).
 	OnEvent func(Event)
 	// Logger receives the session's logs; nil discards them.
 	Logger *slog.Logger
@@ -160,6 +166,8 @@ type Session struct {
 	nif  *netif.Netif
 	stop context.CancelFunc
 	done chan struct{}
+	// events feeds Config.OnEvent: one ordered queue for everything the session reports.
+	events *eventq.Queue[Event]
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
@@ -221,6 +229,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		closing: make(chan struct{}),
 		redial:  make(chan struct{}),
 		up:      make(chan struct{}),
+		events:  newEventQueue(cfg.OnEvent),
 	}
 	nopts := cfg.Netif
 	nopts.Name = cfg.IfName
@@ -244,6 +253,14 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 
 	select {
 	case <-s.up:
+		// Whoever reads the events finds the link up before anything the caller starts on it
+		// (the command's SOCKS line, a script acting on "up").
+		if err := s.events.Flush(ctx); err != nil {
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = s.Close(closeCtx)
+			return nil, fmt.Errorf("pppdial: dial: the up event was not taken in time: %w", err)
+		}
 		return s, nil
 	case <-s.done:
 		return nil, s.Err()
@@ -323,8 +340,9 @@ func (s *Session) Err() error {
 }
 
 // Close ends the session: LCP Terminate, hang up the modem, close the port, remove the
-// interface. It returns when everything has stopped, or when ctx ends (the remaining steps
-// are then cut short and their goroutines end within a second or two). Closing twice is fine.
+// interface. It returns when everything has stopped and OnEvent has taken the last event, or
+// when ctx ends (the remaining steps are then cut short and their goroutines end within a
+// second or two). Closing twice is fine.
 func (s *Session) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -348,9 +366,47 @@ func (s *Session) emit(ev Event) {
 	if ev.Ifname == "" {
 		ev.Ifname = s.nif.Name()
 	}
-	if s.cfg.OnEvent != nil {
-		s.cfg.OnEvent(ev)
+	s.events.Post(ev)
+}
+
+// newEventQueue returns the queue that feeds fn the session's events.
+func newEventQueue(fn func(Event)) *eventq.Queue[Event] {
+	// += keeps what a lower layer's queue dropped before an event the session passes on.
+	return eventq.New(fn, func(e *Event, n uint64) { e.Missed += n }, 0)
+}
+
+// eventDrain bounds how long the session's end waits for OnEvent to take its last events.
+const eventDrain = 5 * time.Second
+
+// drainEvents closes the event queue once the session has nothing more to report, and waits for
+// OnEvent to take what is queued: within Close's deadline and eventDrain.
+func (s *Session) drainEvents() {
+	s.mu.Lock()
+	ctx := s.closeCtx
+	s.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
 	}
+	ctx, cancel := context.WithTimeout(ctx, eventDrain)
+	defer cancel()
+	if err := s.events.Close(ctx); err != nil {
+		s.log.Warn("the event observer did not take the last events in time", "err", err)
+	}
+}
+
+// atEvent passes the dialer's event of attempt on as the session's: one stream, in the order
+// the dialer reported it (Dial and Prepare return once their events are passed on).
+func (s *Session) atEvent(e at.Event, attempt int) {
+	ev := Event{Time: e.Time, Attempt: attempt, Missed: e.Missed}
+	switch e.Kind {
+	case at.EventProgress:
+		ev.Kind, ev.Step, ev.Done, ev.Elapsed, ev.Detail, ev.Err = EventProgress, string(e.Step), e.Done, e.Elapsed, e.Detail, e.Err
+	case at.EventURC:
+		ev.Kind, ev.Detail = EventURC, e.Line
+	default:
+		return
+	}
+	s.emit(ev)
 }
 
 // supervise runs attempts until the session ends. It is the only goroutine that dials, owns
@@ -375,6 +431,7 @@ func (s *Session) supervise(ctx context.Context) {
 		s.mu.Lock()
 		s.err = endErr
 		s.mu.Unlock()
+		s.drainEvents()
 		close(s.done)
 	}()
 	for attempt := 1; ; attempt++ {
@@ -520,16 +577,10 @@ func (s *Session) openPort(ctx context.Context, attempt int) (*at.Port, error) {
 	return at.NewPort(l), nil
 }
 
-// modemConfig is the dialer's configuration for an attempt: its progress becomes events.
+// modemConfig is the dialer's configuration for an attempt: its events become the session's.
 func (s *Session) modemConfig(attempt int) at.Config {
 	mcfg := s.cfg.Modem
-	mcfg.OnProgress = func(p at.Progress) {
-		if prev := s.cfg.Modem.OnProgress; prev != nil {
-			prev(p)
-		}
-		s.emit(Event{Kind: EventProgress, Step: string(p.Step), Done: p.Done, Detail: p.Detail, Elapsed: p.Elapsed,
-			Err: p.Err, Attempt: attempt})
-	}
+	mcfg.OnEvent = func(e at.Event) { s.atEvent(e, attempt) }
 	return mcfg
 }
 
@@ -629,14 +680,20 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 	// The interface reports what it learnt from Router Advertisements from the link's
 	// goroutine; the event is emitted from this one.
 	autoconf := make(chan struct{}, 1)
-	defer s.cfg.Registry.Subscribe(func(e netif.Event) {
+	sub := s.cfg.Registry.Subscribe(func(e netif.Event) {
 		if e.Netif == s.nif && e.Kind == netif.EventAutoconf {
 			select {
 			case autoconf <- struct{}{}:
 			default:
 			}
 		}
-	})()
+	})
+	defer func() {
+		// The observer above never blocks: the bound is only there for form.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = sub.Close(ctx)
+	}()
 	closing := s.closing
 	redial := s.redial
 	requested := false

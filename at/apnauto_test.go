@@ -38,8 +38,9 @@ func simModem(t *testing.T, p modemsim.Profile, baud int) (*at.Port, *modemsim.M
 // apnEvents collects the details of the finished "apn" steps.
 type apnEvents struct{ details []string }
 
-func (e *apnEvents) progress(p at.Progress) {
-	if p.Step == at.StepAPN && p.Done {
+// Dial returns once its events were delivered, so the details are read after it without a lock.
+func (e *apnEvents) progress(p at.Event) {
+	if p.Kind == at.EventProgress && p.Step == at.StepAPN && p.Done {
 		e.details = append(e.details, p.Detail)
 	}
 }
@@ -75,7 +76,7 @@ func TestDialAPNAutoFindsRemembersAndTriesFirst(t *testing.T) {
 	defer cancel()
 
 	var ev apnEvents
-	cfg := at.Config{APN: at.APNAuto, StateDir: state, Guard: 50 * time.Millisecond, OnProgress: ev.progress}
+	cfg := at.Config{APN: at.APNAuto, StateDir: state, Guard: 50 * time.Millisecond, OnEvent: ev.progress}
 	sess, err := at.Dial(ctx, port, cfg)
 	require.NoError(t, err)
 	require.NotNil(t, sess.Info.APN)
@@ -110,7 +111,7 @@ func TestDialAPNAutoUnknownNetwork(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var ev apnEvents
-	sess, err := at.Dial(ctx, port, at.Config{APN: at.APNAuto, StateDir: t.TempDir(), Guard: 50 * time.Millisecond, OnProgress: ev.progress})
+	sess, err := at.Dial(ctx, port, at.Config{APN: at.APNAuto, StateDir: t.TempDir(), Guard: 50 * time.Millisecond, OnEvent: ev.progress})
 	require.NoError(t, err)
 	assert.Nil(t, sess.Info.APN)
 	assert.Empty(t, cgdconts(m), "the stored context is left alone")
@@ -148,9 +149,9 @@ func TestDialReadsIdentity(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var steps []at.Step
-	sess, err := at.Dial(ctx, port, at.Config{Identity: true, OnProgress: func(pr at.Progress) {
-		if pr.Done {
-			steps = append(steps, pr.Step)
+	sess, err := at.Dial(ctx, port, at.Config{Identity: true, OnEvent: func(e at.Event) {
+		if e.Kind == at.EventProgress && e.Done {
+			steps = append(steps, e.Step)
 		}
 	}})
 	require.NoError(t, err)

@@ -20,17 +20,17 @@ import (
 
 // baudDial dials profile p over a line paced at 115200 with BaudSwitch 921600 and returns the
 // "baud" step's finished event, the modem and the host's line.
-func baudDial(t *testing.T, p modemsim.Profile, rtscts bool) (at.Progress, *modemsim.Modem, *at.Session, int, uint64) {
+func baudDial(t *testing.T, p modemsim.Profile, rtscts bool) (at.Event, *modemsim.Modem, *at.Session, int, uint64) {
 	t.Helper()
 	port, m, host := simModem(t, p, 115200)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var baud []at.Progress
+	var baud []at.Event // appended before Dial returns: it waits for its events' delivery
 	sess, err := at.Dial(ctx, port, at.Config{
 		APN: "internet", BaudSwitch: 921600, RTSCTS: rtscts, Guard: 50 * time.Millisecond,
 		Timeouts: at.Timeouts{WakeRetry: 200 * time.Millisecond},
-		OnProgress: func(p at.Progress) {
-			if p.Step == at.StepBaud && p.Done {
+		OnEvent: func(p at.Event) {
+			if p.Kind == at.EventProgress && p.Step == at.StepBaud && p.Done {
 				baud = append(baud, p)
 			}
 		},
@@ -178,7 +178,7 @@ func TestSwitchBaudResyncsWithASlowModem(t *testing.T) {
 
 // leftFastDial dials a modem that an earlier run left at 921600 (and, with mux, in an open
 // multiplexer) over a line configured at 115200, and returns the finished wake and baud steps.
-func leftFastDial(t *testing.T, p modemsim.Profile, mux bool, baudSwitch int) (wake, baud []at.Progress, m *modemsim.Modem, host *serialline.Port) {
+func leftFastDial(t *testing.T, p modemsim.Profile, mux bool, baudSwitch int) (wake, baud []at.Event, m *modemsim.Modem, host *serialline.Port) {
 	t.Helper()
 	p.StartBaud = 921600
 	p.GuardTime = 50 * time.Millisecond
@@ -213,7 +213,10 @@ func leftFastDial(t *testing.T, p modemsim.Profile, mux bool, baudSwitch int) (w
 	_, err := at.Dial(ctx, port, at.Config{
 		APN: "internet", BaudSwitch: baudSwitch, RTSCTS: true, Guard: 50 * time.Millisecond,
 		Timeouts: at.Timeouts{Wake: time.Second, WakeRetry: 200 * time.Millisecond},
-		OnProgress: func(p at.Progress) {
+		OnEvent: func(p at.Event) {
+			if p.Kind != at.EventProgress {
+				return
+			}
 			switch {
 			case p.Step == at.StepWake && p.Done:
 				wake = append(wake, p)
@@ -328,13 +331,16 @@ func TestWakeSpeedSearchOnALineWithoutSpeed(t *testing.T) {
 		cancel()
 		<-served
 	}()
-	var wake []at.Progress
+	var wake []at.Event
 	var baud int
 	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer dcancel()
 	_, err := at.Dial(dctx, port, at.Config{APN: "internet", Guard: 50 * time.Millisecond,
 		Timeouts: at.Timeouts{Wake: time.Second, WakeRetry: 200 * time.Millisecond},
-		OnProgress: func(p at.Progress) {
+		OnEvent: func(p at.Event) {
+			if p.Kind != at.EventProgress {
+				return
+			}
 			switch {
 			case p.Step == at.StepWake && p.Done:
 				wake = append(wake, p)

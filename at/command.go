@@ -16,17 +16,22 @@ type Answer struct {
 
 // Commands sends each command to the modem on port and returns the answers, in order: a tool
 // for trying a modem by hand (`pppdial at`). A command may be given with or without its "AT".
-// Unsolicited result codes that arrive meanwhile go to onURC when it is set. timeout bounds each
-// command (default 5 s). It stops early only when ctx ends or the port fails; a command the
-// modem refuses is reported in its Answer and the next one is sent.
-func Commands(ctx context.Context, port *Port, cmds []string, timeout time.Duration, onURC func(string), log *slog.Logger) ([]Answer, error) {
+// Unsolicited result codes that arrive meanwhile go to onEvent (EventURC), when it is set, as
+// Config.OnEvent gets them from Dial: in order, on a goroutine of its own, all taken before
+// Commands returns. timeout bounds each command (default 5 s). It stops early only when ctx
+// ends or the port fails; a command the modem refuses is reported in its Answer and the next
+// one is sent.
+func Commands(ctx context.Context, port *Port, cmds []string, timeout time.Duration, onEvent func(Event), log *slog.Logger) ([]Answer, error) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
 	port.SetLogger(log)
-	if onURC != nil {
-		port.SetURCHandler(func(u URC) { onURC(u.Line) })
-		defer port.SetURCHandler(nil)
+	if onEvent != nil {
+		events := newEvents(onEvent)
+		defer drainEvents(ctx, events) // after the route below is gone: nothing posted late
+		report := func(line string) { events.Post(Event{Time: time.Now(), Kind: EventURC, Line: line}) }
+		port.cmdURC.Store(&report)
+		defer port.cmdURC.Store(nil)
 	}
 	var out []Answer
 	for _, c := range cmds {

@@ -12,10 +12,11 @@ import (
 
 	"github.com/pppdial/pppdial/apn"
 	"github.com/pppdial/pppdial/cmux"
+	"github.com/pppdial/pppdial/internal/eventq"
 	"github.com/pppdial/pppdial/line"
 )
 
-// Step names one phase of Dial, as reported to Config.OnProgress and in *StepError.
+// Step names one phase of Dial, as reported in Event.Step and in *StepError.
 type Step string
 
 // The steps of Dial, in order.
@@ -34,22 +35,6 @@ const (
 	StepMTU      Step = "mtu"      // AT+CGCONTRDP: the network's MTU for the context (Config.QueryMTU)
 	StepDial     Step = "dial"     // ATD until CONNECT
 )
-
-// Progress reports a step starting (Done false) or finished (Done true, with how long it took,
-// what it found and its error, if any).
-type Progress struct {
-	Step    Step
-	Done    bool
-	Elapsed time.Duration
-	Detail  string
-	Err     error
-}
-
-// URC is an unsolicited result code the modem sent during the command phase.
-type URC struct {
-	Time time.Time
-	Line string
-}
 
 // Timeouts bound each step. Zero fields take the defaults.
 type Timeouts struct {
@@ -108,10 +93,11 @@ type Config struct {
 	// a daemon labels its metrics with it and counts data usage per SIM (ICCID). A command the
 	// modem refuses leaves its field empty and never fails the dial.
 	Identity bool
-	// OnProgress, if set, is called at the start and end of every step. It must not block.
-	OnProgress func(Progress)
-	// OnURC, if set, receives every unsolicited result code. It must not block.
-	OnURC func(URC)
+	// OnEvent, if set, receives the dial's events — every step's start and end, every
+	// unsolicited result code — in order, on a goroutine of its own, so a slow observer never
+	// holds the modem up; one that falls far behind is told how many it missed (Event.Missed).
+	// Dial and Prepare return once it has taken them all (waiting 5 s at most).
+	OnEvent func(Event)
 	// Logger receives debug lines (commands and answers, PIN redacted). Nil discards them.
 	Logger *slog.Logger
 	// Record, if set, records this dial as a transcript that Replay accepts: the AT phase and
@@ -203,10 +189,11 @@ func (s *Session) Hangup(ctx context.Context) error {
 
 // dialer is one Dial in progress.
 type dialer struct {
-	cfg   Config
-	p     *Port
-	info  Info
-	regCh chan regUpdate
+	cfg    Config
+	p      *Port
+	info   Info
+	regCh  chan regUpdate
+	events *eventq.Queue[Event]
 	// apnName is the APN the context was given for the next ATD ("" when the modem's stored
 	// context is dialed): the MTU step checks the active context has it.
 	apnName string
@@ -271,7 +258,10 @@ func begin(ctx context.Context, p *Port, cfg Config, steps func(*dialer) error) 
 	p.mu.Lock()
 	p.commandModeLocked(fmt.Errorf("at: a new dial began: %w", os.ErrClosed))
 	p.mu.Unlock()
-	d := &dialer{cfg: cfg, p: p, info: Info{AcT: -1}, regCh: make(chan regUpdate, 16)}
+	d := &dialer{cfg: cfg, p: p, info: Info{AcT: -1}, regCh: make(chan regUpdate, 16), events: newEvents(cfg.OnEvent)}
+	// Registered before the URC route below, so that it runs after the route is gone: no URC
+	// is posted once the queue is closed.
+	defer drainEvents(ctx, d.events)
 	urc := d.urc
 	p.dialURC.Store(&urc)
 	defer p.dialURC.Store(nil)
@@ -340,7 +330,7 @@ func (d *dialer) dialStep(ctx context.Context) (*Session, error) {
 
 // run runs one step with progress reports; errors become *StepError.
 func (d *dialer) run(ctx context.Context, step Step, fn func(context.Context) (string, error)) error {
-	d.progress(Progress{Step: step})
+	d.events.Post(Event{Time: time.Now(), Kind: EventProgress, Step: step})
 	start := time.Now()
 	detail, err := fn(ctx)
 	if err != nil {
@@ -352,15 +342,10 @@ func (d *dialer) run(ctx context.Context, step Step, fn func(context.Context) (s
 			err = &StepError{Step: step, Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
 		}
 	}
-	d.progress(Progress{Step: step, Done: true, Elapsed: time.Since(start), Detail: detail, Err: err})
-	d.cfg.Logger.Debug("at: step", "step", step, "elapsed", time.Since(start), "detail", detail, "err", err)
+	elapsed := time.Since(start)
+	d.events.Post(Event{Time: time.Now(), Kind: EventProgress, Step: step, Done: true, Elapsed: elapsed, Detail: detail, Err: err})
+	d.cfg.Logger.Debug("at: step", "step", step, "elapsed", elapsed, "detail", detail, "err", err)
 	return err
-}
-
-func (d *dialer) progress(p Progress) {
-	if d.cfg.OnProgress != nil {
-		d.cfg.OnProgress(p)
-	}
 }
 
 // urc receives URCs from the gate (in the library's reader goroutine).
@@ -375,9 +360,7 @@ func (d *dialer) urc(line string) {
 			}
 		}
 	}
-	if d.cfg.OnURC != nil {
-		d.cfg.OnURC(URC{Time: time.Now(), Line: line})
-	}
+	d.events.Post(Event{Time: time.Now(), Kind: EventURC, Line: line})
 }
 
 // cmd runs a command with the ordinary timeout, wrapping failures with the step and command.

@@ -1,7 +1,7 @@
 // Package at brings a cellular modem from any state to PPP data mode over a line: the AT command
 // phase of pppdial, and the owner of the line while PPP runs.
 //
-// Dial runs the steps a chat script would, each with its own timeout and a progress report:
+// Dial runs the steps a chat script would, each with its own timeout and a progress event:
 // wake (AT until OK, escaping and hanging up a modem left in data mode, closing a multiplexer
 // left open, and on a line whose speed can be set looking for a modem an earlier AT+IPR left at
 // another speed), echo off, the speed (Config.BaudSwitch, or back to the line's), verbose
@@ -12,6 +12,14 @@
 // ErrWrongPIN, ErrNoResponse, ...) and *CMEError (whose Code is a CMECode, the 27.007 numbers
 // named: CMESIMBusy, CMEIncorrectPassword, ...), wrapped in *StepError, all matchable with
 // errors.Is and errors.As.
+//
+// # Events
+//
+// What Dial and Prepare do is observed one way: Config.OnEvent receives an Event for every
+// step's start and end and for every unsolicited result code, in order, on a goroutine of its
+// own, so a slow observer never holds the modem up; one that falls far behind is told how many
+// events it missed (Event.Missed). Dial and Prepare return once their events were taken (5 s
+// at most). Commands reports URCs the same way.
 //
 // # One owner of the line
 //

@@ -28,9 +28,9 @@ func ExampleDial() {
 		APN:   "internet",
 		Guard: 50 * time.Millisecond,
 		PIN:   "", // entered only when the SIM asks; never retried when rejected
-		OnProgress: func(p at.Progress) {
-			if p.Done && p.Err == nil && p.Step == at.StepRegister {
-				fmt.Println("registered:", p.Detail)
+		OnEvent: func(e at.Event) { // steps and URCs, in order, on a goroutine of their own
+			if e.Kind == at.EventProgress && e.Done && e.Err == nil && e.Step == at.StepRegister {
+				fmt.Println("registered:", e.Detail)
 			}
 		},
 	})

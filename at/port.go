@@ -53,7 +53,7 @@ type Port struct {
 	eng       *engine // the AT engine; replaced after it was retired
 
 	log        atomic.Pointer[slog.Logger]
-	onURC      atomic.Pointer[func(URC)]
+	cmdURC     atomic.Pointer[func(string)] // the running Commands' URC report
 	dialURC    atomic.Pointer[func(string)] // the running Dial's registration watch
 	baudWarned atomic.Bool                  // SwitchBaud warned about a fast line without RTS/CTS
 	readerDone chan struct{}
@@ -95,24 +95,14 @@ func (p *Port) SetLogger(l *slog.Logger) {
 	p.log.Store(l)
 }
 
-// SetURCHandler sets the function that receives unsolicited result codes seen in command mode
-// (nil: none). It must not block.
-func (p *Port) SetURCHandler(f func(URC)) {
-	if f == nil {
-		p.onURC.Store(nil)
-		return
-	}
-	p.onURC.Store(&f)
-}
-
 // urc hands an unsolicited result code to whoever listens.
 func (p *Port) urc(s string) {
 	p.log.Load().Debug("at: urc", "line", s)
 	if f := p.dialURC.Load(); f != nil {
 		(*f)(s)
 	}
-	if f := p.onURC.Load(); f != nil {
-		(*f)(URC{Time: time.Now(), Line: s})
+	if f := p.cmdURC.Load(); f != nil {
+		(*f)(s)
 	}
 }
 

@@ -39,7 +39,7 @@ type ReplayReport struct {
 	Err      error         // the dial's error, nil on success
 	Info     Info          // the dial's Info on success
 	Data     []byte        // bytes the session's Data yielded after CONNECT
-	Progress []Progress    // the dial's progress reports
+	Progress []Event       // the dial's progress events (Kind EventProgress)
 	Events   int           // transcript events played
 	Elapsed  time.Duration // how long the replay took
 }
@@ -184,9 +184,12 @@ func Replay(ctx context.Context, t *transcript.Transcript, opts ReplayOptions) (
 		return rep, fmt.Errorf("replay: %w", err)
 	}
 	var pmu sync.Mutex
-	cfg.OnProgress = func(p Progress) {
+	cfg.OnEvent = func(e Event) {
+		if e.Kind != EventProgress {
+			return
+		}
 		pmu.Lock()
-		rep.Progress = append(rep.Progress, p)
+		rep.Progress = append(rep.Progress, e)
 		pmu.Unlock()
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)

@@ -26,14 +26,19 @@ func TestInteropPPPDVMIPv6(t *testing.T) {
 	require.NoError(t, err)
 	reg, n, conn := dialPeer(t, vm.Port, ppp.Config{IPv6: true})
 	autoconf := make(chan struct{}, 1)
-	defer reg.Subscribe(func(e netif.Event) {
+	sub := reg.Subscribe(func(e netif.Event) {
 		if e.Kind == netif.EventAutoconf {
 			select {
 			case autoconf <- struct{}{}:
 			default:
 			}
 		}
-	})()
+	})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sub.Close(ctx)
+	}()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("netif %s: %+v, config %+v; ppp: %+v, status %+v, err %v", n.Name(), n.Counters(), n.Config(), conn.Stats(), conn.Status(), conn.Err())

@@ -30,7 +30,9 @@ type Options struct {
 	Profile *modemsim.Profile
 	// Baud paces the emulated serial line (default 921600, a typical USB modem's AT port).
 	Baud int
-	// OnEvent receives the session's events as they happen.
+	// OnEvent receives the session's events as pppdial.Config.OnEvent does: in order, on a
+	// goroutine of their own; Start returns once the up event was taken, Close (and Run) once
+	// the last, the link's down, was.
 	OnEvent func(pppdial.Event)
 	// Logger receives debug logs of every layer; nil discards them.
 	Logger *slog.Logger

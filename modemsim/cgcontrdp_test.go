@@ -42,9 +42,12 @@ func readUntil(t *testing.T, r io.Reader, end string, d time.Duration) string {
 }
 
 // mtuSteps collects the finished "mtu" steps of a dial.
-func mtuSteps(c *at.Config) *[]at.Progress {
-	var steps []at.Progress
-	c.OnProgress = func(p at.Progress) {
+func mtuSteps(c *at.Config) *[]at.Event {
+	var steps []at.Event
+	c.OnEvent = func(p at.Event) {
+		if p.Kind != at.EventProgress {
+			return
+		}
 		if p.Step == at.StepMTU && p.Done {
 			steps = append(steps, p)
 		}

@@ -114,7 +114,13 @@ func TestFamiliesDial(t *testing.T) {
 			c := cfg()
 			var urcs []string
 			var mu sync.Mutex
-			c.OnURC = func(u at.URC) { mu.Lock(); urcs = append(urcs, u.Line); mu.Unlock() }
+			c.OnEvent = func(e at.Event) {
+				if e.Kind == at.EventURC {
+					mu.Lock()
+					urcs = append(urcs, e.Line)
+					mu.Unlock()
+				}
+			}
 			s, err := r.dial(t, c)
 			require.NoError(t, err)
 			assert.Equal(t, p.Operator, s.Info.Operator)
@@ -149,10 +155,10 @@ func TestBootDelayWake(t *testing.T) {
 	p := fast(modemsim.EC25())
 	p.BootDelay = 400 * time.Millisecond
 	r := newRig(t, p, greeter)
-	var wake at.Progress
+	var wake at.Event
 	c := cfg()
-	c.OnProgress = func(pr at.Progress) {
-		if pr.Step == at.StepWake && pr.Done {
+	c.OnEvent = func(pr at.Event) {
+		if pr.Kind == at.EventProgress && pr.Step == at.StepWake && pr.Done {
 			wake = pr
 		}
 	}
@@ -186,7 +192,13 @@ func TestURCsInsideAnswers(t *testing.T) {
 	c := cfg()
 	var mu sync.Mutex
 	var urcs []string
-	c.OnURC = func(u at.URC) { mu.Lock(); urcs = append(urcs, u.Line); mu.Unlock() }
+	c.OnEvent = func(e at.Event) {
+		if e.Kind == at.EventURC {
+			mu.Lock()
+			urcs = append(urcs, e.Line)
+			mu.Unlock()
+		}
+	}
 	s, err := r.dial(t, c)
 	require.NoError(t, err)
 	assert.Equal(t, at.RegHome, s.Info.Registration)
@@ -204,8 +216,8 @@ func TestSlowRegistration(t *testing.T) {
 	r := newRig(t, p, greeter)
 	var detail string
 	c := cfg()
-	c.OnProgress = func(pr at.Progress) {
-		if pr.Step == at.StepRegister && pr.Done {
+	c.OnEvent = func(pr at.Event) {
+		if pr.Kind == at.EventProgress && pr.Step == at.StepRegister && pr.Done {
 			detail = pr.Detail
 		}
 	}
@@ -483,8 +495,8 @@ func TestStartInDataMode(t *testing.T) {
 	})
 	var wake string
 	c := cfg()
-	c.OnProgress = func(pr at.Progress) {
-		if pr.Step == at.StepWake && pr.Done {
+	c.OnEvent = func(pr at.Event) {
+		if pr.Kind == at.EventProgress && pr.Step == at.StepWake && pr.Done {
 			wake = pr.Detail
 		}
 	}
@@ -503,8 +515,8 @@ func TestCMEEFallbackAndNoCEREG(t *testing.T) {
 	r := newRig(t, p, greeter)
 	var detail string
 	c := cfg()
-	c.OnProgress = func(pr at.Progress) {
-		if pr.Step == at.StepErrors && pr.Done {
+	c.OnEvent = func(pr at.Event) {
+		if pr.Kind == at.EventProgress && pr.Step == at.StepErrors && pr.Done {
 			detail = pr.Detail
 		}
 	}

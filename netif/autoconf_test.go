@@ -80,6 +80,7 @@ type autoconfRig struct {
 	dev    *routerDev
 	clock  *faketime.ManualClock
 	events chan netif.EventKind
+	sub    *netif.Subscription
 }
 
 func newAutoconfRig(t *testing.T) *autoconfRig {
@@ -89,19 +90,26 @@ func newAutoconfRig(t *testing.T) *autoconfRig {
 	n, err := reg.AddPPP(r.dev, netif.Options{Logger: quiet, Clock: r.clock})
 	require.NoError(t, err)
 	r.n = n
-	cancel := reg.Subscribe(func(e netif.Event) {
+	r.sub = reg.Subscribe(func(e netif.Event) {
 		if e.Kind == netif.EventAutoconf {
 			r.events <- e.Kind
 		}
 	})
 	t.Cleanup(func() {
-		cancel()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.NoError(t, r.sub.Close(ctx))
 		_ = reg.Remove(n)
 	})
 	return r
 }
 
-func (r *autoconfRig) autoconfEvents() int {
+// autoconfEvents counts the autoconf events reported since the last call.
+func (r *autoconfRig) autoconfEvents(t *testing.T) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, r.sub.Flush(ctx), "the subscriber takes what the registry reported")
 	k := 0
 	for {
 		select {
@@ -125,12 +133,12 @@ func TestAutoconfSLAACWithIPV6CPIdentifier(t *testing.T) {
 	cfg := r.n.Config()
 	assert.Equal(t, []netip.Prefix{ourAddr}, cfg.ExtraV6, "prefix + the IPV6CP interface identifier")
 	assert.Equal(t, []netip.Addr{addrB, dns6}, cfg.DNS, "IPCP's servers first, then the advertised one")
-	assert.Equal(t, 1, r.autoconfEvents())
+	assert.Equal(t, 1, r.autoconfEvents(t))
 	assert.True(t, stackHas(r.n, ourAddr.Addr()), "the address is on the stack")
 
 	// A repeated advertisement refreshes lifetimes; nothing new to report.
 	r.dev.send(netiftest.RA{Src: routerLL, Prefixes: []netiftest.RAPrefix{{Prefix: prefix, Valid: 600 * time.Second, Preferred: 300 * time.Second}}}.Marshal())
-	assert.Equal(t, 0, r.autoconfEvents())
+	assert.Equal(t, 0, r.autoconfEvents(t))
 	assert.Len(t, r.n.Config().ExtraV6, 1)
 
 	// The address outlives its preferred lifetime (still there, deprecated), then its valid
@@ -142,7 +150,7 @@ func TestAutoconfSLAACWithIPV6CPIdentifier(t *testing.T) {
 	assert.Empty(t, cfg.ExtraV6)
 	assert.Equal(t, []netip.Addr{addrB}, cfg.DNS)
 	assert.False(t, stackHas(r.n, ourAddr.Addr()))
-	assert.Positive(t, r.autoconfEvents())
+	assert.Positive(t, r.autoconfEvents(t))
 }
 
 func TestAutoconfIgnoresWhatAHostMust(t *testing.T) {
@@ -167,7 +175,7 @@ func TestAutoconfIgnoresWhatAHostMust(t *testing.T) {
 	bad[len(bad)-1] ^= 1 // checksum no longer matches
 	r.dev.send(bad)
 	assert.Empty(t, r.n.Config().ExtraV6, "bad checksum")
-	assert.Equal(t, 0, r.autoconfEvents())
+	assert.Equal(t, 0, r.autoconfEvents(t))
 
 	r.dev.send(good.Marshal())
 	assert.Equal(t, []netip.Prefix{ourAddr}, r.n.Config().ExtraV6, "the valid one is taken")

@@ -11,7 +11,7 @@
 // A [Registry] names and numbers interfaces the way lwIP does: a PPP
 // interface is "pp" followed by the lowest free number, every registered
 // interface has a unique index, one interface may be the default, and
-// callbacks report additions, removals and up/down changes. Host interfaces
+// events report additions, removals and up/down changes. Host interfaces
 // (wlan0, eth0) can be registered too, so that package bind looks every
 // interface up the same way; their state comes from the kernel.
 //
@@ -24,6 +24,15 @@
 // the interface its link-local address, the interface solicits a Router
 // Advertisement and configures itself from it (SLAAC with the IPV6CP
 // interface identifier, RDNSS); [EventAutoconf] reports it.
+//
+// # Events
+//
+// A Registry's events are observed one way: [Registry.Subscribe] takes an
+// OnEvent func for every [Event] of every interface. Each subscriber has a
+// queue and a goroutine of its own, so events reach it in order and a slow
+// one holds up neither the registry nor the other subscribers; one that
+// falls far behind is told how many events it missed (Event.Missed).
+// [Subscription.Flush] waits until it has taken what came before.
 //
 // The per-packet data path does not allocate in steady state: inbound
 // packets are copied into pooled gVisor buffers, outbound packets are

@@ -1,12 +1,15 @@
 package netif
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
 	"syscall"
+
+	"github.com/pppdial/pppdial/internal/eventq"
 )
 
 // MaxInterfaces bounds a registry, as lwIP bounds netif numbers to 0..254.
@@ -60,11 +63,15 @@ func (k EventKind) String() string {
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Event is passed to registry callbacks.
+// Event is something that happened to an interface of a Registry: Subscribe's observers
+// receive them.
 type Event struct {
 	Netif  *Netif
 	Kind   EventKind
 	Reason error // for EventDown / EventLinkDown
+	// Missed is how many events were dropped right before this one because the observer fell
+	// too far behind (more than a thousand events); 0 when none were.
+	Missed uint64
 }
 
 // Registry holds the interfaces of a process: pp<N> interfaces it creates
@@ -77,14 +84,7 @@ type Registry struct {
 	order     []*Netif
 	def       *Netif
 	lastIndex int
-	subs      map[int]func(Event)
-	subSeq    int
-
-	// Events are queued and drained by one caller at a time, outside mu,
-	// so callbacks see them in order and may call back into the registry.
-	evMu       sync.Mutex
-	evQueue    []Event
-	delivering bool
+	subs      map[*Subscription]struct{}
 }
 
 // DefaultRegistry is the process-wide registry package bind uses when no
@@ -93,7 +93,7 @@ var DefaultRegistry = NewRegistry()
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{byName: map[string]*Netif{}, byIndex: map[int]*Netif{}, subs: map[int]func(Event){}}
+	return &Registry{byName: map[string]*Netif{}, byIndex: map[int]*Netif{}, subs: map[*Subscription]struct{}{}}
 }
 
 // AddPPP creates a pp<N> interface on dev, named "pp" plus the lowest free
@@ -302,57 +302,46 @@ func (r *Registry) SetDefault(n *Netif) error {
 	return nil
 }
 
-// Subscribe registers fn for every event of every interface of r (lwIP's
-// status, link and remove callbacks in one) and returns a function that
-// unregisters it. Callbacks run synchronously on the goroutine that caused
-// the event, outside all locks, and in order; they may call back into the
-// registry and the interfaces, but should not block.
-func (r *Registry) Subscribe(fn func(Event)) (cancel func()) {
-	r.mu.Lock()
-	r.subSeq++
-	id := r.subSeq
-	r.subs[id] = fn
-	r.mu.Unlock()
-	return func() {
-		r.mu.Lock()
-		delete(r.subs, id)
-		r.mu.Unlock()
-	}
+// Subscription is one observer of a Registry's events, from Subscribe.
+type Subscription struct {
+	r *Registry
+	q *eventq.Queue[Event]
 }
 
+// Subscribe registers onEvent for every event of every interface of r (lwIP's status, link and
+// remove callbacks in one). Each subscriber has a queue of its own: it receives the events in
+// the order the registry produced them, on a goroutine of its own, so that a slow subscriber
+// holds up neither the registry nor the others; one that falls far behind is told how many it
+// missed (Event.Missed). onEvent may call back into the registry and the interfaces.
+func (r *Registry) Subscribe(onEvent func(Event)) *Subscription {
+	s := &Subscription{r: r, q: eventq.New(onEvent, func(e *Event, n uint64) { e.Missed = n }, 0)}
+	r.mu.Lock()
+	r.subs[s] = struct{}{}
+	r.mu.Unlock()
+	return s
+}
+
+// Flush waits, bounded by ctx, until the subscriber has taken every event the registry
+// produced before the call.
+func (s *Subscription) Flush(ctx context.Context) error { return s.q.Flush(ctx) }
+
+// Close unregisters the subscriber and waits, bounded by ctx, until it has taken the events
+// produced before; none come after. Closing twice is fine.
+func (s *Subscription) Close(ctx context.Context) error {
+	s.r.mu.Lock()
+	delete(s.r.subs, s)
+	s.r.mu.Unlock()
+	return s.q.Close(ctx)
+}
+
+// deliver queues evs for every subscriber. Under mu, so that every subscriber sees the events
+// of concurrent callers in one order; posting never blocks.
 func (r *Registry) deliver(evs ...Event) {
-	r.evMu.Lock()
-	r.evQueue = append(r.evQueue, evs...)
-	if r.delivering {
-		// Another goroutine (or an outer frame of this one, if a callback
-		// caused the event) is draining the queue and will deliver these.
-		r.evMu.Unlock()
-		return
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range evs {
+		for s := range r.subs {
+			s.q.Post(ev)
+		}
 	}
-	r.delivering = true
-	for len(r.evQueue) > 0 {
-		ev := r.evQueue[0]
-		r.evQueue = r.evQueue[1:]
-		r.evMu.Unlock()
-
-		r.mu.Lock()
-		ids := make([]int, 0, len(r.subs))
-		for id := range r.subs {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		fns := make([]func(Event), 0, len(ids))
-		for _, id := range ids {
-			fns = append(fns, r.subs[id])
-		}
-		r.mu.Unlock()
-		for _, fn := range fns {
-			fn(ev)
-		}
-
-		r.evMu.Lock()
-	}
-	r.evQueue = nil
-	r.delivering = false
-	r.evMu.Unlock()
 }

@@ -1,15 +1,18 @@
 package netif_test
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pppdial/pppdial/internal/eventq"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/netif/netiftest"
 )
@@ -108,7 +111,7 @@ func TestRegistryCallbacks(t *testing.T) {
 	reg := netif.NewRegistry()
 	var mu sync.Mutex
 	var got []string
-	cancel := reg.Subscribe(func(ev netif.Event) {
+	sub := reg.Subscribe(func(ev netif.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		s := ev.Kind.String()
@@ -119,19 +122,23 @@ func TestRegistryCallbacks(t *testing.T) {
 			s += " (" + ev.Reason.Error() + ")"
 		}
 		got = append(got, s)
-		// Callbacks may call back into the registry.
+		// Subscribers may call back into the registry.
 		if ev.Kind == netif.EventAdded {
 			_ = reg.SetDefault(ev.Netif)
 		}
 	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	n := addPPP(t, reg)
+	// The subscriber's SetDefault has run: its event comes next, before SetUp's.
+	require.NoError(t, sub.Flush(ctx))
 	require.NoError(t, n.SetUp(netif.Config{Local: addrA, Peer: addrB}))
 	// Same addresses: only DNS changes, sockets survive, EventUp again.
 	require.NoError(t, n.SetUp(netif.Config{Local: addrA, Peer: addrB, DNS: []netip.Addr{addrB}}))
 	n.SetDown(errors.New("LCP terminated"))
 	n.SetDown(nil) // already down: no event
 	require.NoError(t, reg.Remove(n))
-	cancel()
+	require.NoError(t, sub.Close(ctx), "Close waits until the subscriber has taken what came before")
 	_ = addPPP(t, reg) // not seen
 	mu.Lock()
 	defer mu.Unlock()
@@ -142,6 +149,70 @@ func TestRegistryCallbacks(t *testing.T) {
 		"pp0 down (LCP terminated)", "pp0 link-down (LCP terminated)",
 		"pp0 removed", "default",
 	}, got)
+}
+
+// TestRegistrySlowSubscriber: a subscriber stuck on an event holds up neither the registry nor
+// another subscriber, and when it goes on, the first event after the gap says how many it
+// missed.
+func TestRegistrySlowSubscriber(t *testing.T) {
+	reg := netif.NewRegistry()
+	n := addPPP(t, reg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	stuck, release := make(chan struct{}), make(chan struct{})
+	var slow []netif.Event // the slow subscriber's alone until its Flush returns
+	slowSub := reg.Subscribe(func(e netif.Event) {
+		if len(slow) == 0 {
+			close(stuck)
+			<-release
+		}
+		slow = append(slow, e)
+	})
+	fast := 0
+	var fastMissed uint64
+	fastSub := reg.Subscribe(func(e netif.Event) { fast++; fastMissed += e.Missed })
+
+	// One event, taken and stuck on; then more than the queue holds.
+	toggle := func(i int) {
+		def := n
+		if i%2 == 1 {
+			def = nil
+		}
+		require.NoError(t, reg.SetDefault(def))
+	}
+	toggle(0)
+	select {
+	case <-stuck:
+	case <-ctx.Done():
+		t.Fatal("the slow subscriber never got its first event")
+	}
+	const more = eventq.DefaultDepth + 100
+	for i := 1; i <= more; i++ {
+		toggle(i) // returns at once: the registry does not wait for the stuck subscriber
+		if i%100 == 0 {
+			// Nor does the other subscriber: it takes everything so far meanwhile (and so
+			// never falls a queue behind).
+			require.NoError(t, fastSub.Flush(ctx))
+		}
+	}
+	require.NoError(t, fastSub.Flush(ctx))
+	assert.Equal(t, 1+more, fast, "the other subscriber got every event")
+	assert.Zero(t, fastMissed)
+
+	close(release)
+	require.NoError(t, slowSub.Flush(ctx))
+	require.Len(t, slow, 1+eventq.DefaultDepth, "the stuck event and a full queue")
+	for _, e := range slow {
+		assert.Zero(t, e.Missed)
+	}
+	toggle(more + 1)
+	require.NoError(t, slowSub.Close(ctx))
+	require.Len(t, slow, 2+eventq.DefaultDepth)
+	last := slow[len(slow)-1]
+	assert.Equal(t, uint64(more-eventq.DefaultDepth), last.Missed, "the event after the gap counts it")
+	assert.Equal(t, netif.EventDefault, last.Kind)
+	require.NoError(t, fastSub.Close(ctx))
 }
 
 func TestStateAndErrors(t *testing.T) {

@@ -21,7 +21,8 @@ func Example() {
 	runner := recovery.NewRunner(recovery.RunnerConfig{
 		Actuators: []recovery.Actuator{radioReset{}},
 		Now:       func() time.Time { return time.Time{} },
-		OnEvent:   func(e recovery.Event) { fmt.Println("event:", e.Step, e.Result) },
+		// Events come in order on a goroutine of their own: Flush waits for them.
+		OnEvent: func(e recovery.Event) { fmt.Println("event:", e.Step, e.Result) },
 	})
 	ladder, err := recovery.NewLadder(recovery.Config{
 		Steps:   runner.Steps(),
@@ -47,6 +48,7 @@ func Example() {
 			fmt.Println("redial:", o.Err)
 		} else {
 			o.Err = runner.Run(context.Background(), a.Step, a.Attempt).Err
+			_ = runner.Flush(context.Background()) // its event is printed before what follows
 		}
 		a = ladder.Next(o)
 	}

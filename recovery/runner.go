@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pppdial/pppdial/internal/eventq"
 )
 
 // Actuator carries out one recovery step. Run must return when ctx ends (the Runner bounds it
@@ -33,10 +35,13 @@ type Event struct {
 	Elapsed time.Duration
 	Attempt int
 	Err     error // nil when Result is ok
+	// Missed is how many events were dropped right before this one because OnEvent fell too
+	// far behind (more than a thousand events); 0 when none were.
+	Missed uint64
 }
 
-// MarshalJSON gives {"step","result","elapsed","attempt"[,"error"]}, elapsed as a duration
-// string rounded to the millisecond, as the session's other events.
+// MarshalJSON gives {"step","result","elapsed","attempt"[,"error"][,"missed"]}, elapsed as a
+// duration string rounded to the millisecond, as the session's other events.
 func (e Event) MarshalJSON() ([]byte, error) {
 	j := struct {
 		Step    Step   `json:"step"`
@@ -44,7 +49,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Elapsed string `json:"elapsed"`
 		Attempt int    `json:"attempt"`
 		Error   string `json:"error,omitempty"`
-	}{e.Step, e.Result, e.Elapsed.Round(time.Millisecond).String(), e.Attempt, ""}
+		Missed  uint64 `json:"missed,omitempty"`
+	}{e.Step, e.Result, e.Elapsed.Round(time.Millisecond).String(), e.Attempt, "", e.Missed}
 	if e.Err != nil {
 		j.Error = e.Err.Error()
 	}
@@ -63,7 +69,7 @@ type Runner struct {
 	actuators map[Step]Actuator
 	timeouts  map[Step]time.Duration
 	now       func() time.Time
-	onEvent   func(Event)
+	events    *eventq.Queue[Event]
 
 	mu     sync.Mutex
 	counts map[Step]map[Result]uint64
@@ -77,13 +83,17 @@ type RunnerConfig struct {
 	Actuators []Actuator
 	Timeouts  map[Step]time.Duration // per step; DefaultTimeout for the others
 	Now       func() time.Time       // the clock for Elapsed; nil: time.Now
-	OnEvent   func(Event)            // called after every step run; nil: none
+	// OnEvent receives every step run's event, in order, on a goroutine of its own: a slow
+	// observer never holds a step up, and one that falls far behind is told how many it
+	// missed (Event.Missed). Runner.Flush waits until it has taken them. Nil: none.
+	OnEvent func(Event)
 }
 
 // NewRunner returns a Runner for the actuators given.
 func NewRunner(cfg RunnerConfig) *Runner {
 	r := &Runner{actuators: map[Step]Actuator{}, timeouts: map[Step]time.Duration{},
-		now: cfg.Now, onEvent: cfg.OnEvent, counts: map[Step]map[Result]uint64{}}
+		now: cfg.Now, counts: map[Step]map[Result]uint64{},
+		events: eventq.New(cfg.OnEvent, func(e *Event, n uint64) { e.Missed = n }, 0)}
 	for _, a := range cfg.Actuators {
 		r.actuators[a.Name()] = a
 	}
@@ -92,9 +102,6 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	}
 	if r.now == nil {
 		r.now = time.Now
-	}
-	if r.onEvent == nil {
-		r.onEvent = func(Event) {}
 	}
 	return r
 }
@@ -111,7 +118,7 @@ func (r *Runner) Steps() []Step {
 	return out
 }
 
-// Run runs step under its timeout and returns its event, which OnEvent also received. A step
+// Run runs step under its timeout and returns its event, which OnEvent also receives. A step
 // cut by its timeout fails with ErrStepTimeout; one cut by ctx fails with ctx's error.
 func (r *Runner) Run(ctx context.Context, step Step, attempt int) Event {
 	start := r.now()
@@ -142,9 +149,12 @@ func (r *Runner) Run(ctx context.Context, step Step, attempt int) Event {
 	}
 	r.counts[step][ev.Result]++
 	r.mu.Unlock()
-	r.onEvent(ev)
+	r.events.Post(ev)
 	return ev
 }
+
+// Flush waits, bounded by ctx, until OnEvent has taken the events of the steps run so far.
+func (r *Runner) Flush(ctx context.Context) error { return r.events.Flush(ctx) }
 
 // Count is how many runs of step ended with result: for a Prometheus counter with step and
 // result labels.

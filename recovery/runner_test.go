@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pppdial/pppdial/internal/eventq"
 )
 
 // fakeActuator takes `takes` to finish (or until ctx ends) and then returns err.
@@ -37,7 +40,7 @@ func TestRunnerEventsAndCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		radio := &fakeActuator{step: StepRadioReset, takes: 2 * time.Second}
 		gpio := &fakeActuator{step: StepResetGPIO, takes: time.Second, err: errors.New("gpio busy")}
-		var events []Event
+		var events []Event // the observer's alone until Flush returns
 		r := NewRunner(RunnerConfig{Actuators: []Actuator{radio, gpio}, OnEvent: func(e Event) { events = append(events, e) }})
 		assert.Equal(t, []Step{StepRedial, StepRadioReset, StepResetGPIO}, r.Steps())
 
@@ -50,11 +53,45 @@ func TestRunnerEventsAndCounts(t *testing.T) {
 		ev = r.Run(context.Background(), StepPowerGPIO, 1)
 		assert.ErrorIs(t, ev.Err, ErrNoActuator)
 
-		assert.Len(t, events, 3)
+		require.NoError(t, r.Flush(context.Background()))
+		require.Len(t, events, 3)
+		assert.Equal(t, []Step{StepRadioReset, StepResetGPIO, StepPowerGPIO}, []Step{events[0].Step, events[1].Step, events[2].Step})
 		assert.Equal(t, uint64(1), r.Count(StepRadioReset, ResultOK))
 		assert.Equal(t, uint64(1), r.Count(StepResetGPIO, ResultFailed))
 		assert.Equal(t, uint64(0), r.Count(StepResetGPIO, ResultOK))
 		assert.Equal(t, uint64(1), r.Count(StepPowerGPIO, ResultFailed))
+	})
+}
+
+// TestRunnerSlowObserver: an observer stuck on an event holds no step up; when it goes on, the
+// event after the gap says how many it missed.
+func TestRunnerSlowObserver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		radio := &fakeActuator{step: StepRadioReset}
+		release := make(chan struct{})
+		var got []Event // the observer's alone until Flush returns
+		r := NewRunner(RunnerConfig{Actuators: []Actuator{radio}, OnEvent: func(e Event) {
+			<-release
+			got = append(got, e)
+		}})
+		r.Run(context.Background(), StepRadioReset, 0)
+		synctest.Wait() // the observer holds the first event
+		const more = eventq.DefaultDepth + 5
+		for i := 1; i <= more; i++ {
+			r.Run(context.Background(), StepRadioReset, i) // returns: the observer holds nothing up
+		}
+		assert.Equal(t, 1+more, radio.runs)
+		close(release)
+		require.NoError(t, r.Flush(context.Background()))
+		require.Len(t, got, 1+eventq.DefaultDepth)
+		r.Run(context.Background(), StepRadioReset, more+1)
+		require.NoError(t, r.Flush(context.Background()))
+		last := got[len(got)-1]
+		assert.Equal(t, more+1, last.Attempt)
+		assert.Equal(t, uint64(more-eventq.DefaultDepth), last.Missed)
+		j, err := json.Marshal(last)
+		require.NoError(t, err)
+		assert.JSONEq(t, fmt.Sprintf(`{"step":"radio-reset","result":"ok","elapsed":"0s","attempt":%d,"missed":5}`, more+1), string(j))
 	})
 }
 

@@ -65,8 +65,10 @@ func cmdAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	p := at.NewPort(l)
 	defer p.Close()
-	answers, err := at.Commands(ctx, p, fs.Args(), *timeout, func(urc string) {
-		fmt.Fprintf(stdout, "urc: %s\n", urc)
+	answers, err := at.Commands(ctx, p, fs.Args(), *timeout, func(e at.Event) {
+		if e.Kind == at.EventURC {
+			fmt.Fprintf(stdout, "urc: %s\n", e.Line)
+		}
 	}, nil)
 	code := exitOK
 	for _, a := range answers {

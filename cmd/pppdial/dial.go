@@ -163,18 +163,6 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer cleanup()
 
-	if o.resolvConf != "" {
-		// Every up, not only the first: a redial may bring other DNS servers.
-		prev := cfg.OnEvent
-		cfg.OnEvent = func(e pppdial.Event) {
-			// Written before the up event is reported: whoever reacts to "up" finds it there.
-			if e.Kind == pppdial.EventUp {
-				writeResolvConf(rep, o.resolvConf, e.Status)
-			}
-			prev(e)
-		}
-	}
-
 	// The service (systemd, metrics, control socket, usage) outlives the session: its last
 	// counters and the final usage flush come after the session closed.
 	ctx, stopCause := context.WithCancelCause(ctx)
@@ -190,13 +178,8 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stopSvc()
 		svcWait()
 	}()
-	{
-		prev := cfg.OnEvent
-		cfg.OnEvent = func(e pppdial.Event) {
-			svc.event(e)
-			prev(e)
-		}
-	}
+	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf, svc: svc}
+	cfg.OnEvent = obs.event
 	var tunLink *tunAttachment
 	if o.tun {
 		tunLink, err = newTunAttachment(o.ifname, o.defaultRoute, o.ipv6)
@@ -208,18 +191,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer tunLink.Close()
 		cfg.Attach = tunLink.Attach
-		prev := cfg.OnEvent
-		cfg.OnEvent = func(e pppdial.Event) {
-			// Configure the kernel interface before the event is reported: whoever acts on
-			// `up` (a script, a service's ExecStartPost) must find pp0 addressed and routed.
-			tunLink.Event(e)
-			if e.Kind == pppdial.EventIPv6Up {
-				// Reported once the kernel has formed its global address, as without --tun.
-				tunLink.ipv6Up(e, prev)
-				return
-			}
-			prev(e)
-		}
+		obs.tun = tunLink
 	}
 
 	sess, err := pppdial.Dial(ctx, cfg)
@@ -290,6 +262,36 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// dialObserver is the command's one observer of the session's events: it does what the host
+// needs first (the TUN device, resolv.conf), so that whoever acts on an event (a script, a
+// service's ExecStartPost) finds it done, then reports the event.
+type dialObserver struct {
+	rep        *reporter
+	resolvConf string         // --resolv-conf; empty: none
+	tun        *tunAttachment // --tun; nil: none
+	svc        *service       // systemd, metrics, control socket, usage
+}
+
+func (d *dialObserver) event(e pppdial.Event) {
+	if d.tun != nil {
+		// The kernel interface is addressed and routed before `up` is reported.
+		d.tun.Event(e)
+	}
+	if e.Kind == pppdial.EventUp && d.resolvConf != "" {
+		// Every up, not only the first: a redial may bring other DNS servers.
+		writeResolvConf(d.rep, d.resolvConf, e.Status)
+	}
+	// After the host's work, before the report: READY=1 means the link is usable, and the
+	// status socket answers "up" by the time a script reads the up event.
+	d.svc.event(e)
+	if d.tun != nil && e.Kind == pppdial.EventIPv6Up {
+		// Reported once the kernel has formed its global address, as without --tun.
+		d.tun.ipv6Up(e, d.rep.event)
+		return
+	}
+	d.rep.event(e)
+}
+
 // closeSession tears the session down within the 5 s a service manager waits after SIGTERM.
 func closeSession(sess *pppdial.Session, rep *reporter) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4500*time.Millisecond)
@@ -323,7 +325,6 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 		CMUXN1: o.cmuxN1, MonitorInterval: o.monitorInterval,
 		IfName:  o.ifname,
 		Persist: o.persist, Holdoff: o.holdoff, MaxBackoff: o.maxBackoff, MaxFail: o.maxfail,
-		OnEvent: rep.event,
 	}
 	if o.cmux {
 		cfg.CMUX = pppdial.CMUXOn

@@ -62,6 +62,9 @@ type jsonEvent struct {
 	Percent int    `json:"percent,omitempty"`
 	Used    uint64 `json:"used,omitempty"`
 	Quota   uint64 `json:"quota,omitempty"`
+	// Missed is how many events were dropped right before this one because the output fell
+	// too far behind (never there when none were).
+	Missed uint64 `json:"missed,omitempty"`
 	// A signal event's fields (rssi_dbm, ber, ...) at the top level; null where unknown.
 	*cell.Picture
 }
@@ -97,7 +100,10 @@ func (r *reporter) line(format string, args ...any) {
 
 // event reports one session event.
 func (r *reporter) event(e pppdial.Event) {
-	j := jsonEvent{Time: e.Time, Event: string(e.Kind), Ifname: e.Ifname, Attempt: e.Attempt}
+	j := jsonEvent{Time: e.Time, Event: string(e.Kind), Ifname: e.Ifname, Attempt: e.Attempt, Missed: e.Missed}
+	if e.Missed > 0 {
+		r.line("(%d events not shown: the output fell behind)", e.Missed)
+	}
 	switch e.Kind {
 	case pppdial.EventProgress:
 		if !e.Done && e.Step != "port" {
