@@ -225,6 +225,11 @@ func TestCLIInteropService(t *testing.T) {
 		}
 		assert.Contains(t, lines, "STATUS=up: pp0 10.0.0.2 peer 10.0.0.1", "STATUS= lines: %q", lines)
 		assert.Contains(t, strings.Join(lines, "\n"), "STATUS=dialing (attempt 1)", "STATUS= while dialing")
+		// The registration wait extends systemd's start timeout by --register-timeout (90 s)
+		// and half a minute, before READY=1.
+		extend := ns.matching("EXTEND_TIMEOUT_USEC=", begin, ready.at)
+		require.NotEmpty(t, extend, "EXTEND_TIMEOUT_USEC while registering")
+		assert.Equal(t, "EXTEND_TIMEOUT_USEC=120000000", extend[0].text)
 
 		// The watchdog: about one ping a second (half of WATCHDOG_USEC) while up.
 		from := time.Now()
