@@ -171,6 +171,7 @@ type Session struct {
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
+	redial    chan struct{} // Redial's requests, taken by the running link or the redial wait
 
 	mu         sync.Mutex
 	closeCtx   context.Context // Close's context: the deadline of the teardown
@@ -185,6 +186,7 @@ type Session struct {
 	onUp       func() error  // the dial's work once the link is up (remember the APN), once
 	upErr      error         // set when the session ended before it was ever up
 	ups        int
+	links      int // PPP links started
 	modemMTU   int // the network's MTU the AT channel read while a link was up (mtu.go)
 }
 
@@ -225,6 +227,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		log:     cfg.Logger,
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
+		redial:  make(chan struct{}),
 		up:      make(chan struct{}),
 		events:  newEventQueue(cfg.OnEvent),
 	}
@@ -292,9 +295,9 @@ func (s *Session) ModemInfo() at.Info {
 // how many times the link came up.
 func (s *Session) Stats() Stats {
 	s.mu.Lock()
-	conn, ups := s.conn, s.ups
+	conn, ups, links := s.conn, s.ups, s.links
 	s.mu.Unlock()
-	st := Stats{Ups: ups, Netif: s.nif.Counters()}
+	st := Stats{Ups: ups, Links: links, Netif: s.nif.Counters()}
 	if conn != nil {
 		st.Link = conn.Stats()
 	}
@@ -304,8 +307,25 @@ func (s *Session) Stats() Stats {
 // Stats are a session's counters.
 type Stats struct {
 	Ups   int            // times the link came up
+	Links int            // PPP links started, one per attempt that reached PPP: Link restarts when it grows
 	Link  ppp.Stats      // the current link's PPP and framing counters
 	Netif netif.Counters // the interface's packet counters, across redials
+}
+
+// Redial drops the link and dials again at once (LCP Terminate and the modem's hang-up first),
+// or cuts the wait before the next attempt short; the link ends with ErrRedialRequested, which
+// is neither a failure nor, without Persist, the session's end. It returns once the session has
+// taken the request. While an attempt is dialing (the modem's AT phase) there is no link to drop:
+// the request waits for one, bounded by ctx.
+func (s *Session) Redial(ctx context.Context) error {
+	select {
+	case s.redial <- struct{}{}:
+		return nil
+	case <-s.done:
+		return fmt.Errorf("pppdial: redial: the session has ended: %w", os.ErrClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("pppdial: redial: not taken (an attempt is dialing): %w", context.Cause(ctx))
+	}
 }
 
 // Done is closed when the session has ended: Close, a lost link without Persist, MaxFail, or a
@@ -458,13 +478,14 @@ func (s *Session) supervise(ctx context.Context) {
 			}
 			port = nil
 		}
+		requested := errors.Is(err, ErrRedialRequested)
 		if wasUp {
 			failures = 0
-			if !s.cfg.Persist {
+			if !s.cfg.Persist && !requested {
 				endErr = fmt.Errorf("pppdial: %w: %w", ErrLinkLost, err)
 				return
 			}
-		} else {
+		} else if !requested {
 			failures++
 			s.emit(Event{Kind: EventError, Err: err, Code: Code(err), Attempt: attempt})
 			switch {
@@ -477,10 +498,15 @@ func (s *Session) supervise(ctx context.Context) {
 			}
 		}
 		delay := backoff(s.cfg.Holdoff, s.cfg.MaxBackoff, failures)
+		if requested {
+			delay = 0
+		}
 		s.emit(Event{Kind: EventRedial, Attempt: attempt + 1, Delay: delay, Err: err})
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
+		case <-s.redial: // asked to dial now
+			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
 			return
@@ -602,6 +628,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	s.dev.attach(conn)
 	s.mu.Lock()
 	s.info, s.conn, s.teardownBy, s.onUp = sess.Info, conn, time.Time{}, sess.RememberAPN
+	s.links++
 	s.mu.Unlock()
 	// The link ends by an explicit Close when the session closes (runLink), with its own bound,
 	// not by cancellation: its reason is then "link closed", not the context's.
@@ -668,6 +695,22 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 		_ = sub.Close(ctx)
 	}()
 	closing := s.closing
+	redial := s.redial
+	requested := false
+	// terminate ends the link: LCP Terminate gets at most half of the teardown's time, the
+	// modem's hang-up, with its guard times, needs the rest.
+	terminate := func() {
+		go func() {
+			ctx, cancel := s.teardownContext()
+			defer cancel()
+			if dl, ok := ctx.Deadline(); ok {
+				var cancel2 context.CancelFunc
+				ctx, cancel2 = context.WithTimeout(ctx, time.Until(dl)/2)
+				defer cancel2()
+			}
+			_ = conn.Close(ctx)
+		}()
+	}
 	signals := s.startMonitor()
 	defer signals.stop()
 	var mtu mtuRead // the AT channel's reading of the MTU, once the link is up
@@ -703,24 +746,21 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 		case <-v6.wait:
 			s.reportIPv6(v6, true)
 		case <-closing:
-			closing = nil
-			// LCP Terminate gets at most half of the teardown's time: the modem's hang-up,
-			// with its guard times, needs the rest.
-			go func() {
-				ctx, cancel := s.teardownContext()
-				defer cancel()
-				if dl, ok := ctx.Deadline(); ok {
-					var cancel2 context.CancelFunc
-					ctx, cancel2 = context.WithTimeout(ctx, time.Until(dl)/2)
-					defer cancel2()
-				}
-				_ = conn.Close(ctx)
-			}()
+			closing, redial = nil, nil
+			terminate()
+		case <-redial:
+			redial, requested = nil, true
+			s.log.Info("redial requested: dropping the link")
+			terminate()
 		}
 	}
 	<-conn.Done()
 	if end.err == nil {
 		end.err = conn.Err()
+	}
+	if requested && closing != nil {
+		end.err = fmt.Errorf("%w (%w)", ErrRedialRequested, end.err)
+		return end
 	}
 	if isPortError(end.err) {
 		end.err = fmt.Errorf("%w: %w", errPortFailed, end.err)
@@ -772,6 +812,8 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 	case ppp.EventNetworkDown:
 		s.nif.SetDown(errors.New("IPCP closed"))
 		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String(), Detail: "network protocols down"})
+	case ppp.EventEcho:
+		s.emit(Event{Kind: EventEcho, Time: ev.Time, RTT: ev.RTT})
 	case ppp.EventDown:
 		end.err = ev.Err
 	}

@@ -58,6 +58,10 @@ type jsonEvent struct {
 	Mode    string       `json:"mode,omitempty"`
 	Global  []string     `json:"global,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
+	// A quota event's figures: the mark reached, the bytes used this billing period, the quota.
+	Percent int    `json:"percent,omitempty"`
+	Used    uint64 `json:"used,omitempty"`
+	Quota   uint64 `json:"quota,omitempty"`
 	// Missed is how many events were dropped right before this one because the output fell
 	// too far behind (never there when none were).
 	Missed uint64 `json:"missed,omitempty"`
@@ -234,6 +238,8 @@ func stepTitle(step string) string {
 		return "init"
 	case at.StepSIM:
 		return "SIM ready"
+	case at.StepIdentity:
+		return "modem"
 	case at.StepSignal:
 		return "signal"
 	case at.StepRegister:
