@@ -38,6 +38,9 @@ const (
 	EventError EventKind = "error"
 	// EventRedial: the session waits Delay before attempt number Attempt.
 	EventRedial EventKind = "redial"
+	// EventEcho: the peer answered an LCP keepalive echo; RTT is its round trip. One per echo
+	// (every PPP.EchoInterval), for an observer that keeps a distribution (a metric).
+	EventEcho EventKind = "echo"
 	// EventURC: the modem sent an unsolicited result code (Detail) while it was being dialed.
 	EventURC EventKind = "urc"
 	// EventSignal: the AT channel's periodic reading of the signal and serving cell while the
@@ -83,6 +86,7 @@ type Event struct {
 	Err     error         // EventDown, EventError, failed EventProgress: the cause
 	Code    string        // EventDown, EventError: Code(Err)
 	Delay   time.Duration // EventRedial: the wait before the attempt
+	RTT     time.Duration // EventEcho: the keepalive's round trip
 
 	// EventIPv6Up: the global IPv6 addresses (SLAAC, with the IPV6CP interface identifier) and
 	// the DNS servers the Router Advertisement announced (RDNSS).
@@ -110,6 +114,8 @@ var (
 	ErrUsage = errors.New("invalid configuration")
 	// ErrPort: the serial port could not be opened.
 	ErrPort = errors.New("cannot open the modem's port")
+	// ErrRedialRequested: the link was dropped because Session.Redial asked for it.
+	ErrRedialRequested = errors.New("redial requested")
 )
 
 // The stable error codes Code returns, for scripts and service managers.
@@ -125,6 +131,7 @@ const (
 	CodePPP          = "ppp"
 	CodeLinkLost     = "link-lost"
 	CodeCanceled     = "canceled"
+	CodeRequested    = "requested" // Session.Redial dropped the link
 	CodeInternal     = "internal"
 )
 
@@ -133,6 +140,8 @@ func Code(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrRedialRequested):
+		return CodeRequested
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeCanceled
 	case errors.Is(err, ErrUsage):

@@ -203,6 +203,7 @@ type Session struct {
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
+	redial    chan struct{} // Redial's requests, taken by the running link or the redial wait
 
 	mu         sync.Mutex
 	closeCtx   context.Context // Close's context: the deadline of the teardown
@@ -224,6 +225,7 @@ type Session struct {
 	onUp          func() error  // the dial's work once the link is up (remember the APN), once
 	upErr         error         // set when the session ended before it was ever up
 	ups           int
+	links         int // PPP links started
 	modemMTU      int // the network's MTU the AT channel read while a link was up (mtu.go)
 }
 
@@ -267,6 +269,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		log:     cfg.Logger,
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
+		redial:  make(chan struct{}),
 		up:      make(chan struct{}),
 		regs:    newRegWatch(),
 		events:  newEventQueue(cfg.OnEvent),
@@ -335,9 +338,9 @@ func (s *Session) ModemInfo() at.Info {
 // how many times the link came up.
 func (s *Session) Stats() Stats {
 	s.mu.Lock()
-	conn, ups := s.conn, s.ups
+	conn, ups, links := s.conn, s.ups, s.links
 	s.mu.Unlock()
-	st := Stats{Ups: ups, Netif: s.nif.Counters()}
+	st := Stats{Ups: ups, Links: links, Netif: s.nif.Counters()}
 	if conn != nil {
 		st.Link = conn.Stats()
 	}
@@ -347,8 +350,25 @@ func (s *Session) Stats() Stats {
 // Stats are a session's counters.
 type Stats struct {
 	Ups   int            // times the link came up
+	Links int            // PPP links started, one per attempt that reached PPP: Link restarts when it grows
 	Link  ppp.Stats      // the current link's PPP and framing counters
 	Netif netif.Counters // the interface's packet counters, across redials
+}
+
+// Redial drops the link and dials again at once (LCP Terminate and the modem's hang-up first),
+// or cuts the wait before the next attempt short; the link ends with ErrRedialRequested, which
+// is neither a failure nor, without Persist, the session's end. It returns once the session has
+// taken the request. While an attempt is dialing (the modem's AT phase) there is no link to drop:
+// the request waits for one, bounded by ctx.
+func (s *Session) Redial(ctx context.Context) error {
+	select {
+	case s.redial <- struct{}{}:
+		return nil
+	case <-s.done:
+		return fmt.Errorf("pppdial: redial: the session has ended: %w", os.ErrClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("pppdial: redial: not taken (an attempt is dialing): %w", context.Cause(ctx))
+	}
 }
 
 // Done is closed when the session has ended: Close, a lost link without Persist, MaxFail, or a
@@ -528,13 +548,14 @@ func (s *Session) supervise(ctx context.Context) {
 			port = nil
 			s.closeATPort() // a USB modem that failed takes all its ports away
 		}
+		requested := errors.Is(err, ErrRedialRequested)
 		if wasUp {
 			failures = 0
-			if !s.cfg.Persist {
+			if !s.cfg.Persist && !requested {
 				endErr = fmt.Errorf("pppdial: %w: %w", ErrLinkLost, err)
 				return
 			}
-		} else {
+		} else if !requested {
 			failures++
 			s.emit(Event{Kind: EventError, Err: err, Code: Code(err), Attempt: attempt})
 			switch {
@@ -547,7 +568,9 @@ func (s *Session) supervise(ctx context.Context) {
 			}
 		}
 		delay := backoff(s.cfg.Holdoff, s.cfg.MaxBackoff, failures)
-		if recov != nil {
+		if requested {
+			delay = 0 // asked for (the control socket): no backoff, no ladder
+		} else if recov != nil {
 			var stop error
 			delay, redialRung, stop = recov.recoverAfter(ctx, wasUp, err)
 			if ctx.Err() != nil {
@@ -562,6 +585,8 @@ func (s *Session) supervise(ctx context.Context) {
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
+		case <-s.redial: // asked to dial now
+			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
 			return
@@ -684,6 +709,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	s.dev.attach(conn)
 	s.mu.Lock()
 	s.info, s.conn, s.teardownBy, s.onUp = sess.Info, conn, time.Time{}, sess.RememberAPN
+	s.links++
 	s.mu.Unlock()
 	// The link ends by an explicit Close when the session closes (runLink), with its own bound,
 	// not by cancellation: its reason is then "link closed", not the context's.
@@ -751,6 +777,22 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 		_ = sub.Close(ctx)
 	}()
 	closing := s.closing
+	redial := s.redial
+	requested := false
+	// terminate ends the link: LCP Terminate gets at most half of the teardown's time, the
+	// modem's hang-up, with its guard times, needs the rest.
+	terminate := func() {
+		go func() {
+			ctx, cancel := s.teardownContext()
+			defer cancel()
+			if dl, ok := ctx.Deadline(); ok {
+				var cancel2 context.CancelFunc
+				ctx, cancel2 = context.WithTimeout(ctx, time.Until(dl)/2)
+				defer cancel2()
+			}
+			_ = conn.Close(ctx)
+		}()
+	}
 	watch := s.watchLink()
 	defer watch.stop()
 	var hangup error // why the session ends the link itself (probe, roaming)
@@ -758,7 +800,7 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 		if err != nil && hangup == nil {
 			hangup = err
 			s.log.Warn("ending the link", "reason", err)
-			s.endLink(conn)
+			terminate()
 		}
 	}
 	endFor(s.reportRegistrations())
@@ -799,19 +841,12 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 		case <-v6.wait:
 			s.reportIPv6(v6, true)
 		case <-closing:
-			closing = nil
-			// LCP Terminate gets at most half of the teardown's time: the modem's hang-up,
-			// with its guard times, needs the rest.
-			go func() {
-				ctx, cancel := s.teardownContext()
-				defer cancel()
-				if dl, ok := ctx.Deadline(); ok {
-					var cancel2 context.CancelFunc
-					ctx, cancel2 = context.WithTimeout(ctx, time.Until(dl)/2)
-					defer cancel2()
-				}
-				_ = conn.Close(ctx)
-			}()
+			closing, redial = nil, nil
+			terminate()
+		case <-redial:
+			redial, requested = nil, true
+			s.log.Info("redial requested: dropping the link")
+			terminate()
 		}
 	}
 	<-conn.Done()
@@ -820,6 +855,10 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 	}
 	if end.err == nil {
 		end.err = conn.Err()
+	}
+	if requested && closing != nil {
+		end.err = fmt.Errorf("%w (%w)", ErrRedialRequested, end.err)
+		return end
 	}
 	if isPortError(end.err) {
 		end.err = fmt.Errorf("%w: %w", errPortFailed, end.err)
@@ -871,6 +910,8 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 	case ppp.EventNetworkDown:
 		s.nif.SetDown(errors.New("IPCP closed"))
 		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String(), Detail: "network protocols down"})
+	case ppp.EventEcho:
+		s.emit(Event{Kind: EventEcho, Time: ev.Time, RTT: ev.RTT})
 	case ppp.EventDown:
 		end.err = ev.Err
 	}

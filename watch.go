@@ -14,7 +14,6 @@ import (
 	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/bind"
 	"github.com/pppdial/pppdial/line"
-	"github.com/pppdial/pppdial/ppp"
 	"github.com/pppdial/pppdial/recovery"
 )
 
@@ -462,21 +461,6 @@ func (w *linkWatch) handle(r monitorReport) error {
 func (w *linkWatch) stop() {
 	w.cancel()
 	w.wg.Wait()
-}
-
-// endLink closes conn in the background within half the teardown's time, as Close does: the
-// modem's hang-up needs the rest.
-func (s *Session) endLink(conn *ppp.Conn) {
-	go func() {
-		ctx, cancel := s.teardownContext()
-		defer cancel()
-		if dl, ok := ctx.Deadline(); ok {
-			var cancel2 context.CancelFunc
-			ctx, cancel2 = context.WithTimeout(ctx, time.Until(dl)/2)
-			defer cancel2()
-		}
-		_ = conn.Close(ctx)
-	}()
 }
 
 // monitor probes the AT channel and polls the signal every interval while the link is up,

@@ -2,6 +2,7 @@ package at_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +138,33 @@ func TestDialAPNAutoNoneWorks(t *testing.T) {
 	_, cands, _ := apn.Lookup("262071234567890")
 	require.Len(t, got, len(cands))
 	assert.Equal(t, "", got[len(got)-1], "the network default comes last, as an empty APN")
+}
+
+// TestDialReadsIdentity: with Config.Identity the dial reads the modem's identity and the SIM's
+// ICCID after the SIM is ready; a modem that refuses the ICCID commands still dials.
+func TestDialReadsIdentity(t *testing.T) {
+	p := modemsim.EC25()
+	p.ICCID = "89001012345678901234"
+	port, _, _ := simModem(t, p, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var steps []at.Step
+	sess, err := at.Dial(ctx, port, at.Config{Identity: true, OnEvent: func(e at.Event) {
+		if e.Kind == at.EventProgress && e.Done {
+			steps = append(steps, e.Step)
+		}
+	}})
+	require.NoError(t, err)
+	id := sess.Info.Identity
+	assert.Equal(t, at.Identity{Manufacturer: "Quectel", Model: "EC25", Revision: "EC25EFAR06A06M4G",
+		IMEI: "867698040123456", ICCID: "89001012345678901234"}, id)
+	i := slices.Index(steps, at.StepIdentity)
+	require.GreaterOrEqual(t, i, 1, "steps: %v", steps)
+	assert.Equal(t, at.StepSIM, steps[i-1], "read once the SIM is ready")
+
+	// Without Config.Identity nothing is asked.
+	port2, _, _ := simModem(t, p, 0)
+	sess2, err := at.Dial(ctx, port2, at.Config{})
+	require.NoError(t, err)
+	assert.Zero(t, sess2.Info.Identity)
 }

@@ -27,6 +27,7 @@ const (
 	StepErrors   Step = "errors"   // AT+CMEE=2, falling back to 1
 	StepInit     Step = "init"     // Config.Init commands
 	StepSIM      Step = "sim"      // AT+CPIN? and PIN entry
+	StepIdentity Step = "identity" // AT+CGMI, +CGMM, +CGMR, +CGSN and the ICCID (Config.Identity)
 	StepSignal   Step = "signal"   // AT+CSQ
 	StepRegister Step = "register" // +CREG/+CGREG/+CEREG until registered
 	StepOperator Step = "operator" // AT+COPS?
@@ -91,6 +92,10 @@ type Config struct {
 	Guard time.Duration
 	// Timeouts bound the steps.
 	Timeouts Timeouts
+	// Identity reads the modem's and the SIM's identity once the SIM is ready (Info.Identity):
+	// a daemon labels its metrics with it and counts data usage per SIM (ICCID). A command the
+	// modem refuses leaves its field empty and never fails the dial.
+	Identity bool
 	// OnEvent, if set, receives the dial's events — every step's start and end, every
 	// unsolicited result code — in order, on a goroutine of its own, so a slow observer never
 	// holds the modem up; one that falls far behind is told how many it missed (Event.Missed).
@@ -155,6 +160,8 @@ type Info struct {
 	// unknown and the modem's stored context was dialed). Its password is redacted in every
 	// print and log form.
 	APN *apn.Candidate
+	// Identity is the modem's and the SIM's identity (with Config.Identity; zero without).
+	Identity Identity
 }
 
 // Session is a modem in data mode.
@@ -278,6 +285,7 @@ func (d *dialer) plan() []dialStep {
 		{StepErrors, d.cmee},
 		{StepInit, d.init},
 		{StepSIM, d.sim},
+		{StepIdentity, d.identity},
 		{StepSignal, d.signal},
 		{StepRegister, d.register},
 		{StepOperator, d.operator},
@@ -288,7 +296,7 @@ func (d *dialer) plan() []dialStep {
 // steps runs Dial's steps in order.
 func (d *dialer) steps(ctx context.Context) (*Session, error) {
 	for _, s := range d.plan() {
-		if s.step == StepBaud && d.baudTarget() <= 0 {
+		if (s.step == StepBaud && d.baudTarget() <= 0) || (s.step == StepIdentity && !d.cfg.Identity) {
 			continue
 		}
 		if s.step == StepAPN && d.cfg.APN == APNAuto {

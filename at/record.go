@@ -225,6 +225,7 @@ func transcriptConfig(cfg Config) transcript.DialConfig {
 	c := transcript.DialConfig{
 		APN: cfg.APN, PDP: cfg.PDPType, CID: cfg.CID, Dial: cfg.DialString,
 		Init: cfg.Init, Reg: cfg.RegistrationCommands, Poll: cfg.PollInterval, Guard: cfg.Guard,
+		Identity: cfg.Identity,
 		QueryMTU: cfg.QueryMTU,
 	}
 	if cfg.PIN != "" {
@@ -254,6 +255,7 @@ func configFromTranscript(c transcript.DialConfig, base Config) Config {
 	if c.Reg != nil {
 		base.RegistrationCommands = c.Reg
 	}
+	base.Identity = base.Identity || c.Identity
 	base.QueryMTU = base.QueryMTU || c.QueryMTU
 	for _, d := range []struct {
 		dst *time.Duration

@@ -15,6 +15,9 @@ import (
 // Uptime from UpSince when it answers. Unknown parts stay zero and are left out of the JSON.
 type Status struct {
 	Ifname string `json:"ifname"`
+	// Port is the modem's port the daemon holds, as it was given (`pppdial at --port` finds the
+	// daemon holding a port by it).
+	Port string `json:"port,omitempty"`
 	// State is the session's phase, as pppdial_link_state names it (dialing, up, waiting, ...).
 	State   string    `json:"state"`
 	Up      bool      `json:"up"`                // the link carries IP

@@ -36,6 +36,10 @@ type ModemControl interface {
 	CarrierDetect() (bool, error)
 }
 
+// ErrBusy is returned (wrapped) by Open for a device that another process holds: a daemon's
+// port is never opened under it.
+var ErrBusy = errors.New("line: port in use by another process")
+
 // ErrNoModemControl is returned (wrapped) by SetDTR and CarrierDetect on a line that has no
 // modem control lines after all, such as a pty that answers "inappropriate ioctl".
 var ErrNoModemControl = errors.New("line: no modem control lines")

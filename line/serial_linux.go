@@ -48,7 +48,9 @@ type Serial struct {
 	rtscts bool
 }
 
-// Open opens a serial device at opts.Baud 8N1 in raw mode. DTR is raised where the device has
+// Open opens a serial device at opts.Baud 8N1 in raw mode, for this process alone: a device
+// another process holds (another pppdial, even as root, or any program while pppdial holds it,
+// except root's) fails with ErrBusy. DTR is raised where the device has
 // modem lines; a pty's "inappropriate ioctl" answer to that is ignored. The result also
 // implements ModemControl.
 func Open(path string, opts Options) (Line, error) {
@@ -58,8 +60,18 @@ func Open(path string, opts Options) (Line, error) {
 	// Opened first: go.bug.st/serial takes exclusive access (TIOCEXCL), after which the device
 	// cannot be opened again.
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.EBUSY) {
+		// TIOCEXCL, set by the process that has it open.
+		return nil, fmt.Errorf("line: open %s: %w: %w", path, ErrBusy, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("line: open %s: %w", path, err)
+	}
+	// TIOCEXCL (below) does not stop root: an flock(2) on the device does stop another pppdial,
+	// root included, and the lock goes with the descriptor, however the process ends.
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); errors.Is(err, unix.EWOULDBLOCK) {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("line: open %s: %w", path, ErrBusy)
 	}
 	f := os.NewFile(uintptr(fd), path)
 	p, err := serial.Open(path, &serial.Mode{BaudRate: opts.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})

@@ -127,3 +127,21 @@ func TestSerialSetBaud(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0x7e, 0xff, 0x0d}, b[:n])
 }
+
+// TestOpenIsExclusive: a device open through Open cannot be opened again, even by root (this
+// test's user on CI) for whom TIOCEXCL does not count: the flock refuses it with ErrBusy. Once
+// the first holder closes it, it opens again.
+func TestOpenIsExclusive(t *testing.T) {
+	m, s, err := pty.Open()
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close(); s.Close() })
+	first, err := line.Open(s.Name(), line.Options{})
+	require.NoError(t, err)
+	_, err = line.Open(s.Name(), line.Options{})
+	require.ErrorIs(t, err, line.ErrBusy, "uid %d", os.Getuid())
+	assert.Contains(t, err.Error(), s.Name())
+	require.NoError(t, first.Close())
+	again, err := line.Open(s.Name(), line.Options{})
+	require.NoError(t, err, "free again once closed")
+	require.NoError(t, again.Close())
+}

@@ -233,6 +233,19 @@ func (s *session) exec(cmd string) result {
 			return result{info: []string{s.p.IMSI}}
 		}
 		return result{info: []string{DefaultIMSI}}
+	case "+CCID", "+QCCID", "+ICCID", "+CICCID":
+		if s.p.ICCID == "" {
+			return errResult
+		}
+		if !s.simReady {
+			return result{final: s.simError()}
+		}
+		iccid := s.p.ICCID
+		prefix := name
+		if name == "+CICCID" {
+			prefix = "+ICCID" // SIMCom's answer names the ICCID, not its command
+		}
+		return result{info: []string{prefix + ": " + iccid}}
 	case "+CSQ":
 		ber := 99
 		if s.p.AcT < 0 {

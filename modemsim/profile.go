@@ -67,6 +67,9 @@ type Profile struct {
 	NoCMEE2 bool
 	// IMSI is what AT+CIMI answers (default DefaultIMSI, the test network 001/01).
 	IMSI string
+	// ICCID is the SIM's serial number that AT+CCID, AT+QCCID, AT+ICCID and AT+CICCID answer;
+	// empty: they answer ERROR, as modems that have none of them.
+	ICCID string
 	// AcceptAPN, when set, is the only APN the network takes (compared without case, as 3GPP
 	// TS 23.003 does): ATD answers NO CARRIER unless the context it dials has it.
 	AcceptAPN string

@@ -639,6 +639,7 @@ func (x *lcpLayer) EchoReply(id uint8, data []byte) {
 	if !l.echoSent.IsZero() {
 		// The reply answers the latest request or an earlier one: an upper bound either way.
 		l.stats.EchoRTT = l.now.Sub(l.echoSent)
+		l.sink.Event(Event{Kind: EventEcho, Time: l.now, Phase: l.phase, Status: l.status, RTT: l.stats.EchoRTT})
 	}
 	l.echoPending = 0
 }

@@ -171,6 +171,11 @@ func TestLinkKeepaliveDetectsSilentPeer(t *testing.T) {
 	require.False(t, w.a.Done())
 	assert.GreaterOrEqual(t, w.a.Stats().EchoRequests, uint64(29))
 	assert.Equal(t, w.a.Stats().EchoRequests, w.a.Stats().EchoReplies)
+	// Every answered echo is an event with its round trip (the wire answers in the same tick).
+	assert.Equal(t, int(w.a.Stats().EchoReplies), countEvents(w.sa, EventEcho))
+	echo := lastEvent(t, w.sa, EventEcho)
+	assert.Equal(t, w.a.Stats().EchoRTT, echo.RTT)
+	assert.Equal(t, PhaseNetwork, echo.Phase)
 	// Then it goes silent.
 	w.sb.drop = true
 	start := w.now

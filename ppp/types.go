@@ -49,9 +49,13 @@ const (
 	// EventIPv6Down: IPV6CP closed or gave up (the peer rejected it, terminated it, or never
 	// answered) while IPCP goes on: the link carries IPv4 only. Event.Err says why.
 	EventIPv6Down
+	// EventEcho: the peer answered a keepalive Echo-Request; Event.RTT is the round trip.
+	// One per answered echo, so an observer can keep a distribution (Stats.EchoRTT holds only
+	// the last).
+	EventEcho
 )
 
-var eventKindNames = [...]string{"phase", "up", "ipv6-up", "network-down", "down", "ipv6-down"}
+var eventKindNames = [...]string{"phase", "up", "ipv6-up", "network-down", "down", "ipv6-down", "echo"}
 
 // String returns the kind's name.
 func (k EventKind) String() string {
@@ -68,6 +72,9 @@ type Event struct {
 	Phase  Phase  // the phase after the event
 	Status Status // the status after the event
 	Err    error  // EventDown: why the link ended
+	// RTT is EventEcho's round trip: from the latest Echo-Request to its reply (an upper bound
+	// when the reply answers an earlier request).
+	RTT time.Duration
 	// Missed is how many events were dropped just before this one because the observer
 	// (Config.OnEvent) was too slow: its view has a gap here. Status is complete whatever it
 	// missed.

@@ -23,6 +23,8 @@ type DialConfig struct {
 	Init          []string
 	Reg           []string
 	QueryMTU      bool
+	// Identity: the dial read the modem's identity (at.Config.Identity).
+	Identity bool
 
 	Poll, Guard, Wake, WakeRetry, Command, SIM, Register, DialTimeout time.Duration
 }
@@ -62,6 +64,9 @@ func (c DialConfig) String() string {
 	add("reg", strings.Join(c.Reg, ","))
 	if c.QueryMTU {
 		add("query-mtu", "on")
+	}
+	if c.Identity {
+		add("identity", "on")
 	}
 	for _, d := range c.durations() {
 		if *d.d != 0 {
@@ -108,6 +113,14 @@ func ParseDialConfig(s string) (DialConfig, error) {
 			case "off":
 			default:
 				return c, fmt.Errorf("transcript: config query-mtu: %q: want on or off", p.Value)
+			}
+		case "identity":
+			switch p.Value {
+			case "on":
+				c.Identity = true
+			case "off":
+			default:
+				return c, fmt.Errorf("transcript: config identity: %q: want on or off", p.Value)
 			}
 		default:
 			d, ok := durs[p.Key]

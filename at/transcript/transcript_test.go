@@ -20,6 +20,7 @@ func TestDialConfigRoundTrip(t *testing.T) {
 			QueryMTU: true, Poll: 50 * time.Millisecond, Guard: 20 * time.Millisecond, Wake: 600 * time.Millisecond,
 			WakeRetry: 100 * time.Millisecond, Command: time.Second, SIM: 3 * time.Second,
 			Register: 300 * time.Millisecond, DialTimeout: 2 * time.Second},
+		{APN: "internet", Identity: true},
 	} {
 		s := c.String()
 		got, err := ParseDialConfig(s)
@@ -34,7 +35,7 @@ func TestDialConfigRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, off.QueryMTU)
 
-	for _, bad := range []string{"apn", "colour=blue", "cid=x", "guard=1", `apn="open`, "query-mtu=yes"} {
+	for _, bad := range []string{"apn", "colour=blue", "cid=x", "guard=1", `apn="open`, "query-mtu=yes", "identity=yes"} {
 		_, err := ParseDialConfig(bad)
 		assert.Error(t, err, bad)
 	}

@@ -2,19 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/control"
 	"github.com/pppdial/pppdial/line"
 )
 
-const atUsage = `Usage: pppdial at --port PATH [--baud N] [--timeout D] CMD...
+const atUsage = `Usage: pppdial at (--port PATH [--baud N] | --control SOCKET) [--timeout D] CMD...
 
 Sends each AT command (with or without its leading "AT") to the modem and prints the answers,
 then the final result (OK, ERROR, +CME ERROR: ...). Unsolicited result codes that arrive
 meanwhile are printed with a "urc:" prefix. Exit 0 when every command got OK.
+
+When a running "pppdial dial" holds PATH, the commands go through that daemon's AT channel
+(CMUX DLC 1: the daemon needs --cmux) instead of the port under it; --control SOCKET names the
+daemon directly. No process opens a port a daemon holds, root included.
 
   pppdial at --port /dev/ttyUSB2 ATI +CSQ +CREG? +COPS?
 
@@ -26,14 +32,33 @@ func cmdAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	port := fs.String("port", "", "the modem's serial port")
 	baud := fs.Int("baud", 115200, "serial speed")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for each answer")
+	sock := fs.String("control", "", "send the commands through the daemon on this control socket")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
-	if *port == "" || fs.NArg() == 0 {
+	if (*port == "") == (*sock == "") || fs.NArg() == 0 {
 		fs.Usage()
 		return exitUsage
 	}
+	daemonCtx := func() (context.Context, context.CancelFunc) {
+		// The daemon runs them one after the other, each bounded by --timeout.
+		return context.WithTimeout(ctx, time.Duration(fs.NArg()+1)*(*timeout))
+	}
+	if *sock != "" {
+		ctx, cancel := daemonCtx()
+		defer cancel()
+		return atThroughDaemon(ctx, *sock, "", fs.Args(), stdout, stderr)
+	}
 	l, err := line.Open(*port, line.Options{Baud: *baud})
+	if errors.Is(err, line.ErrBusy) {
+		ctx, cancel := daemonCtx()
+		defer cancel()
+		if path, ifname := daemonOnPort(ctx, *port); path != "" {
+			return atThroughDaemon(ctx, path, ifname, fs.Args(), stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "pppdial at: %s is in use by another process, and no pppdial daemon in %s holds it\n", *port, control.DefaultDir)
+		return exitModem
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pppdial at: %v — check --port (`pppdial ports` lists them)\n", err)
 		return exitModem

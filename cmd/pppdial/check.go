@@ -21,8 +21,9 @@ file, go to stderr), 2 when it is not.
 
 The file is TOML: a [[link]] table per link whose keys are the "pppdial dial" flags, spelled as
 the flags are (lcp-echo-interval = "10s"), and an [egress] table for the flags that serve every
-link (socks, socks-*, tun, defaultroute, resolv-conf, json, v, stats-interval). pin and password
-also take pin-file and password-file: a file only its owner may read (chmod 600).
+link (socks, socks-*, tun, defaultroute, resolv-conf, json, v, stats-interval, metrics, control,
+state-dir, ready-on, watchdog-grace). pin and password also take pin-file and password-file: a
+file only its owner may read (chmod 600).
 
 Flags:
 `
@@ -34,6 +35,7 @@ var egressFlags = map[string]bool{
 	"socks": true, "tun": true, "defaultroute": true, "resolv-conf": true,
 	"json": true, "v": true, "stats-interval": true,
 	"metrics": true, "control": true, "state-dir": true,
+	"ready-on": true, "watchdog-grace": true,
 }
 
 func isEgressFlag(name string) bool {

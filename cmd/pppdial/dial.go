@@ -67,6 +67,7 @@ type dialOptions struct {
 	resetGPIO, powerGPIO                            string
 	gpioActiveLow, powerSwitch, usbReset            bool
 	escalateAfter                                   int
+	service                                         serviceOptions
 }
 
 func (o *dialOptions) register(fs flagRegistrar) {
@@ -104,7 +105,7 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.DurationVar(&o.statsInterval, "stats-interval", 30*time.Second, "with --json: how often to print a stats event")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs on stderr (commands, every control packet; secrets redacted)")
 	// Issue 13 (APN from the SIM, fast UART).
-	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/pppdial", "where state is kept across starts (the APN --apn auto found)")
+	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/pppdial", "where state is kept across starts (the APN --apn auto found, the SIM's data usage)")
 	fs.IntVar(&o.baudSwitch, "baud-switch", 0, "after the modem answers, move modem and port to this speed (AT+IPR, not saved; checked, with fallback)")
 	// Issue 11 (the modem while connected).
 	fs.StringVar(&o.atPort, "at-port", "", "a second port of the modem for AT while PPP runs on --port (USB modems: EC25/EG25, SIM7600): signal, registration, AT probe")
@@ -118,6 +119,8 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.BoolVar(&o.powerSwitch, "power-switch", false, "--power-gpio switches the modem's supply (asserted: off) instead of pressing PWRKEY")
 	fs.BoolVar(&o.usbReset, "usb-reset", false, "with --persist: as the last step, deauthorise and reauthorise the modem's USB device (needs root)")
 	fs.StringVar(&o.modemFamily, "modem-family", "", "the signal poll's vendor commands: sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic (default: from AT+CGMM)")
+	// Issue 12 (a service fleets can run and watch).
+	o.service.register(fs)
 }
 
 func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -167,6 +170,10 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pppdial dial: --ifname %q: want ppN (pp0, pp1, ...)\n", o.ifname)
 		return exitUsage
 	}
+	if err := o.service.check(); err != nil {
+		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
+		return exitUsage
+	}
 
 	channels, err := parseChannels(o.channels)
 	if err == nil && !o.cmux && (len(channels) > 0 || o.cmuxN1 != cmux.DefaultN1) {
@@ -196,7 +203,22 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer cleanup()
 
-	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf}
+	// The service (systemd, metrics, control socket, usage) outlives the session: its last
+	// counters and the final usage flush come after the session closed.
+	ctx, stopCause := context.WithCancelCause(ctx)
+	defer stopCause(nil)
+	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
+	svc, svcWait, err := startService(svcCtx, &o, rep, serviceLogger(cfg.Logger, stderr), stopCause)
+	if err != nil {
+		stopSvc()
+		rep.failure(err)
+		return exitCode(err)
+	}
+	defer func() {
+		stopSvc()
+		svcWait()
+	}()
+	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf, svc: svc}
 	cfg.OnEvent = obs.event
 	var tunLink *tunAttachment
 	if o.tun {
@@ -215,12 +237,14 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sess, err := pppdial.Dial(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
+			svc.stopping()
 			rep.line("interrupted")
 			return exitOK
 		}
 		rep.failure(err)
 		return exitCode(err)
 	}
+	svc.attach(sess)
 	ifname := sess.Netif().Name()
 
 	var socksSrv *socks.Server
@@ -254,9 +278,16 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for {
 		select {
 		case <-ctx.Done():
+			svc.stopping()
+			if errors.Is(context.Cause(ctx), errQuota) {
+				rep.line("stopping: the SIM used its --quota (--quota-action stop)")
+			}
 			rep.line("stopping: LCP terminate, hang up")
 			stopSOCKS(socksSrv) // no new connection while the link goes down
 			closeSession(sess, rep)
+			if errors.Is(context.Cause(ctx), errQuota) {
+				return exitQuota
+			}
 			return exitOK
 		case <-sess.Done():
 			err := sess.Err()
@@ -278,6 +309,7 @@ type dialObserver struct {
 	rep        *reporter
 	resolvConf string         // --resolv-conf; empty: none
 	tun        *tunAttachment // --tun; nil: none
+	svc        *service       // systemd, metrics, control socket, usage
 }
 
 func (d *dialObserver) event(e pppdial.Event) {
@@ -289,6 +321,9 @@ func (d *dialObserver) event(e pppdial.Event) {
 		// Every up, not only the first: a redial may bring other DNS servers.
 		writeResolvConf(d.rep, d.resolvConf, e.Status)
 	}
+	// After the host's work, before the report: READY=1 means the link is usable, and the
+	// status socket answers "up" by the time a script reads the up event.
+	d.svc.event(e)
 	if d.tun != nil && e.Kind == pppdial.EventIPv6Up {
 		// Reported once the kernel has formed its global address, as without --tun.
 		d.tun.ipv6Up(e, d.rep.event)
@@ -321,7 +356,8 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 	cfg := pppdial.Config{
 		Port: o.port, Baud: o.baud, RTSCTS: o.rtscts,
 		Modem: at.Config{APN: o.apn, PDPType: o.pdp, PIN: o.pin, DialString: o.dialString, Guard: o.guard,
-			Timeouts: at.Timeouts{Register: o.registerTimeout}, StateDir: o.stateDir, BaudSwitch: o.baudSwitch},
+			Timeouts: at.Timeouts{Register: o.registerTimeout}, StateDir: o.stateDir, BaudSwitch: o.baudSwitch,
+			Identity: true},
 		Hangup: at.HangupOptions{Guard: o.guard},
 		PPP: ppp.Config{Username: o.user, Password: o.password, IPv6: o.ipv6,
 			EchoInterval: o.echoInterval, EchoFailures: o.echoFailures},
@@ -382,6 +418,14 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 		cfg.Record = f
 	}
 	return cfg, cleanup, nil
+}
+
+// serviceLogger is the service's logger: the session's with -v, else warnings on stderr.
+func serviceLogger(l *slog.Logger, stderr io.Writer) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 func validIfname(name string) bool {

@@ -28,6 +28,8 @@ const (
 	exitRegistration = 4 // not registered on the network (denied, timeout, roaming with --no-roaming)
 	exitPPP          = 5 // PPP negotiation or authentication failed
 	exitLinkLost     = 6 // the link dropped and --persist was not given
+	exitNoDaemon     = 7 // status, redial: no daemon answers on the control socket
+	exitQuota        = 8 // the SIM used its --quota and --quota-action stop ended the session
 )
 
 const usageText = `pppdial brings a cellular modem online over PPP.
@@ -38,7 +40,10 @@ Usage:
   pppdial demo [--json]              no hardware: an emulated modem and PPP peer in-process;
                                      dials it, fetches a page over the link, prints what happened
   pppdial replay FILE...             replay recorded modem transcripts against the dialer
-  pppdial at --port PATH CMD...      send AT commands and print the answers
+  pppdial status [--json]            ask the running daemon how its link is doing
+  pppdial redial                     ask the running daemon to drop the link and dial again now
+  pppdial at --port PATH CMD...      send AT commands and print the answers (through the daemon
+                                     that holds PATH, if one does)
   pppdial ports                      list serial ports and which look like a modem's AT/PPP port
   pppdial version                    print the version
 
@@ -54,6 +59,8 @@ Exit codes:
   4  registration: denied by the network or timed out
   5  PPP: negotiation or authentication failed
   6  link lost without --persist
+  7  status, redial: no daemon answers on the control socket
+  8  the SIM used its --quota and --quota-action stop ended the session
 With --persist and --maxfail N, the exit code is that of the last of the N failures.
 `
 
@@ -85,6 +92,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdReplay(ctx, rest, stdout, stderr)
 	case "at":
 		return cmdAT(ctx, rest, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, rest, stdout, stderr)
+	case "redial":
+		return cmdRedial(ctx, rest, stdout, stderr)
 	case "ports":
 		return cmdPorts(rest, stdout, stderr)
 	case "version", "--version", "-version":

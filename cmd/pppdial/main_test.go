@@ -42,6 +42,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "pppdial")
+	// Every run the tests start keeps its state (the SIM's data usage, the APN found) here, not
+	// in the machine's /var/lib/pppdial, unless a test gives --state-dir.
+	if err := os.Setenv("PPPDIAL_STATE_DIR", filepath.Join(dir, "state")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)

@@ -64,6 +64,10 @@ type jsonEvent struct {
 	State  string `json:"state,omitempty"`
 	Probe  string `json:"probe,omitempty"`
 	Result string `json:"result,omitempty"`
+	// A quota event's figures: the mark reached, the bytes used this billing period, the quota.
+	Percent int    `json:"percent,omitempty"`
+	Used    uint64 `json:"used,omitempty"`
+	Quota   uint64 `json:"quota,omitempty"`
 	// Missed is how many events were dropped right before this one because the output fell
 	// too far behind (never there when none were).
 	Missed uint64 `json:"missed,omitempty"`
@@ -289,6 +293,8 @@ func stepTitle(step string) string {
 		return "init"
 	case at.StepSIM:
 		return "SIM ready"
+	case at.StepIdentity:
+		return "modem"
 	case at.StepSignal:
 		return "signal"
 	case at.StepRegister:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -54,6 +55,7 @@ type flagRegistrar interface {
 	IntVar(*int, string, int, string)
 	BoolVar(*bool, string, bool, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
+	Var(flag.Value, string, string)
 }
 
 // socksListener is the SOCKS side of `pppdial dial` before the link is up: the listener is

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -103,7 +105,8 @@ func TestDialRecoveryRadioReset(t *testing.T) {
 	prof.RadioWedge = true
 	m, path, _ := modemPTYs(t, prof, network.DataFunc())
 	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
-		"--persist", "--holdoff", "1s")
+		"--persist", "--holdoff", "1s", "--metrics", "127.0.0.1:0")
+	maddr := p.waitEvent("metrics", 10*time.Second)["addr"].(string)
 	p.waitEvent("up", 30*time.Second)
 	dropped := time.Now()
 	m.DropCarrier()
@@ -123,6 +126,9 @@ func TestDialRecoveryRadioReset(t *testing.T) {
 	p.waitEvent("up", 60*time.Second-time.Since(dropped))
 	assert.Less(t, time.Since(dropped), 60*time.Second)
 	assert.Equal(t, 1, m.Stats().RadioCycles)
+	metrics := scrape(t, maddr)
+	assert.Contains(t, metrics, `pppdial_recovery_steps_total{ifname="pp0",result="ok",step="radio-reset"} 1`)
+	assert.Contains(t, metrics, `pppdial_recovery_steps_total{ifname="pp0",result="failed",step="redial"} 3`)
 	stopAndCheckQuick(t, p)
 }
 
