@@ -9,6 +9,7 @@ import (
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/recovery"
 )
 
 // EventKind says what an Event reports. The names are stable: `pppdial dial --json` prints
@@ -46,6 +47,19 @@ const (
 	// link is up (Config.MonitorInterval; needs the multiplexer): Signal has it, Err says why a
 	// poll could not finish (the picture is then what it got).
 	EventSignal EventKind = "signal"
+	// EventModem: the AT channel reported a registration change (a +CREG/+CGREG/+CEREG URC,
+	// enabled with =2 on CMUX DLC 1 or Config.ATPort): Registration is the new state, Detail
+	// the domain ("+CEREG"), Signal the area, cell and technology the URC carried. With
+	// Config.NoRoaming, a roaming state has Err ErrRoaming, and the link is hung up.
+	EventModem EventKind = "modem"
+	// EventProbe: a health probe's result: Probe names it (ProbeAT on the AT channel every
+	// MonitorInterval, or Config.Probe's network over the link), Elapsed is its round trip,
+	// Err its failure, Detail its target.
+	EventProbe EventKind = "probe"
+	// EventRecovery: a recovery step ran (Persist): Recovery has its step, result, elapsed time
+	// and rung attempt, also in Step, Elapsed, Attempt and Err. Redials the ladder asked for are
+	// reported too, as step "redial".
+	EventRecovery EventKind = "recovery"
 )
 
 // Steps of the session's own in EventProgress, beside the dialer's (at.Step).
@@ -79,8 +93,15 @@ type Event struct {
 	GlobalV6 []netip.Prefix
 	DNSV6    []netip.Addr
 
-	// EventSignal: the modem's signal and serving cell; unknown values are nil.
+	// EventSignal: the modem's signal and serving cell; unknown values are nil. EventModem:
+	// what the registration URC said of the area and cell.
 	Signal *cell.Picture
+	// EventModem: the registration state (cell.RegState: home, roaming, searching, ...).
+	Registration cell.RegState
+	// EventProbe: which probe (ProbeAT, ProbeTCP, ProbeICMP).
+	Probe string
+	// EventRecovery: the step run.
+	Recovery *recovery.Event
 
 	// Missed is how many events were dropped right before this one because OnEvent fell too
 	// far behind (more than a thousand events); 0 when none were.
@@ -104,6 +125,7 @@ const (
 	CodeModem        = "modem"
 	CodeSIM          = "sim"
 	CodeRegistration = "registration"
+	CodeRoaming      = "roaming"
 	CodeDial         = "dial"
 	CodeAuth         = "auth"
 	CodePPP          = "ppp"
@@ -129,6 +151,10 @@ func Code(err error) string {
 	case errors.Is(err, at.ErrSIMNotInserted), errors.Is(err, at.ErrSIMPINRequired),
 		errors.Is(err, at.ErrWrongPIN), errors.Is(err, at.ErrPUKRequired):
 		return CodeSIM
+	case errors.Is(err, at.ErrRoamingRefused):
+		return CodeRoaming
+	case errors.Is(err, ErrProbeFailed):
+		return CodeLinkLost
 	case errors.Is(err, at.ErrRegistrationDenied), errors.Is(err, at.ErrRegistrationTimeout):
 		return CodeRegistration
 	case errors.Is(err, at.ErrNoCarrier) && !errors.Is(err, ErrCarrierLost), errors.Is(err, at.ErrBusy),

@@ -49,12 +49,10 @@ type mtuReading struct {
 }
 
 // start asks the modem's AT channel for the dialed context's MTU, once per link, in a goroutine
-// whose answer arrives on r.c. Without a multiplexer there is no AT channel: nothing is asked.
+// whose answer arrives on r.c. Without an AT channel (CMUX DLC 1 or Config.ATPort) nothing is asked.
 func (r *mtuRead) start(s *Session) {
-	s.mu.Lock()
-	ml := s.mux
-	s.mu.Unlock()
-	if r.c != nil || ml == nil {
+	p := s.atChannel()
+	if r.c != nil || p == nil {
 		return
 	}
 	cid := s.cfg.Modem.CID
@@ -65,7 +63,7 @@ func (r *mtuRead) start(s *Session) {
 	r.c, r.cancel, r.done = make(chan mtuReading), cancel, make(chan struct{})
 	go func() {
 		defer close(r.done)
-		mtu, err := at.ContextMTU(ctx, ml.at, cid, s.commandTimeout())
+		mtu, err := at.ContextMTU(ctx, p, cid, s.commandTimeout())
 		select {
 		case r.c <- mtuReading{cmd: "AT+CGCONTRDP=" + strconv.Itoa(cid), mtu: mtu, err: err}:
 		case <-ctx.Done():

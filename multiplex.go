@@ -48,7 +48,7 @@ const (
 
 // ErrNoATChannel: the modem cannot take commands while the link is up, because its only port
 // carries PPP (no multiplexer).
-var ErrNoATChannel = errors.New("no AT channel while the link is up (single port without CMUX)")
+var ErrNoATChannel = errors.New("no AT channel while the link is up (single port without CMUX or an AT port)")
 
 // muxLink is the multiplexer running on the port, with its channels. It outlives a link: a
 // redial after NO CARRIER dials on the same data channel.
@@ -130,6 +130,7 @@ func (s *Session) openMux(ctx context.Context, port *at.Port, mcfg at.Config) (*
 	if err := at.Prepare(ctx, ml.at, acfg); err != nil {
 		return fail(err)
 	}
+	s.setupATChannel(ctx, ml.at)
 	detail := fmt.Sprintf("%s N1 %d: AT on DLC %d, PPP on DLC %d", cmd, ml.mux.N1(), atDLC, pppDLC)
 	if model != "" {
 		detail += " (" + model + ")"
@@ -168,71 +169,11 @@ func (ml *muxLink) close(ctx context.Context) {
 	_ = ml.raw.Close()
 }
 
-// monitor polls the AT channel every interval while the link is up and hands each picture to
-// report. It returns when ctx ends.
-func monitor(ctx context.Context, p *at.Port, interval time.Duration, cmdTimeout time.Duration,
-	report func(cell.Picture, error)) {
-	exec := func(ctx context.Context, cmd string) ([]string, error) {
-		info, err := p.Exec(ctx, strings.TrimPrefix(cmd, "AT"), cmdTimeout)
-		var cme *at.CMEError
-		if errors.Is(err, at.ErrCommandFailed) || errors.As(err, &cme) {
-			err = fmt.Errorf("%w: %w", cell.ErrRejected, err)
-		}
-		return info, err
-	}
-	poller := cell.NewPoller(exec, cell.Plan(cell.FamilyGeneric), nil)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		pic, err := poller.Poll(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		report(pic, err)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
 // signalReading is one poll's result.
 type signalReading struct {
 	pic  cell.Picture
 	err  error
 	when time.Time
-}
-
-// monitorRun is the monitor of one link; c is nil when there is none.
-type monitorRun struct {
-	c    chan signalReading
-	stop func()
-}
-
-// startMonitor starts polling the AT channel for the link that is starting, if the session has
-// one and the interval asks for it. The readings arrive on c, for the session's goroutine to
-// report in order with the link's events.
-func (s *Session) startMonitor() monitorRun {
-	s.mu.Lock()
-	ml := s.mux
-	s.mu.Unlock()
-	if ml == nil || s.cfg.MonitorInterval < 0 {
-		return monitorRun{stop: func() {}}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := make(chan signalReading)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		monitor(ctx, ml.at, s.cfg.MonitorInterval, s.commandTimeout(), func(pic cell.Picture, err error) {
-			select {
-			case c <- signalReading{pic: pic, err: err, when: time.Now()}:
-			case <-ctx.Done():
-			}
-		})
-	}()
-	return monitorRun{c: c, stop: func() { cancel(); <-done }}
 }
 
 // reportSignal keeps a reading for Signal and reports it.
@@ -262,15 +203,13 @@ func (s *Session) Signal() (cell.Picture, time.Time) {
 }
 
 // Exec runs an AT command (without "AT") on the modem's AT channel while the session runs: CMUX
-// DLC 1. Without a multiplexer it fails with ErrNoATChannel.
+// DLC 1, or Config.ATPort. Without either it fails with ErrNoATChannel.
 func (s *Session) Exec(ctx context.Context, cmd string, timeout time.Duration) ([]string, error) {
-	s.mu.Lock()
-	ml := s.mux
-	s.mu.Unlock()
-	if ml == nil {
+	p := s.atChannel()
+	if p == nil {
 		return nil, ErrNoATChannel
 	}
-	return ml.at.Exec(ctx, cmd, timeout)
+	return p.Exec(ctx, cmd, timeout)
 }
 
 // Channel opens DLC dlci (3..61) of the running multiplexer for the caller, e.g. a modem's GNSS

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/internal/eventq"
 	"github.com/pppdial/pppdial/lcp"
 	"github.com/pppdial/pppdial/line"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/recovery"
 )
 
 // Config is everything a session needs. Usually only Port, Modem.APN (and Modem.PIN, PPP
@@ -65,6 +67,26 @@ type Config struct {
 	// cell, EventSignal); default 30 s, negative: never. It needs the multiplexer.
 	MonitorInterval time.Duration
 
+	// ATPort is a second port of the modem that takes AT commands while PPP runs on Port: USB
+	// modems expose several (EC25/EG25: ttyUSB2 for AT, ttyUSB3 for PPP; SIM7600 likewise).
+	// The monitor, the AT probe, Exec and the registration URCs use it, as DLC 1 with CMUX
+	// (the two are exclusive). OpenAT, if set, replaces opening it (tests).
+	ATPort string
+	OpenAT func(ctx context.Context) (line.Line, error)
+	// ATProbeTimeout bounds the AT channel's health probe, a bare AT sent every
+	// MonitorInterval while the link is up (default: Modem.Timeouts.Command, 5 s).
+	ATProbeTimeout time.Duration
+	// ModemFamily picks the signal poll's vendor commands (cell.Plan); empty: from the AT
+	// channel's AT+CGMM (cell.FamilyOf), the 27.007 commands alone for a model it does not know.
+	ModemFamily cell.Family
+	// NoRoaming counts registration on a visited network as not registered, a cost guard: a
+	// dial then fails with at.ErrRoamingRefused (Code "roaming"), and a link that is up when
+	// the AT channel reports roaming is hung up with ErrRoaming.
+	NoRoaming bool
+	// Probe checks the data path over the link (tcp or icmp), beside LCP echo; its failures end
+	// the link with ErrProbeFailed. It needs the userspace stack (not Attach).
+	Probe Probe
+
 	// Registry receives the pp<N> interface (default netif.DefaultRegistry); Netif tunes it.
 	Registry *netif.Registry
 	Netif    netif.Options
@@ -84,8 +106,18 @@ type Config struct {
 	Holdoff    time.Duration
 	MaxBackoff time.Duration
 	// MaxFail ends the session after this many consecutive failed attempts (0: never, with
-	// Persist). A failure that no retry can mend — a wrong PIN, no SIM — ends it at once.
+	// Persist), each recovery step counting as one. A failure that no retry can mend — a wrong
+	// PIN, no SIM — ends it at once, never escalated.
 	MaxFail int
+	// Recovery decides, with Persist, what follows a drop or a failed attempt: redial, or first
+	// a step that mends the modem (recovery.Order). Nil: a recovery.Ladder over the steps this
+	// setup has (radio-reset and modem-reset always, the Hardware ones when configured) that
+	// climbs one rung after EscalateAfter consecutive failures (default 3). Each step is
+	// bounded by StepTimeouts (defaults in defaultStepTimeouts) and reported as EventRecovery.
+	Recovery      recovery.Policy
+	EscalateAfter int
+	StepTimeouts  map[recovery.Step]time.Duration
+	Hardware      RecoveryHardware
 
 	// Record, if set, receives a transcript of the first dial (AT phase and the first PPP
 	// bytes) in the format of testdata/transcripts, with the PIN and passwords redacted.
@@ -181,13 +213,20 @@ type Session struct {
 	status     ppp.Status
 	info       at.Info
 	mux        *muxLink // the multiplexer while it runs
-	signal     signalState
-	up         chan struct{} // closed at the first up
-	onUp       func() error  // the dial's work once the link is up (remember the APN), once
-	upErr      error         // set when the session ended before it was ever up
-	ups        int
-	links      int // PPP links started
-	modemMTU   int // the network's MTU the AT channel read while a link was up (mtu.go)
+	atPort     *at.Port // Config.ATPort while it is open
+	atHealth   recovery.AT
+	regs       *regWatch // the AT channel's registration URCs
+	recov      *recoverer
+	redialing  *redialRun // the redial the ladder asked for, until it is up or failed (supervise's goroutine only)
+	// saidATChannel: the one report of which AT channel the link has is out
+	saidATChannel bool
+	signal        signalState
+	up            chan struct{} // closed at the first up
+	onUp          func() error  // the dial's work once the link is up (remember the APN), once
+	upErr         error         // set when the session ended before it was ever up
+	ups           int
+	links         int // PPP links started
+	modemMTU      int // the network's MTU the AT channel read while a link was up (mtu.go)
 }
 
 // ErrCarrierLost: the modem reported NO CARRIER in the middle of the PPP stream (the network
@@ -222,6 +261,9 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	if cfg.MTU != 0 && (cfg.MTU < lcp.MinMRU || cfg.MTU > 65535) {
 		return nil, fmt.Errorf("pppdial: %w: MTU %d: want %d to 65535", ErrUsage, cfg.MTU, lcp.MinMRU)
 	}
+	if err := cfg.checkSupervision(); err != nil {
+		return nil, fmt.Errorf("pppdial: %w", err)
+	}
 	s := &Session{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -229,6 +271,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		closing: make(chan struct{}),
 		redial:  make(chan struct{}),
 		up:      make(chan struct{}),
+		regs:    newRegWatch(),
 		events:  newEventQueue(cfg.OnEvent),
 	}
 	nopts := cfg.Netif
@@ -415,6 +458,22 @@ func (s *Session) supervise(ctx context.Context) {
 	var port *at.Port
 	failures := 0
 	var endErr error
+	var recov *recoverer
+	if s.cfg.Persist {
+		var err error
+		if recov, err = s.newRecoverer(&port); err != nil {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			_ = s.cfg.Registry.Remove(s.nif)
+			close(s.done)
+			return
+		}
+		s.mu.Lock()
+		s.recov = recov
+		s.mu.Unlock()
+	}
+	redialRung := 0 // the rung attempt of a redial the ladder asked for (0: the first dial)
 	defer func() {
 		if s.mux != nil {
 			// Back to AT mode before the port is let go: a modem left in CMUX would ignore
@@ -427,6 +486,7 @@ func (s *Session) supervise(ctx context.Context) {
 		if port != nil {
 			_ = port.Close()
 		}
+		s.closeATPort()
 		_ = s.cfg.Registry.Remove(s.nif)
 		s.mu.Lock()
 		s.err = endErr
@@ -451,9 +511,18 @@ func (s *Session) supervise(ctx context.Context) {
 			}
 		}
 		var wasUp bool
+		if redialRung > 0 {
+			s.redialing = &redialRun{rung: redialRung, started: time.Now()}
+		}
 		if err == nil {
+			s.ensureATPort(ctx, attempt)
 			wasUp, err = s.attempt(ctx, dialPort, attempt)
 		}
+		if r := s.redialing; r != nil && ctx.Err() == nil {
+			s.emitRecovery(recovery.Event{Step: recovery.StepRedial, Result: recovery.ResultFailed,
+				Elapsed: time.Since(r.started), Attempt: r.rung, Err: err})
+		}
+		s.redialing = nil
 		if ctx.Err() != nil {
 			return // Close: endErr stays nil
 		}
@@ -477,6 +546,7 @@ func (s *Session) supervise(ctx context.Context) {
 				_ = port.Close()
 			}
 			port = nil
+			s.closeATPort() // a USB modem that failed takes all its ports away
 		}
 		requested := errors.Is(err, ErrRedialRequested)
 		if wasUp {
@@ -492,14 +562,24 @@ func (s *Session) supervise(ctx context.Context) {
 			case !s.cfg.Persist || permanent(err):
 				endErr = err
 				return
-			case s.cfg.MaxFail > 0 && failures >= s.cfg.MaxFail:
+			case recov == nil && s.cfg.MaxFail > 0 && failures >= s.cfg.MaxFail:
 				endErr = fmt.Errorf("pppdial: %w (%d): %w", ErrMaxFail, failures, err)
 				return
 			}
 		}
 		delay := backoff(s.cfg.Holdoff, s.cfg.MaxBackoff, failures)
 		if requested {
-			delay = 0
+			delay = 0 // asked for (the control socket): no backoff, no ladder
+		} else if recov != nil {
+			var stop error
+			delay, redialRung, stop = recov.recoverAfter(ctx, wasUp, err)
+			if ctx.Err() != nil {
+				return
+			}
+			if stop != nil {
+				endErr = stop
+				return
+			}
 		}
 		s.emit(Event{Kind: EventRedial, Attempt: attempt + 1, Delay: delay, Err: err})
 		t := time.NewTimer(delay)
@@ -594,6 +674,7 @@ func (s *Session) setMux(ml *muxLink) {
 // attempt dials once and runs the link until it ends. wasUp reports whether IPCP opened.
 func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasUp bool, err error) {
 	mcfg := s.modemConfig(attempt)
+	mcfg.NoRoaming = s.cfg.NoRoaming
 	if s.mux != nil {
 		mcfg.BaudSwitch = 0 // done on the port before AT+CMUX; a channel has no speed
 	}
@@ -634,6 +715,7 @@ func (s *Session) attempt(ctx context.Context, port *at.Port, attempt int) (wasU
 	// not by cancellation: its reason is then "link closed", not the context's.
 	conn.Start(context.WithoutCancel(ctx))
 
+	s.sayATChannel(attempt)
 	reason := s.runLink(conn, events)
 	close(eventsOver)
 	wasUp = reason.wasUp
@@ -711,14 +793,25 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 			_ = conn.Close(ctx)
 		}()
 	}
-	signals := s.startMonitor()
-	defer signals.stop()
+	watch := s.watchLink()
+	defer watch.stop()
+	var hangup error // why the session ends the link itself (probe, roaming)
+	endFor := func(err error) {
+		if err != nil && hangup == nil {
+			hangup = err
+			s.log.Warn("ending the link", "reason", err)
+			terminate()
+		}
+	}
+	endFor(s.reportRegistrations())
 	var mtu mtuRead // the AT channel's reading of the MTU, once the link is up
 	defer mtu.stop()
 	for ended := false; !ended; {
 		select {
-		case r := <-signals.c:
-			s.reportSignal(r)
+		case r := <-watch.reports:
+			endFor(watch.handle(r))
+		case <-watch.regs:
+			endFor(s.reportRegistrations())
 		case r := <-mtu.c:
 			s.reportModemMTU(r)
 		case ev := <-events:
@@ -728,6 +821,8 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 			s.handleLinkEvent(ev, &end, v6)
 			if ev.Kind == ppp.EventUp {
 				mtu.start(s)
+				watch.linkUp()
+				s.redialUp()
 			}
 			ended = ev.Kind == ppp.EventDown
 		case <-conn.Done():
@@ -755,6 +850,9 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 		}
 	}
 	<-conn.Done()
+	if hangup != nil {
+		end.err = hangup
+	}
 	if end.err == nil {
 		end.err = conn.Err()
 	}

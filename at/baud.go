@@ -236,6 +236,11 @@ var leftBauds = []int{921600, 460800, 230400, 115200, 3000000, 4000000, 3686400,
 // its peer's PPP frames arrive there: one whose peer is silent is not found.
 func (d *dialer) findBaud(ctx context.Context, bs line.BaudSetter, cause error) (string, error) {
 	configured := bs.Baud()
+	if configured <= 0 {
+		// A line that reports no speed (an unpaced emulated line) could not be set back to it
+		// after the search: it would stay at the last speed tried, and garble every later wake.
+		return "", cause
+	}
 	deadline := time.Now().Add(d.cfg.Timeouts.Wake)
 	seen := map[int]bool{configured: true}
 	var tried []string

@@ -358,3 +358,33 @@ func TestWakeSpeedSearchOnALineWithoutSpeed(t *testing.T) {
 		assert.False(t, strings.HasPrefix(c, "AT+IPR="), c)
 	}
 }
+
+// TestWakeNoSpeedSearchWithoutASpeed: a line that reports no speed (Baud 0: an unpaced emulated
+// line) is not searched, since it could not be set back afterwards: a modem that is merely
+// deaf while it boots is found by the next wake, at the speed the line had.
+func TestWakeNoSpeedSearchWithoutASpeed(t *testing.T) {
+	p := modemsim.EC25()
+	p.GuardTime = 50 * time.Millisecond
+	p.BootDelay = 1500 * time.Millisecond
+	host, modemEnd := serialline.Pipe(serialline.Options{})
+	require.Zero(t, host.Baud())
+	port := at.NewPort(host)
+	ctx, cancel := context.WithCancel(context.Background())
+	m := modemsim.New(p, modemsim.Discard)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = m.Serve(ctx, modemEnd) }()
+	defer func() {
+		_ = port.Close()
+		cancel()
+		<-served
+	}()
+	cfg := at.Config{APN: "internet", Guard: 50 * time.Millisecond,
+		Timeouts: at.Timeouts{Wake: time.Second, WakeRetry: 200 * time.Millisecond}}
+	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer dcancel()
+	err := at.Prepare(dctx, port, cfg)
+	require.ErrorIs(t, err, at.ErrNoResponse, "deaf for longer than the wake")
+	assert.NotContains(t, err.Error(), "nor at", "no speed searched")
+	assert.Zero(t, host.Baud(), "the line's speed untouched")
+	require.NoError(t, at.Prepare(dctx, port, cfg), "booted: the next wake finds it")
+}

@@ -81,6 +81,9 @@ type Config struct {
 	// RegistrationCommands are polled during the registration wait (default +CREG, +CGREG,
 	// +CEREG); a command the modem answers with ERROR is dropped.
 	RegistrationCommands []string
+	// NoRoaming counts registration on a visited network as not registered: the dial fails with
+	// ErrRoamingRefused instead of placing a call that is billed as roaming.
+	NoRoaming bool
 	// PollInterval is the pause between registration polls (default 2 s); a registration URC
 	// ends the pause early.
 	PollInterval time.Duration
@@ -667,10 +670,14 @@ func (d *dialer) register(ctx context.Context) (string, error) {
 	cmds := append([]string(nil), d.cfg.RegistrationCommands...)
 	state := map[string]regInfo{}
 	evaluate := func() (string, error, bool) {
-		var searching, denied bool
+		var searching, denied, roaming bool
 		for _, c := range cmds {
 			r, ok := state[c]
 			if !ok {
+				continue
+			}
+			if d.cfg.NoRoaming && (r.stat == RegRoaming || r.stat == RegRoamCSFB) {
+				roaming = true
 				continue
 			}
 			if r.stat.Registered() {
@@ -690,6 +697,11 @@ func (d *dialer) register(ctx context.Context) (string, error) {
 		}
 		if denied && !searching {
 			return "", &StepError{Step: StepRegister, Err: fmt.Errorf("%w (%s)", ErrRegistrationDenied, describe(state, cmds))}, true
+		}
+		if roaming && !searching {
+			// A modem on a visited network stays there while it has coverage: waiting out
+			// the registration timeout would only hide the cause.
+			return "", &StepError{Step: StepRegister, Err: fmt.Errorf("%w (%s)", ErrRoamingRefused, describe(state, cmds))}, true
 		}
 		return "", nil, false
 	}

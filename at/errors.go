@@ -45,6 +45,9 @@ var (
 	// ErrRegistrationTimeout means the modem did not register within the registration timeout.
 	ErrRegistrationTimeout = errors.New("registration timeout: no network found in time; check the antenna, the coverage and the SIM's bands")
 	// ErrNoRegistrationCommand means the modem answered none of +CREG?, +CGREG?, +CEREG?.
+	// ErrRoamingRefused means the modem is registered on a visited network only, and
+	// Config.NoRoaming refuses to place a data call there (a cost guard).
+	ErrRoamingRefused        = errors.New("roaming refused: the modem is registered on a visited network and roaming is not allowed (--no-roaming)")
 	ErrNoRegistrationCommand = errors.New("registration unknown: the modem answers none of +CREG?, +CGREG? and +CEREG?")
 	// ErrHangupFailed means neither the escape, ATH nor a DTR drop got the modem back to command mode.
 	ErrHangupFailed = errors.New("hang-up failed: the modem did not confirm; power-cycle it if it stays in data mode")

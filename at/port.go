@@ -55,6 +55,7 @@ type Port struct {
 	log        atomic.Pointer[slog.Logger]
 	cmdURC     atomic.Pointer[func(string)] // the running Commands' URC report
 	dialURC    atomic.Pointer[func(string)] // the running Dial's registration watch
+	watchURC   atomic.Pointer[func(string)] // WatchURCs
 	baudWarned atomic.Bool                  // SwitchBaud warned about a fast line without RTS/CTS
 	readerDone chan struct{}
 }
@@ -104,6 +105,18 @@ func (p *Port) urc(s string) {
 	if f := p.cmdURC.Load(); f != nil {
 		(*f)(s)
 	}
+	if f := p.watchURC.Load(); f != nil {
+		(*f)(s)
+	}
+}
+
+// WatchURCs hands fn every unsolicited result code the Port reads in command mode, until stop
+// is called: the AT channel's registration URCs while the link is up, which the session turns
+// into its own events. It is the session's plumbing, not an observer: fn runs on the Port's
+// reader and must only queue the line. One watch at a time; a second replaces the first.
+func (p *Port) WatchURCs(fn func(line string)) (stop func()) {
+	p.watchURC.Store(&fn)
+	return func() { p.watchURC.CompareAndSwap(&fn, nil) }
 }
 
 // readLoop is the line's one reader.

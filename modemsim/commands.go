@@ -19,6 +19,9 @@ func (s *session) onCommandBytes(b []byte) {
 	if !s.booted || s.dialing {
 		return // deaf while booting; a real modem aborts a dial on input, this one ignores it
 	}
+	if _, dead := s.m.wedgeState(); dead {
+		return // ATWedge: nothing answers until the reset line is pulsed
+	}
 	if s.echo {
 		s.send(append([]byte(nil), b...))
 	}
@@ -219,10 +222,7 @@ func (s *session) exec(cmd string) result {
 		}
 		return errResult
 	case "+CFUN":
-		if arg == "?" {
-			return result{info: []string{"+CFUN: 1"}}
-		}
-		return result{}
+		return s.cfun(arg)
 	case "+CPIN":
 		return s.cpin(arg)
 	case "+CIMI":
@@ -525,6 +525,9 @@ func (s *session) dial(number string) result {
 			s.sendLines("BUSY")
 		case !s.registered():
 			s.sendLines("NO CARRIER")
+		case s.dialWedged():
+			s.log.Debug("modemsim: wedged: NO CARRIER until the remedy")
+			s.sendLines("NO CARRIER")
 		case s.noCarr > 0:
 			s.noCarr--
 			s.sendLines("NO CARRIER")
@@ -612,4 +615,61 @@ func indexAT(line string) int {
 		}
 	}
 	return -1
+}
+
+// cfun answers AT+CFUN: 0 or 4 turn the radio off (deregistered), 1 on again (registering anew,
+// and clearing a RadioWedge), "1,1" reboots the modem after its OK (clearing every wedge).
+func (s *session) cfun(arg string) result {
+	switch strings.ReplaceAll(arg, " ", "") {
+	case "?":
+		if s.radioOffNow() {
+			return result{info: []string{"+CFUN: 0"}}
+		}
+		return result{info: []string{"+CFUN: 1"}}
+	case "=?":
+		return result{info: []string{"+CFUN: (0,1,4),(0-1)"}}
+	case "=0", "=4":
+		s.m.mu.Lock()
+		s.m.radioOff = true
+		s.m.mu.Unlock()
+		return result{}
+	case "=1", "=1,0":
+		s.m.mu.Lock()
+		was := s.m.radioOff
+		s.m.radioOff = false
+		if was {
+			s.m.stats.RadioCycles++
+			if s.p.RadioWedge {
+				s.m.wedged = false
+			}
+		}
+		s.m.mu.Unlock()
+		if was {
+			s.setSIMReady(false) // registers again after the profile's delay
+		}
+		return result{}
+	case "=1,1":
+		s.m.count(func(st *Stats) { st.Reboots++ })
+		return result{then: func() {
+			select {
+			case s.fire <- func() { go s.m.reboot() }:
+			case <-s.stop:
+			}
+		}}
+	}
+	return errResult
+}
+
+// radioOffNow reports a radio turned off with AT+CFUN=0 or 4.
+func (s *session) radioOffNow() bool {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	return s.m.radioOff
+}
+
+// dialWedged reports a dial the modem's RadioWedge or RebootWedge refuses.
+func (s *session) dialWedged() bool {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	return s.m.wedged && (s.p.RadioWedge || s.p.RebootWedge)
 }

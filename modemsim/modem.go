@@ -29,6 +29,9 @@ type Stats struct {
 	CarrierDrops int // calls ended by CarrierDropAfter or by the DataFunc returning
 	CMUXStarts   int // AT+CMUX answered OK: the line became a multiplexer
 	CMUXEnds     int // the host closed the multiplexer (CLD, DISC on DLC 0): back to AT mode
+	RadioCycles  int // AT+CFUN=1 after AT+CFUN=0 or 4
+	Reboots      int // AT+CFUN=1,1
+	Resets       int // Reset (the reset line)
 }
 
 // Modem is an emulated modem. One Modem serves one line at a time; it can Serve again after a
@@ -43,8 +46,24 @@ type Modem struct {
 	mu       sync.Mutex
 	stats    Stats
 	commands []string
-	mux      *cmux.Mux             // the multiplexer while the line runs one
-	active   map[int]activeContext // contexts calls run on, over every DLC
+	// live are the AT sessions serving now (the main line, each DLC, each ServeAT port): a
+	// change of the network's state reaches every one of them, as on a real modem.
+	live map[*session]struct{}
+	// regSet, when set, is the registration the network imposes (SetRegistration), beside
+	// the profile's.
+	regSet   bool
+	regForce int
+	// The wedges (Profile.RadioWedge, ...): wedged after the first carrier drop, until the
+	// remedy; radioOff while AT+CFUN=0 or 4 holds.
+	dropped  bool
+	wedged   bool
+	radioOff bool
+	// OnReboot, if set, is called when the modem reboots (AT+CFUN=1,1, Reset), before it boots
+	// again: a test makes the port vanish there, as a USB modem's does.
+	OnReboot func()
+
+	mux    *cmux.Mux             // the multiplexer while the line runs one
+	active map[int]activeContext // contexts calls run on, over every DLC
 }
 
 // activeContext is a context a call runs on: how many, and the APN it was dialed with.
@@ -281,6 +300,17 @@ func (m *Modem) serveAT(ctx context.Context, port line.Line, mode serveMode) (n1
 			s.ipr = bs.Baud()
 		}
 	}
+	m.mu.Lock()
+	if m.live == nil {
+		m.live = map[*session]struct{}{}
+	}
+	m.live[s] = struct{}{}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.live, s)
+		m.mu.Unlock()
+	}()
 	var wdone, rdone = make(chan struct{}), make(chan struct{})
 	go func() { defer close(wdone); s.writer() }()
 	go func() { defer close(rdone); s.reader() }()
@@ -497,11 +527,18 @@ func (s *session) setSIMReady(now bool) {
 
 // regStat is the registration state now (27.007 <stat>).
 func (s *session) regStat() int {
+	s.m.mu.Lock()
+	forced, stat := s.m.regSet, s.m.regForce
+	s.m.mu.Unlock()
 	switch {
 	case s.p.NoSIM || !s.simReady:
 		return 0
+	case s.radioOffNow():
+		return 0
 	case time.Now().Before(s.regAt):
 		return 2
+	case forced:
+		return stat
 	case s.p.Denied:
 		return 3
 	case s.p.Roaming:
@@ -513,6 +550,114 @@ func (s *session) regStat() int {
 func (s *session) registered() bool {
 	st := s.regStat()
 	return st == 1 || st == 5
+}
+
+// ServeAT serves port as a further AT port of the same modem, as the several ttyUSB ports of a
+// USB modem (EC25/EG25: ttyUSB2 for AT, ttyUSB3 for PPP; SIM7600 likewise): it shares the
+// modem's network state (registration, SetRegistration's URCs), answers AT at once (the modem is
+// up, the SIM ready) and has its own echo and URC settings. It returns as Serve does.
+func (m *Modem) ServeAT(ctx context.Context, port line.Line) error {
+	_, err := m.serveAT(ctx, port, serveDLC)
+	return err
+}
+
+// DropCarrier ends the call in progress on every line as a network that loses it does: NO
+// CARRIER, back to command mode (and, for a profile with a wedge, wedged from then on).
+func (m *Modem) DropCarrier() {
+	m.mu.Lock()
+	live := make([]*session, 0, len(m.live))
+	for s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	for _, s := range live {
+		drop := func() {
+			if s.call == nil {
+				return
+			}
+			s.endCall()
+			s.m.count(func(st *Stats) { st.CarrierDrops++ })
+			s.m.carrierDropped()
+			s.sendLines("NO CARRIER")
+		}
+		select {
+		case s.fire <- drop:
+		case <-s.stop:
+		}
+	}
+}
+
+// Reset is a pulse on the modem's reset line: every line it serves reboots (deaf for the
+// profile's BootDelay, or 500 ms, then its banner), and every wedge is cleared.
+func (m *Modem) Reset() {
+	m.mu.Lock()
+	m.stats.Resets++
+	m.mu.Unlock()
+	m.reboot()
+}
+
+// reboot clears the wedges and restarts every line's AT modem from power-on.
+func (m *Modem) reboot() {
+	m.mu.Lock()
+	m.wedged, m.radioOff = false, false
+	live := make([]*session, 0, len(m.live))
+	for s := range m.live {
+		live = append(live, s)
+	}
+	onReboot := m.OnReboot
+	m.mu.Unlock()
+	if onReboot != nil {
+		onReboot()
+	}
+	for _, s := range live {
+		select {
+		case s.fire <- s.reboot:
+		case <-s.stop:
+		}
+	}
+}
+
+// wedgeState reports whether the modem is wedged now, and whether its AT is dead.
+func (m *Modem) wedgeState() (wedged, atDead bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.wedged, m.wedged && m.prof.ATWedge
+}
+
+// carrierDropped wedges a modem whose profile says so, at its first carrier drop.
+func (m *Modem) carrierDropped() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dropped && (m.prof.RadioWedge || m.prof.RebootWedge || m.prof.ATWedge) {
+		m.wedged = true
+	}
+	m.dropped = true
+}
+
+// SetRegistration makes the network put the modem in 27.007 registration state stat (1 home,
+// 5 roaming, 2 searching, ...) on every line the modem serves, each line whose +CREG/+CGREG/
+// +CEREG URCs are on reporting it; stat < 0 gives the profile's state back. A call in progress
+// is not touched: the network moving the modem to a visited network leaves the data call up.
+func (m *Modem) SetRegistration(stat int) {
+	m.mu.Lock()
+	m.regSet, m.regForce = stat >= 0, stat
+	live := make([]*session, 0, len(m.live))
+	for s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	for _, s := range live {
+		report := func() {
+			if s.call != nil && s.online {
+				return // a line in data mode carries the call, not URCs (they wait in a real modem)
+			}
+			s.regURCs()
+		}
+		select {
+		case s.fire <- report:
+		case <-s.stop:
+		}
+	}
 }
 
 // regURCs reports a registration change to the domains whose URCs are on.
@@ -641,6 +786,7 @@ func (s *session) startCall(cid int, tail []byte) {
 			s.log.Debug("modemsim: carrier drop")
 			s.endCall()
 			s.m.count(func(st *Stats) { st.CarrierDrops++ })
+			s.m.carrierDropped()
 			s.sendLines("NO CARRIER")
 		})
 	}
@@ -696,5 +842,19 @@ func (s *session) callEnded(c *call) {
 	}
 	s.endCall()
 	s.m.count(func(st *Stats) { st.CarrierDrops++ })
+	s.m.carrierDropped()
 	s.sendLines("NO CARRIER")
+}
+
+// reboot restarts this line's AT modem as at power-on: the call ends without a word, the
+// modem is deaf for BootDelay (at least 500 ms: a rebooting modem is never instant), then it
+// sends its banner.
+func (s *session) reboot() {
+	if s.call != nil {
+		s.endCall()
+	}
+	s.booted, s.dialing, s.simReady = false, false, false
+	s.echo, s.cmee, s.regMode = s.p.Echo, 0, map[string]int{}
+	s.line = s.line[:0]
+	s.after(max(s.p.BootDelay, 500*time.Millisecond), s.boot)
 }

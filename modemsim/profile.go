@@ -107,6 +107,12 @@ type Profile struct {
 	GuardTime time.Duration
 	// NoEscape makes the modem ignore "+++" (&D-only hang-up).
 	NoEscape bool
+	// Wedges, for the recovery ladder: after the modem's first carrier drop it fails in one way
+	// until the right remedy. RadioWedge answers NO CARRIER to every ATD until the radio is
+	// cycled (AT+CFUN=0 or 4, then AT+CFUN=1); RebootWedge likewise until AT+CFUN=1,1 reboots
+	// the modem (deaf for BootDelay, or 500 ms, then its banner); ATWedge stops answering AT on
+	// every line until Reset, a pulse on the modem's reset line.
+	RadioWedge, RebootWedge, ATWedge bool
 	// StartInDataMode powers the modem on inside a call, online, as an earlier run left it: the
 	// host's first AT goes to the DataFunc.
 	StartInDataMode bool

@@ -38,6 +38,16 @@ type PTY struct {
 // ServePTY serves m on a new pty until ctx is done or Close is called. The modem keeps its own
 // descriptor of the slave open, so a client may open and close Path repeatedly.
 func ServePTY(ctx context.Context, m *Modem) (*PTY, error) {
+	return servePTY(ctx, m.Serve)
+}
+
+// ServeATPTY serves a further AT port of m (ServeAT) on a new pty: with ServePTY's, the two
+// ports of a USB modem that has one for PPP and one for AT (pppdial dial --at-port PATH).
+func ServeATPTY(ctx context.Context, m *Modem) (*PTY, error) {
+	return servePTY(ctx, m.ServeAT)
+}
+
+func servePTY(ctx context.Context, serve func(context.Context, line.Line) error) (*PTY, error) {
 	master, slave, err := OpenPTY()
 	if err != nil {
 		return nil, err
@@ -46,7 +56,7 @@ func ServePTY(ctx context.Context, m *Modem) (*PTY, error) {
 	p := &PTY{Path: slave.Name(), master: master, slave: slave, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		err := m.Serve(ctx, master)
+		err := serve(ctx, master)
 		if errors.Is(err, context.Canceled) {
 			err = nil
 		}

@@ -17,7 +17,8 @@ import (
 
 // TestCLIInteropCMUX: the binary against pppd-vm's modem whose 27.010 side is the Linux
 // kernel's n_gsm. With --cmux at N1 31 and 1500: the link comes up on DLC 2, big.bin fetched
-// through SOCKS matches, signal events (-73 dBm) come from AT+CSQ on DLC 1 while pppd runs,
+// through SOCKS matches, signal events (-73 dBm, "pppd-vm", LTE) come from AT+CSQ and AT+COPS?
+// on DLC 1 while pppd runs, AT+CESQ and a vendor command answered ERROR leave the link alone,
 // SIGINT exits 0 within 5 s with the multiplexer closed (CMUX-END), and the next run on the same
 // modem comes up again. Then a run that dies with the multiplexer open (SIGKILL): the next
 // `dial --cmux` comes up, and so does a plain `dial` after another such death.
@@ -43,8 +44,11 @@ func TestCLIInteropCMUX(t *testing.T) {
 
 	for _, n1 := range []string{"31", "1500"} {
 		t.Run("N1="+n1, func(t *testing.T) {
+			// --modem-family ec25 makes the poll send Quectel's AT+QENG="servingcell", which
+			// this modem does not know, as it does not know AT+CESQ: both answered ERROR.
 			p := start(t, nil, "dial", "--port", vm.PTY, "--json", "--cmux", "--cmux-n1", n1,
-				"--monitor-interval", "2s", "--socks", "127.0.0.1:0")
+				"--monitor-interval", "2s", "--socks", "127.0.0.1:0", "--modem-family", "ec25",
+				"--probe", "tcp:10.0.0.1:80", "--probe-interval", "1s")
 			up := p.waitEvent("up", 90*time.Second)
 			assert.Equal(t, "10.0.0.2", up["local"])
 			assert.Contains(t, vm.ConsoleLog(), "CMUX-START n1="+n1+" ")
@@ -61,6 +65,27 @@ func TestCLIInteropCMUX(t *testing.T) {
 			_, err := vm.WaitConsoleMatch(ctx, regexp.MustCompile(
 				`(?s)local\s+IP address 10\.0\.0\.1.*MODEM\[dlc /dev/gsmtty1\] <- AT\+CSQ`))
 			require.NoError(t, err)
+
+			// AT+CESQ and the vendor's command were answered ERROR and dropped from the poll; the
+			// link is unaffected: later readings still come, the AT channel answers its probe,
+			// the data path answers the tcp probe, and the link never went down.
+			_, err = vm.WaitConsoleMatch(ctx, regexp.MustCompile(`MODEM\[dlc /dev/gsmtty1\] <- AT\+QENG="servingcell"`))
+			require.NoError(t, err)
+			assert.Regexp(t, `MODEM\[dlc /dev/gsmtty1\] <- AT\+CESQ`, vm.ConsoleLog())
+			after := p.eventsUntil("signal", 10*time.Second)
+			after = append(after, p.eventsUntil("signal", 10*time.Second)...)
+			probes := map[string]string{}
+			for _, e := range after {
+				assert.NotEqual(t, "down", e["event"], "the link stays up")
+				if e["event"] == "probe" {
+					probes[e["probe"].(string)] = e["result"].(string)
+				}
+			}
+			last := after[len(after)-1]
+			assert.EqualValues(t, -73, last["rssi_dbm"])
+			assert.Equal(t, "LTE", last["tech"])
+			assert.Equal(t, "ok", probes["at"], "the AT channel answers")
+			assert.Equal(t, "ok", probes["tcp"], "the data path answers")
 
 			stopAndCheck(t, p)
 			waitEnd(t)

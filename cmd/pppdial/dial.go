@@ -12,9 +12,11 @@ import (
 
 	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/at"
+	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/cmux"
 	"github.com/pppdial/pppdial/pcap"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/recovery/hw"
 	"github.com/pppdial/pppdial/socks"
 )
 
@@ -59,6 +61,12 @@ type dialOptions struct {
 	channels                                        string
 	stateDir                                        string
 	baudSwitch                                      int
+	atPort, probe, modemFamily                      string
+	probeInterval                                   time.Duration
+	noRoaming                                       bool
+	resetGPIO, powerGPIO                            string
+	gpioActiveLow, powerSwitch, usbReset            bool
+	escalateAfter                                   int
 	service                                         serviceOptions
 }
 
@@ -87,7 +95,7 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.IntVar(&o.mtu, "mtu", 0, "largest IP packet on the link, asked for as PPP's MRU; TCP's MSS follows (0: 1500)")
 	fs.BoolVar(&o.cmux, "cmux", false, "multiplex the port (3GPP 27.010, AT+CMUX): AT on DLC 1 keeps answering while PPP runs on DLC 2 (single-UART hats)")
 	fs.IntVar(&o.cmuxN1, "cmux-n1", cmux.DefaultN1, "with --cmux: the largest frame, asked for in AT+CMUX")
-	fs.DurationVar(&o.monitorInterval, "monitor-interval", 30*time.Second, "with --cmux: read the signal on the AT channel this often while the link is up (signal events)")
+	fs.DurationVar(&o.monitorInterval, "monitor-interval", 30*time.Second, "with --cmux or --at-port: probe the AT channel and read the signal this often while the link is up (signal, probe events)")
 	fs.StringVar(&o.channels, "channel", "", "with --cmux: serve DLC N as a pty linked at PATH (N:PATH, comma-separated; e.g. 3:/run/gnss for gpsd)")
 	fs.DurationVar(&o.guard, "guard", time.Second, "escape (+++) guard time for hang-up")
 	fs.DurationVar(&o.registerTimeout, "register-timeout", 90*time.Second, "how long to wait for network registration")
@@ -99,6 +107,18 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	// Issue 13 (APN from the SIM, fast UART).
 	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/pppdial", "where state is kept across starts (the APN --apn auto found, the SIM's data usage)")
 	fs.IntVar(&o.baudSwitch, "baud-switch", 0, "after the modem answers, move modem and port to this speed (AT+IPR, not saved; checked, with fallback)")
+	// Issue 11 (the modem while connected).
+	fs.StringVar(&o.atPort, "at-port", "", "a second port of the modem for AT while PPP runs on --port (USB modems: EC25/EG25, SIM7600): signal, registration, AT probe")
+	fs.BoolVar(&o.noRoaming, "no-roaming", false, "refuse to dial on a visited network, and hang up a link whose modem moves to one (needs --cmux or --at-port to notice)")
+	fs.StringVar(&o.probe, "probe", "", "check the data path over the link: tcp:ADDR:PORT (a connection) or icmp:ADDR (an echo); 3 failures in a row end the link")
+	fs.DurationVar(&o.probeInterval, "probe-interval", 30*time.Second, "with --probe: how often")
+	fs.IntVar(&o.escalateAfter, "escalate-after", 3, "with --persist: climb the recovery ladder (redial, radio-reset, modem-reset, reset-gpio, power-gpio, usb-reset) after N consecutive failures of a step")
+	fs.StringVar(&o.resetGPIO, "reset-gpio", "", "with --persist: the modem's reset line as CHIP:LINE (gpiochip0:17), pulsed when the AT steps do not help")
+	fs.StringVar(&o.powerGPIO, "power-gpio", "", "with --persist: the modem's PWRKEY (or, with --power-switch, its supply switch) as CHIP:LINE")
+	fs.BoolVar(&o.gpioActiveLow, "gpio-active-low", false, "the GPIO lines are asserted low (an inverting transistor between the pin and RESET_N/PWRKEY)")
+	fs.BoolVar(&o.powerSwitch, "power-switch", false, "--power-gpio switches the modem's supply (asserted: off) instead of pressing PWRKEY")
+	fs.BoolVar(&o.usbReset, "usb-reset", false, "with --persist: as the last step, deauthorise and reauthorise the modem's USB device (needs root)")
+	fs.StringVar(&o.modemFamily, "modem-family", "", "the signal poll's vendor commands: sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic (default: from AT+CGMM)")
 	// Issue 12 (a service fleets can run and watch).
 	o.service.register(fs)
 }
@@ -120,6 +140,26 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.defaultRoute && !o.tun {
 		fmt.Fprintln(stderr, "pppdial dial: --defaultroute needs --tun (the host kernel must own the link to route through it)")
+		return exitUsage
+	}
+	if o.atPort != "" && o.cmux {
+		fmt.Fprintln(stderr, "pppdial dial: --at-port and --cmux are exclusive: with --cmux, DLC 1 is the AT channel")
+		return exitUsage
+	}
+	if o.modemFamily != "" && !knownFamily(cell.Family(o.modemFamily)) {
+		fmt.Fprintf(stderr, "pppdial dial: --modem-family %q: want one of sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic\n", o.modemFamily)
+		return exitUsage
+	}
+	if !o.persist && (o.resetGPIO != "" || o.powerGPIO != "" || o.usbReset) {
+		fmt.Fprintln(stderr, "pppdial dial: --reset-gpio, --power-gpio and --usb-reset are recovery steps: they need --persist")
+		return exitUsage
+	}
+	if o.escalateAfter < 1 {
+		fmt.Fprintln(stderr, "pppdial dial: --escalate-after: want 1 or more")
+		return exitUsage
+	}
+	if o.probe != "" && o.tun {
+		fmt.Fprintln(stderr, "pppdial dial: --probe needs the userspace stack: it cannot run with --tun (the kernel owns the link)")
 		return exitUsage
 	}
 	if o.tun && o.socks.addr != "" {
@@ -323,11 +363,36 @@ func (o *dialOptions) sessionConfig(rep *reporter, stderr io.Writer) (pppdial.Co
 			EchoInterval: o.echoInterval, EchoFailures: o.echoFailures},
 		MTU:    o.mtu,
 		CMUXN1: o.cmuxN1, MonitorInterval: o.monitorInterval,
+		ATPort: o.atPort, NoRoaming: o.noRoaming, ModemFamily: cell.Family(o.modemFamily),
 		IfName:  o.ifname,
 		Persist: o.persist, Holdoff: o.holdoff, MaxBackoff: o.maxBackoff, MaxFail: o.maxfail,
 	}
 	if o.cmux {
 		cfg.CMUX = pppdial.CMUXOn
+	}
+	cfg.EscalateAfter = o.escalateAfter
+	cfg.Hardware.PowerSwitch, cfg.Hardware.USBReset = o.powerSwitch, o.usbReset
+	for _, g := range []struct {
+		flag, val string
+		dst       **hw.Pin
+	}{{"--reset-gpio", o.resetGPIO, &cfg.Hardware.ResetGPIO}, {"--power-gpio", o.powerGPIO, &cfg.Hardware.PowerGPIO}} {
+		if g.val == "" {
+			continue
+		}
+		pin, err := hw.ParsePin(g.val)
+		if err != nil {
+			return cfg, cleanup, fmt.Errorf("%w: %s: %w", pppdial.ErrUsage, g.flag, err)
+		}
+		pin.ActiveLow = o.gpioActiveLow
+		*g.dst = &pin
+	}
+	if o.probe != "" {
+		p, err := pppdial.ParseProbe(o.probe)
+		if err != nil {
+			return cfg, cleanup, fmt.Errorf("--probe: %w", err)
+		}
+		p.Interval = o.probeInterval
+		cfg.Probe = p
 	}
 	if o.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -398,4 +463,14 @@ func writeResolvConf(rep *reporter, path string, st ppp.Status) {
 		return
 	}
 	rep.line("%-22s %8s  %s", "DNS written to", "", path)
+}
+
+// knownFamily reports a family the signal poll has a plan for.
+func knownFamily(f cell.Family) bool {
+	switch f {
+	case cell.FamilyGeneric, cell.FamilySIM7600, cell.FamilySIM800, cell.FamilyEC25, cell.FamilyBG96,
+		cell.FamilySARAR4, cell.FamilySARAR5:
+		return true
+	}
+	return false
 }

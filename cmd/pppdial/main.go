@@ -25,7 +25,7 @@ const (
 	exitInternal     = 1 // anything not listed below
 	exitUsage        = 2 // bad flags or arguments
 	exitModem        = 3 // port, modem, SIM or dial failure
-	exitRegistration = 4 // not registered on the network (denied, timeout)
+	exitRegistration = 4 // not registered on the network (denied, timeout, roaming with --no-roaming)
 	exitPPP          = 5 // PPP negotiation or authentication failed
 	exitLinkLost     = 6 // the link dropped and --persist was not given
 	exitNoDaemon     = 7 // status, redial: no daemon answers on the control socket
@@ -146,7 +146,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case pppdial.CodePort, pppdial.CodeModem, pppdial.CodeSIM, pppdial.CodeDial:
 		return exitModem
-	case pppdial.CodeRegistration:
+	case pppdial.CodeRegistration, pppdial.CodeRoaming:
 		return exitRegistration
 	case pppdial.CodeAuth, pppdial.CodePPP:
 		return exitPPP

@@ -26,6 +26,8 @@ type reporter struct {
 	// lastSignal is the last signal line printed: a reading every --monitor-interval is a
 	// line only when it says something new.
 	lastSignal string
+	// probeOK is each probe's last result: a probe is a human line only when it changes.
+	probeOK map[string]bool
 }
 
 func newReporter(stdout, stderr io.Writer, asJSON bool) *reporter {
@@ -58,6 +60,10 @@ type jsonEvent struct {
 	Mode    string       `json:"mode,omitempty"`
 	Global  []string     `json:"global,omitempty"`
 	Stats   *jsonStats   `json:"stats,omitempty"`
+	// modem: the registration state; probe: which probe and its result (ok, failed).
+	State  string `json:"state,omitempty"`
+	Probe  string `json:"probe,omitempty"`
+	Result string `json:"result,omitempty"`
 	// A quota event's figures: the mark reached, the bytes used this billing period, the quota.
 	Percent int    `json:"percent,omitempty"`
 	Used    uint64 `json:"used,omitempty"`
@@ -118,7 +124,11 @@ func (r *reporter) event(e pppdial.Event) {
 		}
 		r.writeJSON(j)
 		if e.Err == nil && e.Detail != "0 commands" {
-			r.line("%-22s %8s  %s", stepTitle(e.Step), e.Elapsed.Round(time.Millisecond), e.Detail)
+			elapsed := e.Elapsed.Round(time.Millisecond).String()
+			if e.Step == pppdial.StepATChannel {
+				elapsed = "" // a finding, not a step that took time
+			}
+			r.line("%-22s %8s  %s", stepTitle(e.Step), elapsed, e.Detail)
 		}
 	case pppdial.EventPhase:
 		j.Phase, j.Detail = e.Phase, e.Detail
@@ -153,6 +163,49 @@ func (r *reporter) event(e pppdial.Event) {
 		r.writeJSON(j)
 		if d := describeSignal(e.Signal); r.newSignal(d) {
 			r.line("%-22s %8s  %s", "signal", "", d)
+		}
+	case pppdial.EventModem:
+		j.State, j.Detail = string(e.Registration), e.Detail
+		if e.Err != nil {
+			j.Error = e.Err.Error()
+		}
+		r.writeJSON(j)
+		msg := fmt.Sprintf("%s %s", e.Detail, e.Registration)
+		if e.Err != nil {
+			msg += ": " + e.Err.Error()
+		}
+		r.line("%-22s %8s  %s", "registration", "", msg)
+	case pppdial.EventProbe:
+		j.Probe, j.Detail, j.Elapsed, j.Result = e.Probe, e.Detail, e.Elapsed.Round(time.Millisecond).String(), "ok"
+		if e.Err != nil {
+			j.Result, j.Error = "failed", e.Err.Error()
+		}
+		r.writeJSON(j)
+		if r.probeChanged(e.Probe, e.Err == nil) {
+			what := "probe " + e.Probe
+			if e.Probe == pppdial.ProbeAT {
+				what = "AT channel probe"
+			}
+			if e.Detail != "" {
+				what += " " + e.Detail
+			}
+			if e.Err != nil {
+				r.line("%-22s %8s  failed: %v", what, "", e.Err)
+			} else {
+				r.line("%-22s %8s  ok", what, e.Elapsed.Round(time.Millisecond))
+			}
+		}
+	case pppdial.EventRecovery:
+		rec := e.Recovery
+		j.Step, j.Result, j.Elapsed, j.Attempt = string(rec.Step), string(rec.Result), rec.Elapsed.Round(time.Millisecond).String(), rec.Attempt
+		if rec.Err != nil {
+			j.Error = rec.Err.Error()
+		}
+		r.writeJSON(j)
+		if rec.Err != nil {
+			r.line("%-22s %8s  %s (attempt %d): %v", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt, rec.Err)
+		} else {
+			r.line("%-22s %8s  %s (attempt %d)", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt)
 		}
 	case pppdial.EventDown:
 		j.Reason, j.Code = errText(e.Err), e.Code
@@ -200,6 +253,8 @@ func hint(err error) string {
 		return "the SIM is PUK-locked: unlock it with its PUK (in a phone, or AT+CPIN=\"PUK\",\"NEWPIN\")"
 	case errors.Is(err, at.ErrSIMNotInserted):
 		return "insert a SIM (and check it is seated); some modems need a power cycle after that"
+	case errors.Is(err, at.ErrRoamingRefused):
+		return "the modem is on a visited network and --no-roaming refuses it; drop --no-roaming to dial anyway"
 	case errors.Is(err, at.ErrNoResponse):
 		return "wrong port or baud? `pppdial ports` lists the modem's ports; try --baud 115200"
 	}
@@ -254,6 +309,8 @@ func stepTitle(step string) string {
 		return "CONNECT"
 	case pppdial.StepIPv6:
 		return "IPv6"
+	case pppdial.StepATChannel:
+		return "AT channel"
 	}
 	return step
 }
@@ -304,6 +361,19 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// probeChanged reports whether probe's result differs from its last one (or is its first), and
+// remembers it.
+func (r *reporter) probeChanged(probe string, ok bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.probeOK == nil {
+		r.probeOK = map[string]bool{}
+	}
+	last, seen := r.probeOK[probe]
+	r.probeOK[probe] = ok
+	return !seen || last != ok
 }
 
 // newSignal reports whether d differs from the last signal line, and remembers it.

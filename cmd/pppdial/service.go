@@ -123,6 +123,7 @@ type service struct {
 	status     ppp.Status
 	signal     *cell.Picture
 	signalAt   time.Time
+	recovery   *control.Recovery // the last recovery step run
 	statusLine string
 	cur        *linkSource // the current link's counters; nil while down
 	meter      *usage.Meter
@@ -352,6 +353,8 @@ func (s *service) event(e pppdial.Event) {
 		if e.Signal != nil && !e.Signal.IsZero() {
 			s.signal, s.signalAt = e.Signal, e.Time
 		}
+	case pppdial.EventRecovery:
+		s.recovery = control.RecoveryOf(*e.Recovery, e.Time)
 	}
 	up, state := s.up, s.state
 	line := s.statusLineLocked(e)
@@ -369,6 +372,8 @@ func (s *service) event(e pppdial.Event) {
 			if e.Signal != nil && !e.Signal.IsZero() {
 				ml.SetSignal(*e.Signal)
 			}
+		case pppdial.EventRecovery:
+			ml.RecoveryStep(e.Recovery.Step, e.Recovery.Result)
 		}
 	}
 	if changed {
@@ -601,7 +606,7 @@ func (s *service) controlStatus(context.Context) control.Status {
 		Started: s.started, Attempt: s.attempt, LastErr: s.lastErr, LastCode: s.lastCode,
 		Addresses: control.Addresses{Local: s.status.Local, Peer: s.status.Peer, LocalV6: s.status.LocalV6,
 			PeerV6: s.status.PeerV6, DNS: s.status.DNS, MTU: s.status.MTU},
-		Signal: s.signal, SignalAt: s.signalAt}
+		Signal: s.signal, SignalAt: s.signalAt, LastRecovery: s.recovery}
 	sess, cur, meter := s.sess, s.cur, s.meter
 	s.mu.Unlock()
 	if sess != nil {
