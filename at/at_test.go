@@ -475,3 +475,36 @@ func TestHangupFallsBackToDTR(t *testing.T) {
 	require.ErrorIs(t, err, ErrHangupFailed)
 	assert.Less(t, time.Since(start), time.Second)
 }
+
+// TestDialConnectLost: ATD is answered by PPP frames without a CONNECT before them (the line
+// lost it). Dial ends at once with ErrConnectLost and hangs the call up (escape, ATH), instead
+// of waiting the dial timeout (an hour here) for an answer that cannot come.
+func TestDialConnectLost(t *testing.T) {
+	host, modem := net.Pipe()
+	defer host.Close()
+	defer modem.Close()
+	lcp := "~\xff}#\xc0!}!}!} }4~"
+	script := append(append([]struct {
+		expect string
+		reply  []string
+	}{}, okScript...), []struct {
+		expect string
+		reply  []string
+	}{
+		{"ATD*99***1#\r", []string{lcp, lcp}},
+		{"+++", nil},
+		{"ATH\r\n", []string{"\r\nOK\r\n"}},
+	}...)
+	done := chunkedModem(t, modem, script)
+	cfg := fastCfg()
+	cfg.Timeouts.Dial = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, testPort(t, host), cfg)
+	require.ErrorIs(t, err, ErrConnectLost)
+	assert.NoError(t, ctx.Err(), "ended by the frames, not by the test's deadline")
+	var se *StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, StepDial, se.Step)
+	require.NoError(t, wait(t, done), "the call was hung up: +++ then ATH")
+}

@@ -771,6 +771,12 @@ func (d *dialer) dial(ctx context.Context) (*Session, error) {
 			err = fmt.Errorf("no answer to ATD in %v: %w", d.cfg.Timeouts.Dial, err)
 		case errors.Is(err, ErrCommandFailed) && !errors.As(err, &cme):
 			err = ErrDialFailed
+		case errors.Is(err, ErrConnectLost):
+			// The modem is online: hang the call up, so that the next dial finds it in
+			// command mode instead of waiting for an answer that cannot come.
+			if herr := d.escape(ctx, time.Now().Add(d.cfg.Timeouts.Command)); herr != nil {
+				err = fmt.Errorf("%w (hanging up: %w)", err, herr)
+			}
 		}
 		return nil, &StepError{Step: StepDial, Command: "AT" + cmd, Err: err}
 	}
