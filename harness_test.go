@@ -163,6 +163,17 @@ func (r *rig) dial(cfg Config) *Session {
 	return sess
 }
 
+// drainEvents drops the queued events.
+func (r *rig) drainEvents() {
+	for {
+		select {
+		case <-r.events:
+		default:
+			return
+		}
+	}
+}
+
 // waitEvent waits for an event of kind, skipping others, and returns it.
 func (r *rig) waitEvent(kind EventKind, within time.Duration) Event {
 	r.t.Helper()

@@ -237,6 +237,7 @@ func replayCMUXDial(t *testing.T, tr *transcript.Transcript) {
 // -update-cmux it records it first), and records a fresh one and replays that too, so that a
 // change on either side shows.
 func TestCMUXDialReplay(t *testing.T) {
+	t.Parallel()
 	if *updateCMUX {
 		tr := recordCMUXDial(t)
 		require.NoError(t, os.MkdirAll(filepath.Dir(cmuxDialFile), 0o755))
@@ -246,11 +247,13 @@ func TestCMUXDialReplay(t *testing.T) {
 		require.NoError(t, f.Close())
 	}
 	t.Run("testdata", func(t *testing.T) {
+		t.Parallel()
 		tr, err := transcript.ParseFile(cmuxDialFile)
 		require.NoError(t, err)
 		replayCMUXDial(t, tr)
 	})
 	t.Run("fresh", func(t *testing.T) {
+		t.Parallel()
 		tr := recordCMUXDial(t)
 		// Through the codec, as the file goes.
 		var b bytes.Buffer

@@ -56,6 +56,7 @@ func (l *lossyConnectLine) Read(b []byte) (int, error) {
 // to an hour here so that only the recovery can bring the link up in time). The chaos run
 // caught this: a redial under loss or bit errors left the link down for a minute.
 func TestSessionRecoversFromALostConnect(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	cfg := r.config()
 	cfg.Persist = true

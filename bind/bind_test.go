@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -284,11 +285,13 @@ func TestLinkDownFailsOpenConns(t *testing.T) {
 	assert.Equal(t, "back", string(buf))
 }
 
-// transfer sends size random bytes from pp0 to pp1 and checks them.
+// transfer sends size random bytes from pp0 to pp1 and checks them. The server listens on a
+// port of the stack's choosing: a fixed one is still held by the last transfer's connection
+// while it closes (a lossy line makes that slow), and the next Listen on it fails.
 func transfer(t testing.TB, l *link, size int, timeout time.Duration) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	ln, err := (&bind.ListenConfig{Interface: l.srv.Name(), Registry: l.reg}).Listen(ctx, "tcp", ":9000")
+	ln, err := (&bind.ListenConfig{Interface: l.srv.Name(), Registry: l.reg}).Listen(ctx, "tcp", ":0")
 	require.NoError(t, err)
 	defer ln.Close()
 	payload := make([]byte, size)
@@ -315,7 +318,9 @@ func transfer(t testing.TB, l *link, size int, timeout time.Duration) time.Durat
 		res <- result{s, n, err}
 	}()
 	start := time.Now()
-	c, err := (&bind.Dialer{Interface: l.cli.Name(), Registry: l.reg}).DialContext(ctx, "tcp", "10.64.0.2:9000")
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NotZero(t, port)
+	c, err := (&bind.Dialer{Interface: l.cli.Name(), Registry: l.reg}).DialContext(ctx, "tcp", net.JoinHostPort("10.64.0.2", strconv.Itoa(port)))
 	require.NoError(t, err)
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
