@@ -95,7 +95,7 @@ func TestCloseUnblocksReadAndWrite(t *testing.T) {
 		go func() { _, err := a.Read(make([]byte, 1)); readErr <- err }()
 		writeErr := make(chan error, 1)
 		go func() { _, err := a.Write(make([]byte, 64)); writeErr <- err }() // fills, then blocks
-		synctest.Wait() // both blocked
+		synctest.Wait()                                                      // both blocked
 		require.NoError(t, a.Close())
 		synctest.Wait()
 		select {
