@@ -94,8 +94,9 @@ func TestCloseUnblocksReadAndWrite(t *testing.T) {
 		readErr := make(chan error, 1)
 		go func() { _, err := a.Read(make([]byte, 1)); readErr <- err }()
 		writeErr := make(chan error, 1)
-		go func() { _, err := a.Write(make([]byte, 64)); writeErr <- err }() // fills, then blocks
-		synctest.Wait()                                                      // both blocked
+		// The Write fills the line, then blocks; the Read finds nothing: both blocked.
+		go func() { _, err := a.Write(make([]byte, 64)); writeErr <- err }()
+		synctest.Wait()
 		require.NoError(t, a.Close())
 		synctest.Wait()
 		select {
