@@ -136,6 +136,21 @@ func (p *proc) waitEvent(name string, within time.Duration) map[string]any {
 	return events[len(events)-1]
 }
 
+// upAndSOCKS waits for the up event and the socks event the command reports once Dial has
+// returned and its SOCKS server listens: one bound for the whole start-up, which on a loaded
+// machine may be spent anywhere in it.
+func (p *proc) upAndSOCKS(within time.Duration) (up, socks map[string]any) {
+	p.t.Helper()
+	events := p.eventsUntil("socks", within)
+	for _, e := range events {
+		if e["event"] == "up" {
+			return e, events[len(events)-1]
+		}
+	}
+	p.t.Fatalf("socks reported before the link was up: %v", events)
+	return nil, nil
+}
+
 // eventsUntil returns the events up to and including the first named one.
 func (p *proc) eventsUntil(name string, within time.Duration) []map[string]any {
 	p.t.Helper()
@@ -236,12 +251,12 @@ func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
 		"--socks", "127.0.0.1:0", "--resolv-conf", resolv, "--stats-interval", "200ms", "--lcp-echo-interval", "100ms")
-	up := p.waitEvent("up", 30*time.Second)
+	up, socksEv := p.upAndSOCKS(30 * time.Second)
 	assert.Equal(t, "pp0", up["ifname"])
 	assert.Equal(t, "10.64.64.2", up["local"])
 	assert.Equal(t, "10.64.64.1", up["peer"])
 	assert.Equal(t, []any{"10.64.64.1"}, up["dns"])
-	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+	socks := socksEv["addr"].(string)
 
 	// A name resolved by the link's DNS, through SOCKS5, over the link.
 	body := socksGet(t, socks, socksclient.Auth{}, "http://"+carrier.DefaultHost+"/")
@@ -253,8 +268,8 @@ func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
 
 	// Periodic stats: traffic counted, keepalive answered with its round-trip time.
 	var stats map[string]any
-	for stats == nil || stats["echo_replies"].(float64) == 0 {
-		stats = p.waitEvent("stats", 5*time.Second)["stats"].(map[string]any)
+	for deadline := time.Now().Add(30 * time.Second); stats == nil || stats["echo_replies"].(float64) == 0; {
+		stats = p.waitEvent("stats", time.Until(deadline))["stats"].(map[string]any)
 	}
 	assert.Positive(t, stats["bytes_in"].(float64))
 	assert.Positive(t, stats["packets_out"].(float64))
@@ -413,8 +428,7 @@ func TestSOCKSUDPAssociate(t *testing.T) {
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
-	p.waitEvent("up", 30*time.Second)
-	socks := p.waitEvent("socks", 5*time.Second)
+	_, socks := p.upAndSOCKS(30 * time.Second)
 	assert.Equal(t, "loopback-only", socks["mode"])
 	dnsThroughRelay(t, socks["addr"].(string), socksclient.Auth{})
 	stopAndCheckQuick(t, p)

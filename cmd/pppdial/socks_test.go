@@ -30,8 +30,7 @@ func TestSOCKSAuth(t *testing.T) {
 	p := startEnv(t, []string{socksPasswordEnv + "=" + testSOCKSPassword}, nil,
 		"dial", "--port", path, "--json", "-v", "--guard", "100ms", "--socks", "127.0.0.1:0", "--socks-user", "alice")
 	var stdout strings.Builder
-	p.waitEvent("up", 30*time.Second)
-	ev := p.waitEvent("socks", 5*time.Second)
+	_, ev := p.upAndSOCKS(30 * time.Second)
 	fmt.Fprint(&stdout, ev)
 	assert.Equal(t, "auth", ev["mode"])
 	proxy := ev["addr"].(string)
@@ -143,8 +142,7 @@ func TestSOCKSUnixSocket(t *testing.T) {
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	sock := filepath.Join(t.TempDir(), "socks.sock")
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "unix:"+sock)
-	p.waitEvent("up", 30*time.Second)
-	ev := p.waitEvent("socks", 5*time.Second)
+	_, ev := p.upAndSOCKS(30 * time.Second)
 	assert.Equal(t, "unix-socket", ev["mode"])
 	assert.Equal(t, sock, ev["addr"])
 	fi, err := os.Stat(sock)
