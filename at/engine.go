@@ -342,14 +342,14 @@ func (p *Port) settle(ctx context.Context, quiet time.Duration) error {
 		deadline = time.Now().Add(min(settleMax, time.Until(dl)/2))
 	}
 	for {
-		before := p.receivedBytes()
+		before := p.textBytes()
 		if time.Until(deadline) <= 0 {
 			return nil
 		}
 		if err := sleep(ctx, min(quiet, time.Until(deadline))); err != nil {
 			return err
 		}
-		if p.receivedBytes() == before || !time.Now().Before(deadline) {
+		if p.textBytes() == before || !time.Now().Before(deadline) {
 			return nil
 		}
 	}
