@@ -210,28 +210,36 @@ func runToEnd(t *testing.T, timeout time.Duration, args ...string) (int, string,
 }
 
 func TestDemoExitsZeroAndShowsTheFetch(t *testing.T) {
-	code, stdout, stderr := runToEnd(t, 60*time.Second, "demo")
-	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stdout, "fetched http://demo.pppdial.test/ over pp0: 39 bytes")
-	assert.Contains(t, stdout, "local 10.64.64.2, peer 10.64.64.1")
-	assert.Contains(t, stdout, "IPCP up")
-
-	code, stdout, _ = runToEnd(t, 60*time.Second, "demo", "--json")
-	require.Equal(t, 0, code)
-	var last map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var e map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &e), "every stdout line is JSON: %q", line)
-		require.Contains(t, e, "time")
-		require.Contains(t, e, "event")
-		last = e
-	}
-	assert.Equal(t, "demo", last["event"])
-	assert.Equal(t, float64(39), last["bytes"])
-	assert.Equal(t, "10.64.64.2", last["local"])
+	t.Parallel()
+	// Each run ends with the emulated modem's 1 s escape guard times: the two run side by side.
+	t.Run("text", func(t *testing.T) {
+		t.Parallel()
+		code, stdout, stderr := runToEnd(t, 60*time.Second, "demo")
+		require.Equal(t, 0, code, stderr)
+		assert.Contains(t, stdout, "fetched http://demo.pppdial.test/ over pp0: 39 bytes")
+		assert.Contains(t, stdout, "local 10.64.64.2, peer 10.64.64.1")
+		assert.Contains(t, stdout, "IPCP up")
+	})
+	t.Run("json", func(t *testing.T) {
+		t.Parallel()
+		code, stdout, _ := runToEnd(t, 60*time.Second, "demo", "--json")
+		require.Equal(t, 0, code)
+		var last map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var e map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &e), "every stdout line is JSON: %q", line)
+			require.Contains(t, e, "time")
+			require.Contains(t, e, "event")
+			last = e
+		}
+		assert.Equal(t, "demo", last["event"])
+		assert.Equal(t, float64(39), last["bytes"])
+		assert.Equal(t, "10.64.64.2", last["local"])
+	})
 }
 
 func TestUsageAndVersion(t *testing.T) {
+	t.Parallel()
 	code, _, stderr := runToEnd(t, 10*time.Second, "dial")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--port is required")
@@ -246,6 +254,7 @@ func TestUsageAndVersion(t *testing.T) {
 }
 
 func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
@@ -310,6 +319,7 @@ func socksGet(t *testing.T, proxy string, auth socksclient.Auth, url string) []b
 }
 
 func TestDialFailuresExitWithTheirCode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		tweak func(*modemsim.Profile)
@@ -328,6 +338,7 @@ func TestDialFailuresExitWithTheirCode(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			p := modemsim.SIM7600()
 			if tc.tweak != nil {
 				tc.tweak(&p)
@@ -353,6 +364,7 @@ func lastLine(s string) string {
 }
 
 func TestDialPersistRedialsAfterCarrierDrop(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.CarrierDropAfter = 1500 * time.Millisecond
 	network := carrier.New(carrier.Config{})
@@ -369,6 +381,7 @@ func TestDialPersistRedialsAfterCarrierDrop(t *testing.T) {
 }
 
 func TestPcapAndRecord(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.BG96(), network.DataFunc())
 	dir := t.TempDir()
@@ -416,6 +429,7 @@ func serveBig(t *testing.T) (int, string) {
 }
 
 func TestATCommandPrintsAnswers(t *testing.T) {
+	t.Parallel()
 	path := modemPTY(t, modemsim.EC25(), nil)
 	code, stdout, stderr := runToEnd(t, 30*time.Second, "at", "--port", path, "ATE0", "+CSQ", "AT+COPS?", "+NOPE")
 	assert.Equal(t, exitModem, code, "the unknown command fails: %s", stderr)
@@ -425,6 +439,7 @@ func TestATCommandPrintsAnswers(t *testing.T) {
 }
 
 func TestSOCKSUDPAssociate(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
@@ -479,6 +494,7 @@ func stopAndCheckQuick(t *testing.T, p *proc) {
 }
 
 func TestFlagsFromEnvironment(t *testing.T) {
+	t.Parallel()
 	run := func(env ...string) (int, string) { return runWithEnv(t, env, "dial") }
 	// The port comes from PPPDIAL_PORT: not a usage error, but a port that does not exist.
 	code, stderr := run("PPPDIAL_PORT=/nonexistent/ttyUSB9")
@@ -510,6 +526,7 @@ func runWithEnv(t *testing.T, env []string, args ...string) (int, string) {
 // --mtu asks for that MRU and the up event reports the MTU in force; a value no link can use
 // is a usage error before the modem is touched.
 func TestDialMTU(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--mtu", "1280", "--lcp-echo-interval", "0")
