@@ -687,6 +687,17 @@ func (d *dialer) register(ctx context.Context) (string, error) {
 		if len(cmds) == 0 {
 			return "", &StepError{Step: StepRegister, Err: ErrNoRegistrationCommand}
 		}
+		// URCs that came during the polls count now; only one that comes during the pause
+		// ends it early. Left queued, they would end every pause at once: a modem that slips
+		// a registration URC into its answers (SIM7600, EC25 do) would be polled without rest.
+		for queued := true; queued; {
+			select {
+			case u := <-d.regCh:
+				state[u.cmd] = u.reg
+			default:
+				queued = false
+			}
+		}
 		if detail, err, done := evaluate(); done {
 			return detail, err
 		}
