@@ -260,8 +260,10 @@ func replayCMUXDial(t *testing.T, tr *transcript.Transcript) {
 	select {
 	case <-lcp:
 		// CONNECT on DLC 2 was taken, and the link started there. The recording ends here:
-		// nothing answers the LCP, so end the dial.
+		// nothing answers the LCP, so end the dial, and the line with it: the teardown (LCP
+		// Terminate, DISC, the hang-up) has nobody to answer it and would wait out its bound.
 		cancel()
+		_ = dev.Close()
 	case err := <-replayed:
 		cancel()
 		<-dialed

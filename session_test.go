@@ -171,6 +171,8 @@ func TestSessionEchoDetectsDeadLine(t *testing.T) {
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	cfg := r.config()
 	cfg.PPP.EchoInterval, cfg.PPP.EchoFailures = 200*time.Millisecond, 3
+	// The hang-up on the dead line waits for answers that never come: not what is under test.
+	cfg.Hangup.Answer = 300 * time.Millisecond
 	sess := r.dial(cfg)
 	r.mu.Lock()
 	host, line := r.host, r.line
@@ -187,8 +189,8 @@ func TestSessionEchoDetectsDeadLine(t *testing.T) {
 		t.Fatal("the session did not end")
 	}
 	assert.ErrorIs(t, sess.Err(), ppp.ErrPeerNotResponding)
-	// interval x failures + one interval, and some scheduling slack.
-	assert.Less(t, elapsed, 200*time.Millisecond*4+300*time.Millisecond)
+	// interval x failures + one interval, and scheduling slack for a loaded machine.
+	assert.Less(t, elapsed, 200*time.Millisecond*4+time.Second)
 }
 
 func TestSessionPortVanishesAndReturns(t *testing.T) {
