@@ -156,7 +156,9 @@ func (r *rig) dial(cfg Config) *Session {
 	sess, err := Dial(ctx, cfg)
 	require.NoError(r.t, err)
 	r.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Close keeps its own bound (defaultTeardown for LCP and the hang-up, which a test
+		// that leaves the line lossy or dead may use up): this one only catches a hang.
+		ctx, cancel := context.WithTimeout(context.Background(), defaultTeardown+5*time.Second)
 		defer cancel()
 		require.NoError(r.t, sess.Close(ctx))
 	})
