@@ -452,6 +452,14 @@ func (p *Port) Close() error {
 	return nil
 }
 
+// Closed reports whether Close was called on this end (not Cut: a cut line is broken, not
+// closed by its user).
+func (p *Port) Closed() bool {
+	p.rx.mu.Lock()
+	defer p.rx.mu.Unlock()
+	return p.rx.rclosed
+}
+
 // Cut breaks the line as an unplugged cable does: bytes in flight are lost and both ends see
 // the line closed.
 func (p *Port) Cut() {
