@@ -430,8 +430,10 @@ func TestChaos(t *testing.T) {
 		ups.Load(), &downs, &errorsByCode, recovered.Round(time.Millisecond), attempts)
 	assert.Zero(t, corrupt.Load(), "no transfer completes with corrupt data")
 	assert.Zero(t, late.Load(), "every transfer ends within its bound")
-	assert.Positive(t, ok.Load(), "transfers do succeed between the faults")
 	if dur >= 30*time.Second {
+		// A short run may be one long stall and its recovery: only a long one is sure to have
+		// gaps between the faults, and faults that take the link down.
+		assert.Positive(t, ok.Load(), "transfers do succeed between the faults")
 		assert.Positive(t, downs.total(), "the faults took the link down at least once")
 	}
 
