@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Most of these tests wait on the real clock (keepalives, guard times, TCP's timers over an
+	// emulated line) far more than they compute: unless -parallel says otherwise, four run at
+	// once, whatever the number of cores.
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "4")
+	}
 	goleak.VerifyTestMain(m,
 		// The HTTP client's idle connections over the link are closed by their own timers.
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
