@@ -14,6 +14,7 @@ import (
 )
 
 func TestSessionNoticesDCDDrop(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	r.mu.Lock()
 	dl := serialline.WithModemLines(r.host)

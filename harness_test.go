@@ -49,6 +49,8 @@ type rig struct {
 	reg     *netif.Registry
 	opts    serialline.Options
 
+	// plugMu makes plug, unplug, vanish and the replug of a reopened port one at a time.
+	plugMu   sync.Mutex
 	mu       sync.Mutex
 	host     *serialline.Port
 	line     *serialline.Port
@@ -83,6 +85,12 @@ func newRig(t *testing.T, profile modemsim.Profile, opts serialline.Options) *ri
 
 // plug connects a fresh line to the modem.
 func (r *rig) plug() {
+	r.plugMu.Lock()
+	defer r.plugMu.Unlock()
+	r.plugLocked()
+}
+
+func (r *rig) plugLocked() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.host, r.line = serialline.Pipe(r.opts)
@@ -100,6 +108,12 @@ func (r *rig) plug() {
 
 // unplug stops the modem and breaks the line.
 func (r *rig) unplug() {
+	r.plugMu.Lock()
+	defer r.plugMu.Unlock()
+	r.unplugLocked()
+}
+
+func (r *rig) unplugLocked() {
 	r.mu.Lock()
 	cancel, served, host := r.stopLine, r.served, r.host
 	r.mu.Unlock()
@@ -110,19 +124,33 @@ func (r *rig) unplug() {
 
 // vanish cuts the line and makes the port disappear until plug.
 func (r *rig) vanish() {
-	r.unplug()
+	r.plugMu.Lock()
+	defer r.plugMu.Unlock()
+	r.unplugLocked()
 	r.mu.Lock()
 	r.gone = true
 	r.mu.Unlock()
 }
 
+// open opens the port, as Config.Open. A port the session closed is opened again as a device
+// node is: a fresh handle on the same modem (whose line starts afresh, as after the hang-up
+// that closing a tty brings).
 func (r *rig) open(context.Context) (line.Line, error) {
+	r.plugMu.Lock()
+	defer r.plugMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.opens++
-	if r.gone {
+	gone, closed := r.gone, r.host.Closed()
+	r.mu.Unlock()
+	if gone {
 		return nil, fmt.Errorf("open /dev/ttyUSB2: %w", errors.New("no such device"))
 	}
+	if closed {
+		r.unplugLocked()
+		r.plugLocked()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.host, nil
 }
 
@@ -156,11 +184,24 @@ func (r *rig) dial(cfg Config) *Session {
 	sess, err := Dial(ctx, cfg)
 	require.NoError(r.t, err)
 	r.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Close keeps its own bound (defaultTeardown for LCP and the hang-up, which a test
+		// that leaves the line lossy or dead may use up): this one only catches a hang.
+		ctx, cancel := context.WithTimeout(context.Background(), defaultTeardown+5*time.Second)
 		defer cancel()
 		require.NoError(r.t, sess.Close(ctx))
 	})
 	return sess
+}
+
+// drainEvents drops the queued events.
+func (r *rig) drainEvents() {
+	for {
+		select {
+		case <-r.events:
+		default:
+			return
+		}
+	}
 }
 
 // waitEvent waits for an event of kind, skipping others, and returns it.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -1009,6 +1010,7 @@ func (s *Session) reportIPv6(r *ipv6Report, windowOver bool) {
 // protocol's answer.
 func isPortError(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrClosed) ||
+		errors.Is(err, net.ErrClosed) || // a line that is a network connection (a serial server's TCP port)
 		errors.Is(err, errPortFailed) || (errors.Is(err, ppp.ErrLowerDown) && !errors.Is(err, at.ErrNoCarrier))
 }
 

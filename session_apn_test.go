@@ -20,6 +20,7 @@ import (
 // its PPP demands PAP with those credentials. With no --user given, the session authenticates
 // with the candidate's, and remembers the candidate once the link is up.
 func TestSessionAPNAutoUsesTheDatabaseCredentials(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.IMSI, p.AcceptAPN = "206201234567890", "web.be"
 	r := newRig(t, p, serialline.Options{})

@@ -39,6 +39,7 @@ func muxStats(s *Session) (cmux.Stats, bool) {
 }
 
 func TestSessionCMUXFetchSignalExecClose(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.SIM7600(), serialline.Options{Baud: 921600})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -81,6 +82,7 @@ func TestSessionCMUXFetchSignalExecClose(t *testing.T) {
 // the data arrive intact. As in TestHostileBitErrors the MRU is 296 (a 1500-byte frame breaks
 // 70% of the time at this rate and TCP's backoff stalls).
 func TestSessionCMUXBitErrors(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{Baud: 921600})
 	r.setNetwork(carrier.Config{PPP: ppp.Config{MRU: 296}})
 	cfg := r.cmuxConfig()

@@ -23,6 +23,7 @@ var carrierPrefix = netip.MustParsePrefix("2001:db8:64::/64")
 // interface formed from the network's Router Advertisement with the IPV6CP interface
 // identifier, and a program reaches an IPv6 host beyond the link over it.
 func TestSessionIPv6Autoconf(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{Baud: 921600})
 	r.setNetwork(carrier.Config{PPP: ppp.Config{IPv6: true}, IPv6Prefix: carrierPrefix})
 	cfg := r.config()
@@ -65,6 +66,7 @@ func TestSessionIPv6WithoutAdvertisement(t *testing.T) {
 // TestSessionIPv6RefusedFallsBackToIPv4: a network that does not run IPV6CP (it
 // Protocol-Rejects it) leaves the link up on IPv4, and the session says so.
 func TestSessionIPv6RefusedFallsBackToIPv4(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{Baud: 921600})
 	cfg := r.config()
 	cfg.PPP.IPv6 = true

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -196,7 +197,8 @@ func TestRedact(t *testing.T) {
 }
 
 // chunkedModem answers a scripted conversation on one end of a pipe: for each expected write,
-// it writes the given chunks.
+// it writes the given chunks, each once the host has taken the one before (the test runs in a
+// synctest bubble).
 func chunkedModem(t *testing.T, conn net.Conn, script []struct {
 	expect string
 	reply  []string
@@ -220,7 +222,7 @@ func chunkedModem(t *testing.T, conn net.Conn, script []struct {
 					done <- err
 					return
 				}
-				time.Sleep(2 * time.Millisecond)
+				synctest.Wait() // the host has taken this chunk: the next one is a read of its own
 			}
 		}
 		done <- nil
@@ -287,27 +289,29 @@ func TestConnectHandover(t *testing.T) {
 	}
 	for name, chunks := range cases {
 		t.Run(name, func(t *testing.T) {
-			host, modem := net.Pipe()
-			defer host.Close()
-			defer modem.Close()
-			script := append(append([]struct {
-				expect string
-				reply  []string
-			}{}, okScript...), struct {
-				expect string
-				reply  []string
-			}{"ATD*99***1#\r", chunks})
-			done := chunkedModem(t, modem, script)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s, err := Dial(ctx, testPort(t, host), fastCfg())
-			require.NoError(t, err)
-			got := make([]byte, len(ppp))
-			_, err = io.ReadFull(s.Data(), got)
-			require.NoError(t, err)
-			require.NoError(t, wait(t, done))
-			assert.Equal(t, ppp, string(got))
-			assert.True(t, strings.HasPrefix(s.Info.Connect, "CONNECT"))
+			synctest.Test(t, func(t *testing.T) {
+				host, modem := net.Pipe()
+				defer host.Close()
+				defer modem.Close()
+				script := append(append([]struct {
+					expect string
+					reply  []string
+				}{}, okScript...), struct {
+					expect string
+					reply  []string
+				}{"ATD*99***1#\r", chunks})
+				done := chunkedModem(t, modem, script)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				s, err := Dial(ctx, testPort(t, host), fastCfg())
+				require.NoError(t, err)
+				got := make([]byte, len(ppp))
+				_, err = io.ReadFull(s.Data(), got)
+				require.NoError(t, err)
+				require.NoError(t, wait(t, done))
+				assert.Equal(t, ppp, string(got))
+				assert.True(t, strings.HasPrefix(s.Info.Connect, "CONNECT"))
+			})
 		})
 	}
 }
@@ -324,116 +328,124 @@ func TestDialResults(t *testing.T) {
 	}
 	for line, want := range cases {
 		t.Run(line, func(t *testing.T) {
-			host, modem := net.Pipe()
-			defer host.Close()
-			defer modem.Close()
-			script := append(append([]struct {
-				expect string
-				reply  []string
-			}{}, okScript...), struct {
-				expect string
-				reply  []string
-			}{"ATD*99***1#\r", []string{"\r\n" + line + "\r\n"}})
-			done := chunkedModem(t, modem, script)
-			_, err := Dial(context.Background(), testPort(t, host), fastCfg())
-			require.NoError(t, wait(t, done))
-			var se *StepError
-			require.ErrorAs(t, err, &se)
-			assert.Equal(t, StepDial, se.Step)
-			if want != nil {
-				assert.ErrorIs(t, err, want)
-				return
-			}
-			var cme *CMEError
-			require.ErrorAs(t, err, &cme)
-			assert.Equal(t, CMENoNetworkService, cme.Code)
+			synctest.Test(t, func(t *testing.T) {
+				host, modem := net.Pipe()
+				defer host.Close()
+				defer modem.Close()
+				script := append(append([]struct {
+					expect string
+					reply  []string
+				}{}, okScript...), struct {
+					expect string
+					reply  []string
+				}{"ATD*99***1#\r", []string{"\r\n" + line + "\r\n"}})
+				done := chunkedModem(t, modem, script)
+				_, err := Dial(context.Background(), testPort(t, host), fastCfg())
+				require.NoError(t, wait(t, done))
+				var se *StepError
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, StepDial, se.Step)
+				if want != nil {
+					assert.ErrorIs(t, err, want)
+					return
+				}
+				var cme *CMEError
+				require.ErrorAs(t, err, &cme)
+				assert.Equal(t, CMENoNetworkService, cme.Code)
+			})
 		})
 	}
 }
 
 // TestDialContextCancel: cancelling the context ends Dial promptly and leaves no goroutine.
 func TestDialContextCancel(t *testing.T) {
-	host, modem := net.Pipe()
-	defer modem.Close()
-	defer host.Close()
-	go func() { _, _ = io.Copy(io.Discard, modem) }() // a modem that never answers
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
-	start := time.Now()
-	c := fastCfg()
-	c.Timeouts.Wake = 10 * time.Second
-	_, err := Dial(ctx, testPort(t, host), c)
-	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		host, modem := net.Pipe()
+		defer modem.Close()
+		defer host.Close()
+		go func() { _, _ = io.Copy(io.Discard, modem) }() // a modem that never answers
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start := time.Now()
+		c := fastCfg()
+		c.Timeouts.Wake = 10 * time.Second
+		_, err := Dial(ctx, testPort(t, host), c)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Less(t, time.Since(start), time.Second)
+	})
 }
 
 // TestPortClosedMidDial: the line going away ends Dial with an error, not a hang.
 func TestPortClosedMidDial(t *testing.T) {
-	host, modem := net.Pipe()
-	go func() {
-		b := make([]byte, 64)
-		_, _ = modem.Read(b)
-		_, _ = modem.Write([]byte("\r\nOK\r\n"))
-		_, _ = modem.Read(b)
-		modem.Close()
-	}()
-	_, err := Dial(context.Background(), testPort(t, host), fastCfg())
-	require.Error(t, err)
-	host.Close()
+	synctest.Test(t, func(t *testing.T) {
+		host, modem := net.Pipe()
+		go func() {
+			b := make([]byte, 64)
+			_, _ = modem.Read(b)
+			_, _ = modem.Write([]byte("\r\nOK\r\n"))
+			_, _ = modem.Read(b)
+			modem.Close()
+		}()
+		_, err := Dial(context.Background(), testPort(t, host), fastCfg())
+		require.Error(t, err)
+		host.Close()
+	})
 }
 
 // TestRecorderRoundTrip records a dial against a scripted modem and replays the recording.
 func TestRecorderRoundTrip(t *testing.T) {
-	host, modem := net.Pipe()
-	defer host.Close()
-	defer modem.Close()
-	script := []struct {
-		expect string
-		reply  []string
-	}{
-		{"AT\r\n", []string{"AT\r\n", "\r\nOK\r\n"}},
-		{"ATE0\r\n", []string{"ATE0\r\n\r\nOK\r\n"}},
-		{"AT+CMEE=2\r\n", []string{"\r\nOK\r\n"}},
-		{"AT+CFUN=1\r\n", []string{"\r\nOK\r\n"}},
-		{"AT+CGDCONT=1,\"IP\",\"init apn\"\r\n", []string{"\r\nOK\r\n"}},
-		{"AT+CPIN?\r\n", []string{"\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"}},
-		{"AT+CPIN=\"9876\"\r\n", []string{"\r\nOK\r\n"}},
-		{"AT+CPIN?\r\n", []string{"\r\n+CPIN: READY\r\n\r\nOK\r\n"}},
-	}
-	script = append(script, okScript[4:]...)
-	script = append(script, struct {
-		expect string
-		reply  []string
-	}{"AT+CGDCONT=1,\"IP\",\"apn\"\r\n", []string{"\r\nOK\r\n"}}, struct {
-		expect string
-		reply  []string
-	}{"ATD*99***1#\r", []string{"\r\nCONN", "ECT 150000000\r\n~\xff}#\xc0!", "}!}!} }4~"}})
-	done := chunkedModem(t, modem, script)
-	var out bytes.Buffer
-	rec := NewRecorder(&out, RecorderOptions{Headers: []transcript.Header{{Key: "modem", Value: "scripted"}}})
-	c := fastCfg()
-	c.APN, c.PIN, c.Record = "apn", "9876", rec
-	// Init commands change what the dialer writes: the recording must say so, or it does not
-	// replay. One of them has quotes, commas and a space.
-	c.Init = []string{"+CFUN=1", `AT+CGDCONT=1,"IP","init apn"`}
-	s, err := Dial(context.Background(), testPort(t, host), c)
-	require.NoError(t, err)
-	got := make([]byte, 15)
-	_, err = io.ReadFull(s.Data(), got)
-	require.NoError(t, err)
-	require.NoError(t, wait(t, done))
+	synctest.Test(t, func(t *testing.T) {
+		host, modem := net.Pipe()
+		defer host.Close()
+		defer modem.Close()
+		script := []struct {
+			expect string
+			reply  []string
+		}{
+			{"AT\r\n", []string{"AT\r\n", "\r\nOK\r\n"}},
+			{"ATE0\r\n", []string{"ATE0\r\n\r\nOK\r\n"}},
+			{"AT+CMEE=2\r\n", []string{"\r\nOK\r\n"}},
+			{"AT+CFUN=1\r\n", []string{"\r\nOK\r\n"}},
+			{"AT+CGDCONT=1,\"IP\",\"init apn\"\r\n", []string{"\r\nOK\r\n"}},
+			{"AT+CPIN?\r\n", []string{"\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"}},
+			{"AT+CPIN=\"9876\"\r\n", []string{"\r\nOK\r\n"}},
+			{"AT+CPIN?\r\n", []string{"\r\n+CPIN: READY\r\n\r\nOK\r\n"}},
+		}
+		script = append(script, okScript[4:]...)
+		script = append(script, struct {
+			expect string
+			reply  []string
+		}{"AT+CGDCONT=1,\"IP\",\"apn\"\r\n", []string{"\r\nOK\r\n"}}, struct {
+			expect string
+			reply  []string
+		}{"ATD*99***1#\r", []string{"\r\nCONN", "ECT 150000000\r\n~\xff}#\xc0!", "}!}!} }4~"}})
+		done := chunkedModem(t, modem, script)
+		var out bytes.Buffer
+		rec := NewRecorder(&out, RecorderOptions{Headers: []transcript.Header{{Key: "modem", Value: "scripted"}}})
+		c := fastCfg()
+		c.APN, c.PIN, c.Record = "apn", "9876", rec
+		// Init commands change what the dialer writes: the recording must say so, or it does not
+		// replay. One of them has quotes, commas and a space.
+		c.Init = []string{"+CFUN=1", `AT+CGDCONT=1,"IP","init apn"`}
+		s, err := Dial(context.Background(), testPort(t, host), c)
+		require.NoError(t, err)
+		got := make([]byte, 15)
+		_, err = io.ReadFull(s.Data(), got)
+		require.NoError(t, err)
+		require.NoError(t, wait(t, done))
 
-	text := out.String()
-	assert.NotContains(t, text, "9876", "the PIN never reaches the recording")
-	assert.Contains(t, text, `"AT+CPIN=\"****\"\r\n"`)
-	tr, err := transcript.Parse(strings.NewReader(text))
-	require.NoError(t, err)
-	assert.Equal(t, "ok", tr.Get("expect"))
-	assert.Equal(t, "scripted", tr.Get("modem"))
-	assert.Contains(t, tr.Get("config"), `init=+CFUN=1 init="AT+CGDCONT=1,\"IP\",\"init apn\""`)
-	rep, err := Replay(context.Background(), tr, ReplayOptions{})
-	require.NoError(t, err, "the recording replays:\n%s", text)
-	assert.Equal(t, "~\xff}#\xc0!}!}!} }4~", string(rep.Data))
+		text := out.String()
+		assert.NotContains(t, text, "9876", "the PIN never reaches the recording")
+		assert.Contains(t, text, `"AT+CPIN=\"****\"\r\n"`)
+		tr, err := transcript.Parse(strings.NewReader(text))
+		require.NoError(t, err)
+		assert.Equal(t, "ok", tr.Get("expect"))
+		assert.Equal(t, "scripted", tr.Get("modem"))
+		assert.Contains(t, tr.Get("config"), `init=+CFUN=1 init="AT+CGDCONT=1,\"IP\",\"init apn\""`)
+		rep, err := Replay(context.Background(), tr, ReplayOptions{})
+		require.NoError(t, err, "the recording replays:\n%s", text)
+		assert.Equal(t, "~\xff}#\xc0!}!}!} }4~", string(rep.Data))
+	})
 }
 
 func TestTranscriptParse(t *testing.T) {
@@ -492,40 +504,77 @@ func (d *dtrPipe) SetDTR(on bool) error {
 // TestHangupFallsBackToDTR: a modem that ignores "+++" (and takes ATH only once DTR dropped
 // ended the call) is hung up through DTR, within the bound.
 func TestHangupFallsBackToDTR(t *testing.T) {
-	host, modem := net.Pipe()
-	defer host.Close()
-	defer modem.Close()
-	line := &dtrPipe{Conn: host}
-	go func() {
-		b := make([]byte, 64)
-		for {
-			n, err := modem.Read(b)
-			if err != nil {
-				return
-			}
-			if bytes.Contains(b[:n], []byte("ATH")) {
-				line.mu.Lock()
-				dropped := line.dropped
-				line.mu.Unlock()
-				if dropped {
-					_, _ = modem.Write([]byte("\r\nOK\r\n"))
-				} else {
-					_, _ = modem.Write([]byte("~\xff}#~")) // still in data mode: PPP, no OK
+	synctest.Test(t, func(t *testing.T) {
+		host, modem := net.Pipe()
+		defer host.Close()
+		defer modem.Close()
+		line := &dtrPipe{Conn: host}
+		go func() {
+			b := make([]byte, 64)
+			for {
+				n, err := modem.Read(b)
+				if err != nil {
+					return
+				}
+				if bytes.Contains(b[:n], []byte("ATH")) {
+					line.mu.Lock()
+					dropped := line.dropped
+					line.mu.Unlock()
+					if dropped {
+						_, _ = modem.Write([]byte("\r\nOK\r\n"))
+					} else {
+						_, _ = modem.Write([]byte("~\xff}#~")) // still in data mode: PPP, no OK
+					}
 				}
 			}
-		}
-	}()
-	port := testPort(t, line)
-	start := time.Now()
-	err := Hangup(context.Background(), port, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond})
-	require.NoError(t, err)
-	assert.True(t, line.dropped)
-	assert.Less(t, time.Since(start), time.Second)
+		}()
+		port := testPort(t, line)
+		start := time.Now()
+		err := Hangup(context.Background(), port, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond})
+		require.NoError(t, err)
+		assert.True(t, line.dropped)
+		assert.Less(t, time.Since(start), time.Second)
 
-	// Without DTR the same modem cannot be hung up: a typed error, still bounded.
-	start = time.Now()
-	line.dropped = false
-	err = Hangup(context.Background(), port, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond, NoDTR: true})
-	require.ErrorIs(t, err, ErrHangupFailed)
-	assert.Less(t, time.Since(start), time.Second)
+		// Without DTR the same modem cannot be hung up: a typed error, still bounded.
+		start = time.Now()
+		line.dropped = false
+		err = Hangup(context.Background(), port, HangupOptions{Guard: 10 * time.Millisecond, Answer: 100 * time.Millisecond, NoDTR: true})
+		require.ErrorIs(t, err, ErrHangupFailed)
+		assert.Less(t, time.Since(start), time.Second)
+	})
+}
+
+// TestDialConnectLost: ATD is answered by PPP frames without a CONNECT before them (the line
+// lost it). Dial ends at once with ErrConnectLost and hangs the call up (escape, ATH), instead
+// of waiting the dial timeout (an hour here) for an answer that cannot come.
+func TestDialConnectLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host, modem := net.Pipe()
+		defer host.Close()
+		defer modem.Close()
+		lcp := "~\xff}#\xc0!}!}!} }4~"
+		script := append(append([]struct {
+			expect string
+			reply  []string
+		}{}, okScript...), []struct {
+			expect string
+			reply  []string
+		}{
+			{"ATD*99***1#\r", []string{lcp, lcp}},
+			{"+++", nil},
+			{"ATH\r\n", []string{"\r\nOK\r\n"}},
+		}...)
+		done := chunkedModem(t, modem, script)
+		cfg := fastCfg()
+		cfg.Timeouts.Dial = time.Hour
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := Dial(ctx, testPort(t, host), cfg)
+		require.ErrorIs(t, err, ErrConnectLost)
+		assert.NoError(t, ctx.Err(), "ended by the frames, not by the test's deadline")
+		var se *StepError
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, StepDial, se.Step)
+		require.NoError(t, wait(t, done), "the call was hung up: +++ then ATH")
+	})
 }

@@ -150,11 +150,11 @@ func resync(ctx context.Context, p *Port, t Timeouts) error {
 			}
 			continue
 		}
-		seen := p.receivedBytes()
+		seen := p.textBytes()
 		if err = sleep(ctx, quiet); err != nil {
 			return err
 		}
-		if p.receivedBytes() == seen {
+		if p.textBytes() == seen {
 			return nil
 		}
 		err = errors.New("late answers kept coming")

@@ -44,62 +44,70 @@ func baudDial(t *testing.T, p modemsim.Profile, rtscts bool) (at.Event, *modemsi
 }
 
 func TestBaudSwitch(t *testing.T) {
-	ev, m, sess, hostBaud, _ := baudDial(t, modemsim.EC25(), false)
-	assert.NoError(t, ev.Err)
-	assert.Equal(t, "921600 baud (was 115200); warning: 921600 baud without RTS/CTS (--rtscts): bytes are lost when the receiver's FIFO overruns", ev.Detail)
-	assert.Equal(t, 921600, hostBaud)
-	cmds := m.Commands()
-	i := slices.Index(cmds, "AT+IPR=921600")
-	require.GreaterOrEqual(t, i, 0)
-	require.Greater(t, len(cmds), i+1)
-	assert.Equal(t, "AT", cmds[i+1], "verified with AT at the new speed")
-	assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1], "the dial ran at the new speed")
-	assert.Equal(t, "CONNECT 150000000", sess.Info.Connect)
+	synctest.Test(t, func(t *testing.T) {
+		ev, m, sess, hostBaud, _ := baudDial(t, modemsim.EC25(), false)
+		assert.NoError(t, ev.Err)
+		assert.Equal(t, "921600 baud (was 115200); warning: 921600 baud without RTS/CTS (--rtscts): bytes are lost when the receiver's FIFO overruns", ev.Detail)
+		assert.Equal(t, 921600, hostBaud)
+		cmds := m.Commands()
+		i := slices.Index(cmds, "AT+IPR=921600")
+		require.GreaterOrEqual(t, i, 0)
+		require.Greater(t, len(cmds), i+1)
+		assert.Equal(t, "AT", cmds[i+1], "verified with AT at the new speed")
+		assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1], "the dial ran at the new speed")
+		assert.Equal(t, "CONNECT 150000000", sess.Info.Connect)
 
-	// Warned once per port: a second switch (back and forth) says nothing more.
-	port := sess.Port()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, sess.Hangup(ctx))
-	res, err := at.SwitchBaud(ctx, port, 460800, false)
-	require.NoError(t, err)
-	assert.Equal(t, at.BaudResult{From: 921600, To: 460800, Detail: "460800 baud (was 921600)"}, res)
-	info, err := port.Exec(ctx, "+IPR?", time.Second)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"+IPR: 460800"}, info)
+		// Warned once per port: a second switch (back and forth) says nothing more.
+		port := sess.Port()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, sess.Hangup(ctx))
+		res, err := at.SwitchBaud(ctx, port, 460800, false)
+		require.NoError(t, err)
+		assert.Equal(t, at.BaudResult{From: 921600, To: 460800, Detail: "460800 baud (was 921600)"}, res)
+		info, err := port.Exec(ctx, "+IPR?", time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"+IPR: 460800"}, info)
+	})
 }
 
 func TestBaudSwitchWithRTSCTSDoesNotWarn(t *testing.T) {
-	ev, _, _, hostBaud, _ := baudDial(t, modemsim.EC25(), true)
-	assert.Equal(t, "921600 baud (was 115200)", ev.Detail)
-	assert.Equal(t, 921600, hostBaud)
+	synctest.Test(t, func(t *testing.T) {
+		ev, _, _, hostBaud, _ := baudDial(t, modemsim.EC25(), true)
+		assert.Equal(t, "921600 baud (was 115200)", ev.Detail)
+		assert.Equal(t, 921600, hostBaud)
+	})
 }
 
 // TestBaudSwitchFallsBack: a modem that answers OK to AT+IPR and stays at its speed does not
 // answer at the new one; the host goes back and the dial goes on at 115200.
 func TestBaudSwitchFallsBack(t *testing.T) {
-	p := modemsim.EC25()
-	p.IPRIgnored = true
-	ev, m, _, hostBaud, garbled := baudDial(t, p, true)
-	assert.NoError(t, ev.Err)
-	assert.Equal(t, "no answer at 921600 baud: back at 115200 baud", ev.Detail)
-	assert.Equal(t, 115200, hostBaud)
-	assert.NotZero(t, garbled, "the ATs at 921600 reached the modem garbled")
-	cmds := m.Commands()
-	assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1])
+	synctest.Test(t, func(t *testing.T) {
+		p := modemsim.EC25()
+		p.IPRIgnored = true
+		ev, m, _, hostBaud, garbled := baudDial(t, p, true)
+		assert.NoError(t, ev.Err)
+		assert.Equal(t, "no answer at 921600 baud: back at 115200 baud", ev.Detail)
+		assert.Equal(t, 115200, hostBaud)
+		assert.NotZero(t, garbled, "the ATs at 921600 reached the modem garbled")
+		cmds := m.Commands()
+		assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1])
+	})
 }
 
 // TestBaudSwitchFindsTheModemsSpeed: a modem that takes another speed than asked answers at
 // neither; the standard speeds find it.
 func TestBaudSwitchFindsTheModemsSpeed(t *testing.T) {
-	p := modemsim.EC25()
-	p.IPRActual = 460800
-	ev, m, _, hostBaud, _ := baudDial(t, p, true)
-	assert.NoError(t, ev.Err)
-	assert.Equal(t, "no answer at 921600 baud: the modem answers at 460800 baud instead; staying there", ev.Detail)
-	assert.Equal(t, 460800, hostBaud)
-	cmds := m.Commands()
-	assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1])
+	synctest.Test(t, func(t *testing.T) {
+		p := modemsim.EC25()
+		p.IPRActual = 460800
+		ev, m, _, hostBaud, _ := baudDial(t, p, true)
+		assert.NoError(t, ev.Err)
+		assert.Equal(t, "no answer at 921600 baud: the modem answers at 460800 baud instead; staying there", ev.Detail)
+		assert.Equal(t, 460800, hostBaud)
+		cmds := m.Commands()
+		assert.Equal(t, "ATD*99***1#", cmds[len(cmds)-1])
+	})
 }
 
 // plainLine hides the emulated line's speed control, as a pty or a multiplexer channel has none.
@@ -160,20 +168,22 @@ func slowModem(l *serialline.Port, latency time.Duration) {
 // to be taken by the next command. SwitchBaud must not read that late OK as the answer to
 // AT+IPR (which this modem refuses): it waits until the answers are in step again.
 func TestSwitchBaudResyncsWithASlowModem(t *testing.T) {
-	host, modemEnd := serialline.Pipe(serialline.Options{Baud: 115200})
-	defer modemEnd.Close()
-	slowModem(modemEnd, 300*time.Millisecond)
-	port := at.NewPort(host)
-	defer port.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := port.Exec(ctx, "", 100*time.Millisecond)
-	require.ErrorIs(t, err, at.ErrCommandTimeout, "the answer comes late, during the next command")
+	synctest.Test(t, func(t *testing.T) {
+		host, modemEnd := serialline.Pipe(serialline.Options{Baud: 115200})
+		defer modemEnd.Close()
+		slowModem(modemEnd, 300*time.Millisecond)
+		port := at.NewPort(host)
+		defer port.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := port.Exec(ctx, "", 100*time.Millisecond)
+		require.ErrorIs(t, err, at.ErrCommandTimeout, "the answer comes late, during the next command")
 
-	res, err := at.SwitchBaud(ctx, port, 921600, true)
-	require.NoError(t, err)
-	assert.Equal(t, "the modem refused AT+IPR=921600 (command failed: the modem answered ERROR): staying at 115200 baud", res.Detail)
-	assert.Equal(t, 115200, host.Baud())
+		res, err := at.SwitchBaud(ctx, port, 921600, true)
+		require.NoError(t, err)
+		assert.Equal(t, "the modem refused AT+IPR=921600 (command failed: the modem answered ERROR): staying at 115200 baud", res.Detail)
+		assert.Equal(t, 115200, host.Baud())
+	})
 }
 
 // leftFastDial dials a modem that an earlier run left at 921600 (and, with mux, in an open

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -93,62 +94,64 @@ func readAll(d *dataLine, size int) ([]byte, error) {
 }
 
 func TestCarrierWatchNoCarrierAfterTruncatedFrame(t *testing.T) {
-	// Unpaced, the bytes come in one read; at 9600 baud a few at a time, so the line is split
-	// across reads.
-	for _, baud := range []int{0, 9600} {
-		host, modem := serialline.Pipe(serialline.Options{Baud: baud})
-		p := NewPort(host)
-		d := dataMode(p)
-		// The call dropped in the middle of a frame: its tail never comes, the modem's line does.
-		_, err := modem.Write([]byte("~\xff\x03\x00\x21\x45\x00\x05\xdc\r\nNO CARRIER\r\n"))
-		require.NoError(t, err)
-		start := time.Now()
-		_, err = readAll(d, 64)
-		require.ErrorIs(t, err, ErrCarrierLost, "baud %d", baud)
-		assert.GreaterOrEqual(t, time.Since(start), noCarrierQuiet, "only after the line stayed quiet")
-		assert.Less(t, time.Since(start), time.Second)
-		p.mu.Lock()
-		assert.Nil(t, p.data, "the modem is in command mode again")
-		p.mu.Unlock()
-		p.Close()
-		modem.Close()
-	}
+	synctest.Test(t, func(t *testing.T) {
+		// Unpaced, the bytes come in one read; at 9600 baud a few at a time, so the line is split
+		// across reads.
+		for _, baud := range []int{0, 9600} {
+			host, modem := serialline.Pipe(serialline.Options{Baud: baud})
+			p := NewPort(host)
+			d := dataMode(p)
+			// The call dropped in the middle of a frame: its tail never comes, the modem's line does.
+			_, err := modem.Write([]byte("~\xff\x03\x00\x21\x45\x00\x05\xdc\r\nNO CARRIER\r\n"))
+			require.NoError(t, err)
+			start := time.Now()
+			_, err = readAll(d, 64)
+			require.ErrorIs(t, err, ErrCarrierLost, "baud %d", baud)
+			assert.GreaterOrEqual(t, time.Since(start), noCarrierQuiet, "only after the line stayed quiet")
+			assert.Less(t, time.Since(start), time.Second)
+			p.mu.Lock()
+			assert.Nil(t, p.data, "the modem is in command mode again")
+			p.mu.Unlock()
+			p.Close()
+			modem.Close()
+		}
 
-	// The same bytes followed by more of the frame are payload, not a result code.
-	host2, modem2 := serialline.Pipe(serialline.Options{})
-	p2 := NewPort(host2)
-	defer p2.Close()
-	d2 := dataMode(p2)
-	_, err := modem2.Write([]byte("~\x21\x45 log: \r\nNO CARRIER\r\n"))
-	require.NoError(t, err)
-	got, err := d2.Read(make([]byte, 64))
-	require.NoError(t, err)
-	require.Equal(t, len("~\x21\x45 log: \r\nNO CARRIER\r\n"), got)
-	_, err = modem2.Write([]byte("and more~"))
-	require.NoError(t, err)
-	b := make([]byte, 64)
-	n, err := d2.Read(b)
-	require.NoError(t, err, "the frame went on: payload")
-	assert.Equal(t, "and more~", string(b[:n]))
-	modem2.Close()
-
-	// The link's own deadline still works while the watch is suspicious.
-	host3, modem3 := serialline.Pipe(serialline.Options{})
-	p3 := NewPort(host3)
-	defer p3.Close()
-	defer modem3.Close()
-	d3 := dataMode(p3)
-	_, err = modem3.Write([]byte("~\x21\x45\r\nNO CARRIER\r\n"))
-	require.NoError(t, err)
-	want := len("~\x21\x45\r\nNO CARRIER\r\n")
-	for got := 0; got < want; {
-		n, err := d3.Read(make([]byte, 64))
+		// The same bytes followed by more of the frame are payload, not a result code.
+		host2, modem2 := serialline.Pipe(serialline.Options{})
+		p2 := NewPort(host2)
+		defer p2.Close()
+		d2 := dataMode(p2)
+		_, err := modem2.Write([]byte("~\x21\x45 log: \r\nNO CARRIER\r\n"))
 		require.NoError(t, err)
-		got += n
-	}
-	require.NoError(t, d3.SetReadDeadline(time.Now()))
-	_, err = d3.Read(make([]byte, 64))
-	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "teardown's deadline is reported as such")
+		got, err := d2.Read(make([]byte, 64))
+		require.NoError(t, err)
+		require.Equal(t, len("~\x21\x45 log: \r\nNO CARRIER\r\n"), got)
+		_, err = modem2.Write([]byte("and more~"))
+		require.NoError(t, err)
+		b := make([]byte, 64)
+		n, err := d2.Read(b)
+		require.NoError(t, err, "the frame went on: payload")
+		assert.Equal(t, "and more~", string(b[:n]))
+		modem2.Close()
+
+		// The link's own deadline still works while the watch is suspicious.
+		host3, modem3 := serialline.Pipe(serialline.Options{})
+		p3 := NewPort(host3)
+		defer p3.Close()
+		defer modem3.Close()
+		d3 := dataMode(p3)
+		_, err = modem3.Write([]byte("~\x21\x45\r\nNO CARRIER\r\n"))
+		require.NoError(t, err)
+		want := len("~\x21\x45\r\nNO CARRIER\r\n")
+		for got := 0; got < want; {
+			n, err := d3.Read(make([]byte, 64))
+			require.NoError(t, err)
+			got += n
+		}
+		require.NoError(t, d3.SetReadDeadline(time.Now()))
+		_, err = d3.Read(make([]byte, 64))
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "teardown's deadline is reported as such")
+	})
 }
 
 func TestDataLineDeadlineLosesNothing(t *testing.T) {

@@ -734,6 +734,17 @@ func (d *dialer) register(ctx context.Context) (string, error) {
 		if len(cmds) == 0 {
 			return "", &StepError{Step: StepRegister, Err: ErrNoRegistrationCommand}
 		}
+		// URCs that came during the polls count now; only one that comes during the pause
+		// ends it early. Left queued, they would end every pause at once: a modem that slips
+		// a registration URC into its answers (SIM7600, EC25 do) would be polled without rest.
+		for queued := true; queued; {
+			select {
+			case u := <-d.regCh:
+				state[u.cmd] = u.reg
+			default:
+				queued = false
+			}
+		}
 		if detail, err, done := evaluate(); done {
 			return detail, err
 		}
@@ -819,6 +830,12 @@ func (d *dialer) dial(ctx context.Context) (*Session, error) {
 			err = fmt.Errorf("no answer to ATD in %v: %w", d.cfg.Timeouts.Dial, err)
 		case errors.Is(err, ErrCommandFailed) && !errors.As(err, &cme):
 			err = ErrDialFailed
+		case errors.Is(err, ErrConnectLost):
+			// The modem is online: hang the call up, so that the next dial finds it in
+			// command mode instead of waiting for an answer that cannot come.
+			if herr := d.escape(ctx, time.Now().Add(d.cfg.Timeouts.Command)); herr != nil {
+				err = fmt.Errorf("%w (hanging up: %w)", err, herr)
+			}
 		}
 		return nil, &StepError{Step: StepDial, Command: "AT" + cmd, Err: err}
 	}

@@ -36,8 +36,11 @@ type gate struct {
 	retired bool   // under p.mu
 	pending string // the command waiting for its answer, under p.mu
 	sawPPP  bool   // PPP frames were seen instead of text, under p.mu
-	waiter  chan string
-	out     []byte // a line being handed to the library; only the library's reader touches it
+	// connectLost gets a token when PPP frames come while ATD waits for its answer: the
+	// modem is online, its CONNECT lost on the line (noise, a bit error in it).
+	connectLost chan struct{}
+	waiter      chan string
+	out         []byte // a line being handed to the library; only the library's reader touches it
 }
 
 // Read gives the library the next non-URC line, blocking until there is one or the gate is
@@ -62,7 +65,18 @@ func (g *gate) Read(b []byte) (int, error) {
 			continue
 		}
 		dialing := strings.HasPrefix(g.pending, "D")
-		if text, ok := p.nextTextLocked(&g.sawPPP, dialing); ok {
+		var framed bool
+		text, ok := p.nextTextLocked(&framed, dialing)
+		if framed {
+			g.sawPPP = true
+			if dialing {
+				select {
+				case g.connectLost <- struct{}{}:
+				default:
+				}
+			}
+		}
+		if ok {
 			s := strings.TrimSpace(text)
 			kind := classify(s, g.pending)
 			if dialing {
@@ -140,7 +154,7 @@ func (p *Port) engine() *engine {
 			return p.eng
 		}
 	}
-	g := &gate{p: p}
+	g := &gate{p: p, connectLost: make(chan struct{}, 1)}
 	rw := struct {
 		io.Reader
 		io.Writer
@@ -246,8 +260,16 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 		}
 	}
 	e := p.engine()
+	var connectLost <-chan struct{}
 	p.mu.Lock()
 	e.g.pending = cmd
+	if strings.HasPrefix(cmd, "D") {
+		select {
+		case <-e.g.connectLost: // from an earlier dial on this engine
+		default:
+		}
+		connectLost = e.g.connectLost
+	}
 	p.mu.Unlock()
 	p.log.Load().Debug("at: >", "cmd", redactLine("AT"+cmd))
 	type result struct {
@@ -267,6 +289,11 @@ func (p *Port) exec(ctx context.Context, cmd string, timeout time.Duration) ([]s
 	var r result
 	select {
 	case r = <-ch:
+	case <-connectLost:
+		// No answer will come: the CONNECT is behind us. The library cannot abandon its
+		// command: retire it, as for a cancelled one.
+		p.retireEngineNoWait()
+		return nil, ErrConnectLost
 	case <-ctx.Done():
 		// The library cannot abandon a command: retire it and do not wait for it (its write
 		// may be stuck until the line's write deadline); the next command starts a new engine.
@@ -315,14 +342,14 @@ func (p *Port) settle(ctx context.Context, quiet time.Duration) error {
 		deadline = time.Now().Add(min(settleMax, time.Until(dl)/2))
 	}
 	for {
-		before := p.receivedBytes()
+		before := p.textBytes()
 		if time.Until(deadline) <= 0 {
 			return nil
 		}
 		if err := sleep(ctx, min(quiet, time.Until(deadline))); err != nil {
 			return err
 		}
-		if p.receivedBytes() == before || !time.Now().Before(deadline) {
+		if p.textBytes() == before || !time.Now().Before(deadline) {
 			return nil
 		}
 	}

@@ -23,6 +23,10 @@ var (
 	ErrNoAnswer = errors.New("no answer: the dialled number did not answer; check the dial string")
 	// ErrDialFailed means ATD was answered with a plain ERROR.
 	ErrDialFailed = errors.New("dial refused: the modem answered ERROR to ATD; check the dial string and the PDP context (APN)")
+	// ErrConnectLost means PPP frames came while ATD waited for its answer: the call is up
+	// but its CONNECT was lost on the line (noise or a bit error in it). Dial hangs the call up;
+	// the next dial starts afresh.
+	ErrConnectLost = errors.New("dial answer lost: PPP frames came without a CONNECT (a noisy line?); the call was hung up, redial")
 	// ErrCommandFailed means a command was answered with a plain ERROR (no CME code).
 	ErrCommandFailed = errors.New("command failed: the modem answered ERROR")
 	// ErrCommandTimeout means one command got no final answer within its timeout.

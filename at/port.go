@@ -27,18 +27,21 @@ type Port struct {
 	l  line.Line
 	mc line.ModemControl // nil when the line has none
 
-	mu        sync.Mutex
-	buf       []byte        // bytes read but not yet consumed
-	store     []byte        // buf's array: reused once buf is empty, so steady reads allocate nothing
-	err       error         // why the reader stopped (sticky)
-	changed   chan struct{} // closed and replaced whenever the state below changes
-	waiting   int           // goroutines waiting on changed
-	received  uint64        // bytes ever read
-	skipLF    bool          // drop one '\n' if it is the next byte (CONNECT line ended at "\r")
-	data      *dataLine     // the data-mode line while in data mode; nil in command mode
-	lastData  *dataLine     // the last data-mode line, for the dial that started it
-	dataStart uint64        // stream offset (in received bytes) where the last data mode began
-	modemLeft bool          // the last data mode ended by the modem (NO CARRIER, DCD)
+	mu       sync.Mutex
+	buf      []byte        // bytes read but not yet consumed
+	store    []byte        // buf's array: reused once buf is empty, so steady reads allocate nothing
+	err      error         // why the reader stopped (sticky)
+	changed  chan struct{} // closed and replaced whenever the state below changes
+	waiting  int           // goroutines waiting on changed
+	received uint64        // bytes ever read
+	// textRead counts the bytes read in command mode other than CR and LF: what a late
+	// answer adds, and the line end that trails an answer already taken does not.
+	textRead  uint64
+	skipLF    bool      // drop one '\n' if it is the next byte (CONNECT line ended at "\r")
+	data      *dataLine // the data-mode line while in data mode; nil in command mode
+	lastData  *dataLine // the last data-mode line, for the dial that started it
+	dataStart uint64    // stream offset (in received bytes) where the last data mode began
+	modemLeft bool      // the last data mode ended by the modem (NO CARRIER, DCD)
 	closed    bool
 	full      bool          // the reader waits for room (buf reached maxBuffered)
 	tap       tap           // records what crosses the line (a Recorder), under mu
@@ -146,6 +149,13 @@ func (p *Port) readLoop() {
 		if n > 0 {
 			p.appendLocked(b[:n])
 			p.received += uint64(n)
+			if p.data == nil {
+				for _, c := range b[:n] {
+					if c != '\r' && c != '\n' {
+						p.textRead++
+					}
+				}
+			}
 			if p.tap != nil {
 				p.tap.modem(p, b[:n])
 			}
@@ -339,6 +349,15 @@ func (p *Port) receivedBytes() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.received
+}
+
+// textBytes returns how many bytes other than line ends were read in command mode: a quiet
+// line is one where it stays the same (the LF after an answer's CR may come a moment later, a
+// byte's time at the line's speed, without being more of an answer).
+func (p *Port) textBytes() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.textRead
 }
 
 // failed reports the error that stopped the reader, if any.

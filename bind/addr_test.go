@@ -16,6 +16,7 @@ import (
 // Addresses stay readable after the link goes down: code that logs conn.RemoteAddr() after a
 // failed Read (a SOCKS server's relay does) must not find a nil net.Addr.
 func TestConnAddressesSurviveLinkDown(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{Queue: 64})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

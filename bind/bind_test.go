@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -56,6 +57,7 @@ func echoServer(t *testing.T, ln net.Listener) {
 }
 
 func TestDialTCPByName(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 10*time.Second)
 	ln, err := (&bind.ListenConfig{Interface: "pp1", Registry: l.reg}).Listen(ctx, "tcp", ":7")
@@ -87,6 +89,7 @@ func TestDialTCPByName(t *testing.T) {
 }
 
 func TestDialIPv6LinkLocal(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 10*time.Second)
 	ln, err := (&bind.ListenConfig{Interface: "pp1", Registry: l.reg}).Listen(ctx, "tcp6", "[fe80::2]:7")
@@ -104,6 +107,7 @@ func TestDialIPv6LinkLocal(t *testing.T) {
 }
 
 func TestHTTPThroughDialer(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 20*time.Second)
 	body := make([]byte, 1<<20)
@@ -133,6 +137,7 @@ func TestHTTPThroughDialer(t *testing.T) {
 }
 
 func TestUDP(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 10*time.Second)
 	pc, err := (&bind.ListenConfig{Interface: "pp1", Registry: l.reg}).ListenPacket(ctx, "udp4", ":5000")
@@ -158,6 +163,7 @@ func TestUDP(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 10*time.Second)
 	p := bind.Pinger{Interface: "pp0", Registry: l.reg}
@@ -175,6 +181,7 @@ func TestPing(t *testing.T) {
 }
 
 func TestUnknownInterfaceIsENODEV(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 5*time.Second)
 	const bad = "pp7"
@@ -197,6 +204,7 @@ func TestUnknownInterfaceIsENODEV(t *testing.T) {
 }
 
 func TestDownInterfaceIsENETDOWN(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 5*time.Second)
 	why := errors.New("NO CARRIER")
@@ -213,6 +221,7 @@ func TestDownInterfaceIsENETDOWN(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 5*time.Second)
 	_, err := (&bind.Dialer{Interface: "pp0", Registry: l.reg}).DialContext(ctx, "tcp", "10.64.0.2:9")
@@ -227,6 +236,7 @@ func TestConnectionRefused(t *testing.T) {
 // saying the network is down and why; after a redial with new addresses
 // the interface works again.
 func TestLinkDownFailsOpenConns(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 10*time.Second)
 	ln, err := (&bind.ListenConfig{Interface: "pp1", Registry: l.reg}).Listen(ctx, "tcp", ":7")
@@ -284,11 +294,13 @@ func TestLinkDownFailsOpenConns(t *testing.T) {
 	assert.Equal(t, "back", string(buf))
 }
 
-// transfer sends size random bytes from pp0 to pp1 and checks them.
+// transfer sends size random bytes from pp0 to pp1 and checks them. The server listens on a
+// port of the stack's choosing: a fixed one is still held by the last transfer's connection
+// while it closes (a lossy line makes that slow), and the next Listen on it fails.
 func transfer(t testing.TB, l *link, size int, timeout time.Duration) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	ln, err := (&bind.ListenConfig{Interface: l.srv.Name(), Registry: l.reg}).Listen(ctx, "tcp", ":9000")
+	ln, err := (&bind.ListenConfig{Interface: l.srv.Name(), Registry: l.reg}).Listen(ctx, "tcp", ":0")
 	require.NoError(t, err)
 	defer ln.Close()
 	payload := make([]byte, size)
@@ -315,7 +327,9 @@ func transfer(t testing.TB, l *link, size int, timeout time.Duration) time.Durat
 		res <- result{s, n, err}
 	}()
 	start := time.Now()
-	c, err := (&bind.Dialer{Interface: l.cli.Name(), Registry: l.reg}).DialContext(ctx, "tcp", "10.64.0.2:9000")
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NotZero(t, port)
+	c, err := (&bind.Dialer{Interface: l.cli.Name(), Registry: l.reg}).DialContext(ctx, "tcp", net.JoinHostPort("10.64.0.2", strconv.Itoa(port)))
 	require.NoError(t, err)
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
@@ -332,6 +346,7 @@ func transfer(t testing.TB, l *link, size int, timeout time.Duration) time.Durat
 // 10 MiB arrive intact with 1% of the packets lost in each direction: TCP
 // (SACK, RACK) repairs the losses.
 func TestTransferLossy(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("10 MiB transfer")
 	}
@@ -345,6 +360,7 @@ func TestTransferLossy(t *testing.T) {
 // A dial in progress (the peer never answers the SYN) fails as soon as the
 // link goes down, not at the dial timeout.
 func TestLinkDownAbortsDial(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 20*time.Second)
 	l.devCli.SetDropRate(1)

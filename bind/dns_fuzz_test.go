@@ -38,6 +38,7 @@ func cname(name, target string) dnsmessage.Resource {
 }
 
 func TestParseResponse(t *testing.T) {
+	t.Parallel()
 	q := dnsmessage.Question{Name: dnsmessage.MustNewName("peer.test."), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET}
 	ip := netip.MustParseAddr("10.0.0.5")
 	for _, tc := range []struct {

@@ -16,6 +16,7 @@ import (
 )
 
 func TestNetdevDescriptors(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	nd := bind.NewNetdev(l.reg, 3)
 	var fds []int
@@ -51,6 +52,7 @@ func TestNetdevDescriptors(t *testing.T) {
 }
 
 func TestNetdevTCP(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	nd := bind.NewNetdev(l.reg, 8)
 
@@ -101,6 +103,7 @@ func TestNetdevTCP(t *testing.T) {
 // A Recv blocked on one socket neither holds up other sockets nor a Close
 // of its own, which unblocks it.
 func TestNetdevNoLockWhileBlocking(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	nd := bind.NewNetdev(l.reg, 8)
 	nd.Interface = "pp0"
@@ -160,6 +163,7 @@ func TestNetdevNoLockWhileBlocking(t *testing.T) {
 }
 
 func TestNetdevResolveAndAddr(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	nd := bind.NewNetdev(l.reg, 0)
 	_, err := nd.Addr()

@@ -47,6 +47,7 @@ const (
 )
 
 func TestHostBindNetns(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(envChild) != "" {
 		hostBindChild(t)
 		return

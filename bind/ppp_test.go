@@ -88,6 +88,7 @@ func newPPPLinkMux(t testing.TB, opts serialline.Options, n1 int) *pppLink {
 // then again with random bit errors (the FCS drops the damaged frames and
 // TCP recovers); UDP, DNS and ping work over the same link.
 func TestOverPPP(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("10 MiB transfers")
 	}
@@ -147,6 +148,7 @@ func TestOverPPP(t *testing.T) {
 // The session layer's job, done by hand: when the PPP link dies the
 // interface goes down and open connections fail at once.
 func TestPPPLinkDown(t *testing.T) {
+	t.Parallel()
 	l := newPPPLink(t, serialline.Options{Seed: 6})
 	ctx := testCtx(t, 20*time.Second)
 	ln, err := (&bind.ListenConfig{Interface: l.srv.Name(), Registry: l.reg}).Listen(ctx, "tcp", ":7")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestResolver(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 10*time.Second)
 	r := &bind.Resolver{Interface: "pp0", Registry: l.reg}
@@ -53,6 +54,7 @@ func TestResolver(t *testing.T) {
 // The first server never answers: the query moves on to the second after
 // the per-query timeout.
 func TestResolverFailover(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 10*time.Second)
 	r := &bind.Resolver{Interface: "pp0", Registry: l.reg, Timeout: 150 * time.Millisecond,
@@ -79,6 +81,7 @@ func TestResolverFailover(t *testing.T) {
 }
 
 func TestResolverNoServers(t *testing.T) {
+	t.Parallel()
 	l := newLink(t, nil, netiftest.Options{})
 	ctx := testCtx(t, 5*time.Second)
 	r := &bind.Resolver{Interface: "pp1", Registry: l.reg} // the server side got no DNS from IPCP

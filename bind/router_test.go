@@ -49,6 +49,7 @@ func via(ctx context.Context, r *bind.Router, addr string) (string, error) {
 // Two cellular links (pp0->pp1, pp2->pp3) reach the "same" 10.64.0.2: the
 // answer says which link carried the connection.
 func TestRouterPolicies(t *testing.T) {
+	t.Parallel()
 	reg := netif.NewRegistry()
 	l1 := newLink(t, reg, netiftest.Options{})
 	l2 := newLink(t, reg, netiftest.Options{})

@@ -79,6 +79,7 @@ func awaitLCP(t *testing.T, data line.Line, d time.Duration) frame {
 	t.Helper()
 	var mu sync.Mutex
 	var stream []byte
+	more := make(chan struct{}, 1) // a token: bytes came
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -90,6 +91,10 @@ func awaitLCP(t *testing.T, data line.Line, d time.Duration) frame {
 			mu.Lock()
 			stream = append(stream, b[:n]...)
 			mu.Unlock()
+			select {
+			case more <- struct{}{}:
+			default:
+			}
 			if err != nil {
 				return
 			}
@@ -107,26 +112,34 @@ func awaitLCP(t *testing.T, data line.Line, d time.Duration) frame {
 		wg.Wait()
 		_ = data.SetReadDeadline(time.Time{})
 	}()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+	deadline := time.After(d)
+	resend := time.NewTicker(time.Second)
+	defer resend.Stop()
+	for {
 		_, err := data.Write(hostConfReq)
 		require.NoError(t, err)
-		for i := 0; i < 20; i++ {
-			time.Sleep(50 * time.Millisecond)
-			mu.Lock()
-			fs := frames(stream)
-			mu.Unlock()
-			for _, f := range fs {
-				if f.proto == 0xc021 && len(f.info) >= 4 && f.info[0] >= 1 && f.info[0] <= 4 {
-					return f
+	wait:
+		for {
+			select {
+			case <-more:
+				mu.Lock()
+				fs := frames(stream)
+				mu.Unlock()
+				for _, f := range fs {
+					if f.proto == 0xc021 && len(f.info) >= 4 && f.info[0] >= 1 && f.info[0] <= 4 {
+						return f
+					}
 				}
+			case <-resend.C:
+				break wait
+			case <-deadline:
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("no LCP frame from the peer within %v; got %q", d, stream)
+				return frame{}
 			}
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	t.Fatalf("no LCP frame from the peer within %v; got %q", d, stream)
-	return frame{}
 }
 
 func interopCfg() at.Config {

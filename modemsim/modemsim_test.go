@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -110,64 +111,70 @@ func TestFamiliesDial(t *testing.T) {
 	for name, p := range modemsim.Profiles() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			r := newRig(t, fast(p), greeter)
-			c := cfg()
-			var urcs []string
-			var mu sync.Mutex
-			c.OnEvent = func(e at.Event) {
-				if e.Kind == at.EventURC {
-					mu.Lock()
-					urcs = append(urcs, e.Line)
-					mu.Unlock()
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, fast(p), greeter)
+				c := cfg()
+				var urcs []string
+				var mu sync.Mutex
+				c.OnEvent = func(e at.Event) {
+					if e.Kind == at.EventURC {
+						mu.Lock()
+						urcs = append(urcs, e.Line)
+						mu.Unlock()
+					}
 				}
-			}
-			s, err := r.dial(t, c)
-			require.NoError(t, err)
-			assert.Equal(t, p.Operator, s.Info.Operator)
-			assert.Equal(t, at.AccessTechName(p.AcT), s.Info.AccessTech)
-			assert.Equal(t, -113+2*p.RSSI, s.Info.Signal.DBm)
-			assert.Equal(t, p.ConnectText, s.Info.Connect)
-			assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
-			// The data phase is a clean pipe both ways.
-			_, err = s.Data().Write([]byte("ping"))
-			require.NoError(t, err)
-			assert.Equal(t, []byte("ping"), readN(t, s.Data(), 4, 2*time.Second))
-			mu.Lock()
-			defer mu.Unlock()
-			for _, b := range p.Banner {
-				if !strings.HasPrefix(b, "+CPIN") {
-					assert.Contains(t, urcs, b, "banner URCs reach subscribers")
+				s, err := r.dial(t, c)
+				require.NoError(t, err)
+				assert.Equal(t, p.Operator, s.Info.Operator)
+				assert.Equal(t, at.AccessTechName(p.AcT), s.Info.AccessTech)
+				assert.Equal(t, -113+2*p.RSSI, s.Info.Signal.DBm)
+				assert.Equal(t, p.ConnectText, s.Info.Connect)
+				assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
+				// The data phase is a clean pipe both ways.
+				_, err = s.Data().Write([]byte("ping"))
+				require.NoError(t, err)
+				assert.Equal(t, []byte("ping"), readN(t, s.Data(), 4, 2*time.Second))
+				mu.Lock()
+				defer mu.Unlock()
+				for _, b := range p.Banner {
+					if !strings.HasPrefix(b, "+CPIN") {
+						assert.Contains(t, urcs, b, "banner URCs reach subscribers")
+					}
 				}
-			}
+			})
 		})
 	}
 }
 
 func TestEchoOffByDefault(t *testing.T) {
-	p := fast(modemsim.SIM7600())
-	p.Echo = false
-	r := newRig(t, p, greeter)
-	_, err := r.dial(t, cfg())
-	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SIM7600())
+		p.Echo = false
+		r := newRig(t, p, greeter)
+		_, err := r.dial(t, cfg())
+		require.NoError(t, err)
+	})
 }
 
 func TestBootDelayWake(t *testing.T) {
-	p := fast(modemsim.EC25())
-	p.BootDelay = 400 * time.Millisecond
-	r := newRig(t, p, greeter)
-	var wake at.Event
-	c := cfg()
-	c.OnEvent = func(pr at.Event) {
-		if pr.Kind == at.EventProgress && pr.Step == at.StepWake && pr.Done {
-			wake = pr
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.BootDelay = 400 * time.Millisecond
+		r := newRig(t, p, greeter)
+		var wake at.Event
+		c := cfg()
+		c.OnEvent = func(pr at.Event) {
+			if pr.Kind == at.EventProgress && pr.Step == at.StepWake && pr.Done {
+				wake = pr
+			}
 		}
-	}
-	_, err := r.dial(t, c)
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, wake.Elapsed, 300*time.Millisecond)
-	// AT sent to a deaf modem is not executed: the modem runs the one that woke it, and the one
-	// the dialer sends to confirm it is in step with the answers after an AT that timed out.
-	assert.Equal(t, 2, count(r.m.Commands(), "AT"), "AT sent to a deaf modem is not executed")
+		_, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, wake.Elapsed, 300*time.Millisecond)
+		// AT sent to a deaf modem is not executed: the modem runs the one that woke it, and the one
+		// the dialer sends to confirm it is in step with the answers after an AT that timed out.
+		assert.Equal(t, 2, count(r.m.Commands(), "AT"), "AT sent to a deaf modem is not executed")
+	})
 }
 
 func count(cmds []string, want string) int {
@@ -183,91 +190,101 @@ func count(cmds []string, want string) int {
 // TestURCsInsideAnswers: a +CREG URC with the command's own prefix between echo and answer, while
 // the modem registers, must not be taken as the answer.
 func TestURCsInsideAnswers(t *testing.T) {
-	p := fast(modemsim.SIM7600())
-	// Long enough that the registration step starts while the modem still searches, even when
-	// the wake had to confirm its answers after a slow first AT.
-	p.RegistrationDelay = 800 * time.Millisecond
-	p.URCsInAnswers = []string{"+CREG: {stat}", "+CGREG: {stat}", "RING"}
-	r := newRig(t, p, greeter)
-	c := cfg()
-	var mu sync.Mutex
-	var urcs []string
-	c.OnEvent = func(e at.Event) {
-		if e.Kind == at.EventURC {
-			mu.Lock()
-			urcs = append(urcs, e.Line)
-			mu.Unlock()
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SIM7600())
+		// Long enough that the registration step starts while the modem still searches, even when
+		// the wake had to confirm its answers after a slow first AT.
+		p.RegistrationDelay = 800 * time.Millisecond
+		p.URCsInAnswers = []string{"+CREG: {stat}", "+CGREG: {stat}", "RING"}
+		r := newRig(t, p, greeter)
+		c := cfg()
+		var mu sync.Mutex
+		var urcs []string
+		c.OnEvent = func(e at.Event) {
+			if e.Kind == at.EventURC {
+				mu.Lock()
+				urcs = append(urcs, e.Line)
+				mu.Unlock()
+			}
 		}
-	}
-	s, err := r.dial(t, c)
-	require.NoError(t, err)
-	assert.Equal(t, at.RegHome, s.Info.Registration)
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Contains(t, urcs, "+CREG: 2", "the searching URC went to subscribers")
-	assert.Contains(t, urcs, "RING")
+		s, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.Equal(t, at.RegHome, s.Info.Registration)
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Contains(t, urcs, "+CREG: 2", "the searching URC went to subscribers")
+		assert.Contains(t, urcs, "RING")
+	})
 }
 
 func TestSlowRegistration(t *testing.T) {
-	p := fast(modemsim.BG96())
-	// Longer than the steps before registration take, even with a wake that confirms its
-	// answers: the registration step must find the modem still searching.
-	p.RegistrationDelay = time.Second
-	r := newRig(t, p, greeter)
-	var detail string
-	c := cfg()
-	c.OnEvent = func(pr at.Event) {
-		if pr.Kind == at.EventProgress && pr.Step == at.StepRegister && pr.Done {
-			detail = pr.Detail
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.BG96())
+		// Longer than the steps before registration take, even with a wake that confirms its
+		// answers: the registration step must find the modem still searching.
+		p.RegistrationDelay = time.Second
+		r := newRig(t, p, greeter)
+		var detail string
+		c := cfg()
+		c.OnEvent = func(pr at.Event) {
+			if pr.Kind == at.EventProgress && pr.Step == at.StepRegister && pr.Done {
+				detail = pr.Detail
+			}
 		}
-	}
-	s, err := r.dial(t, c)
-	require.NoError(t, err)
-	assert.Greater(t, count(r.m.Commands(), "AT+CEREG?"), 1, "polled more than once")
-	assert.Contains(t, detail, "home")
-	assert.Equal(t, "LTE-M", s.Info.AccessTech)
+		s, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.Greater(t, count(r.m.Commands(), "AT+CEREG?"), 1, "polled more than once")
+		assert.Contains(t, detail, "home")
+		assert.Equal(t, "LTE-M", s.Info.AccessTech)
+	})
 }
 
 func TestRegistrationTimeout(t *testing.T) {
-	p := fast(modemsim.BG96())
-	p.RegistrationDelay = time.Hour
-	r := newRig(t, p, greeter)
-	c := cfg()
-	c.Timeouts.Register = 300 * time.Millisecond
-	_, err := r.dial(t, c)
-	require.ErrorIs(t, err, at.ErrRegistrationTimeout)
-	var se *at.StepError
-	require.ErrorAs(t, err, &se)
-	assert.Equal(t, at.StepRegister, se.Step)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.BG96())
+		p.RegistrationDelay = time.Hour
+		r := newRig(t, p, greeter)
+		c := cfg()
+		c.Timeouts.Register = 300 * time.Millisecond
+		_, err := r.dial(t, c)
+		require.ErrorIs(t, err, at.ErrRegistrationTimeout)
+		var se *at.StepError
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, at.StepRegister, se.Step)
+	})
 }
 
 func TestRegistrationURCEndsWait(t *testing.T) {
-	p := fast(modemsim.EC25())
-	p.RegistrationDelay = 300 * time.Millisecond
-	r := newRig(t, p, greeter)
-	c := cfg()
-	c.Init = []string{"+CREG=1", "+CEREG=1"}
-	c.PollInterval = 10 * time.Second // only a URC can end the wait in time
-	start := time.Now()
-	_, err := r.dial(t, c)
-	require.NoError(t, err)
-	assert.Less(t, time.Since(start), 3*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.RegistrationDelay = 300 * time.Millisecond
+		r := newRig(t, p, greeter)
+		c := cfg()
+		c.Init = []string{"+CREG=1", "+CEREG=1"}
+		c.PollInterval = 10 * time.Second // only a URC can end the wait in time
+		start := time.Now()
+		_, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.Less(t, time.Since(start), 3*time.Second)
+	})
 }
 
 func TestPIN(t *testing.T) {
-	p := fast(modemsim.SIM7600())
-	p.PIN = "4321"
-	r := newRig(t, p, greeter)
-	c := cfg()
-	c.PIN = "4321"
-	var logs lockedBuf
-	c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	_, err := r.dial(t, c)
-	require.NoError(t, err)
-	assert.Equal(t, 1, r.m.Stats().PINAttempts)
-	assert.Contains(t, r.m.Commands(), `AT+CPIN="4321"`, "the modem got the PIN")
-	assert.Contains(t, logs.String(), `AT+CPIN=\"****\"`, "the log shows the command, redacted")
-	assert.NotContains(t, logs.String(), "4321", "the PIN never reaches the log, not even in the echo")
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SIM7600())
+		p.PIN = "4321"
+		r := newRig(t, p, greeter)
+		c := cfg()
+		c.PIN = "4321"
+		var logs lockedBuf
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		_, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.Equal(t, 1, r.m.Stats().PINAttempts)
+		assert.Contains(t, r.m.Commands(), `AT+CPIN="4321"`, "the modem got the PIN")
+		assert.Contains(t, logs.String(), `AT+CPIN=\"****\"`, "the log shows the command, redacted")
+		assert.NotContains(t, logs.String(), "4321", "the PIN never reaches the log, not even in the echo")
+	})
 }
 
 type lockedBuf struct {
@@ -288,12 +305,14 @@ func (l *lockedBuf) String() string {
 }
 
 func TestPINRequiredButNotConfigured(t *testing.T) {
-	p := fast(modemsim.EC25())
-	p.PIN = "4321"
-	r := newRig(t, p, greeter)
-	_, err := r.dial(t, cfg())
-	require.ErrorIs(t, err, at.ErrSIMPINRequired)
-	assert.Zero(t, r.m.Stats().PINAttempts)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.PIN = "4321"
+		r := newRig(t, p, greeter)
+		_, err := r.dial(t, cfg())
+		require.ErrorIs(t, err, at.ErrSIMPINRequired)
+		assert.Zero(t, r.m.Stats().PINAttempts)
+	})
 }
 
 func TestWrongPINNeverRetried(t *testing.T) {
@@ -319,231 +338,263 @@ func TestWrongPINNeverRetried(t *testing.T) {
 }
 
 func TestPUKAfterWrongPINs(t *testing.T) {
-	p := fast(modemsim.BG96())
-	p.PIN = "4321"
-	p.PINAttempts = 1
-	r := newRig(t, p, greeter)
-	c := cfg()
-	c.PIN = "1111"
-	_, err := r.dial(t, c)
-	require.ErrorIs(t, err, at.ErrWrongPIN)
-	_, err = r.dial(t, c)
-	require.ErrorIs(t, err, at.ErrPUKRequired)
-	assert.Equal(t, 1, r.m.Stats().PINAttempts)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.BG96())
+		p.PIN = "4321"
+		p.PINAttempts = 1
+		r := newRig(t, p, greeter)
+		c := cfg()
+		c.PIN = "1111"
+		_, err := r.dial(t, c)
+		require.ErrorIs(t, err, at.ErrWrongPIN)
+		_, err = r.dial(t, c)
+		require.ErrorIs(t, err, at.ErrPUKRequired)
+		assert.Equal(t, 1, r.m.Stats().PINAttempts)
+	})
 }
 
 func TestNoSIM(t *testing.T) {
-	p := fast(modemsim.SIM800())
-	p.NoSIM = true
-	r := newRig(t, p, greeter)
-	_, err := r.dial(t, cfg())
-	require.ErrorIs(t, err, at.ErrSIMNotInserted)
-	var cme *at.CMEError
-	require.ErrorAs(t, err, &cme)
-	assert.Equal(t, at.CMESIMNotInserted, cme.Code)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SIM800())
+		p.NoSIM = true
+		r := newRig(t, p, greeter)
+		_, err := r.dial(t, cfg())
+		require.ErrorIs(t, err, at.ErrSIMNotInserted)
+		var cme *at.CMEError
+		require.ErrorAs(t, err, &cme)
+		assert.Equal(t, 10, cme.Code)
+	})
 }
 
 func TestDeniedAtOnce(t *testing.T) {
-	p := fast(modemsim.SARAR4())
-	p.Denied = true
-	r := newRig(t, p, greeter)
-	start := time.Now()
-	_, err := r.dial(t, cfg())
-	require.ErrorIs(t, err, at.ErrRegistrationDenied)
-	assert.Less(t, time.Since(start), time.Second, "denied does not wait for the registration timeout")
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SARAR4())
+		p.Denied = true
+		r := newRig(t, p, greeter)
+		start := time.Now()
+		_, err := r.dial(t, cfg())
+		require.ErrorIs(t, err, at.ErrRegistrationDenied)
+		assert.Less(t, time.Since(start), time.Second, "denied does not wait for the registration timeout")
+	})
 }
 
 func TestRoaming(t *testing.T) {
-	p := fast(modemsim.EC25())
-	p.Roaming = true
-	r := newRig(t, p, greeter)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	assert.Equal(t, at.RegRoaming, s.Info.Registration)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.Roaming = true
+		r := newRig(t, p, greeter)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		assert.Equal(t, at.RegRoaming, s.Info.Registration)
+	})
 }
 
 func TestNoCarrierThenRedial(t *testing.T) {
-	p := fast(modemsim.SARAR5())
-	p.NoCarrierDials = 1
-	r := newRig(t, p, greeter)
-	_, err := r.dial(t, cfg())
-	require.ErrorIs(t, err, at.ErrNoCarrier)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err, "the same Port redials")
-	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
-	assert.Equal(t, 2, r.m.Stats().Dials)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SARAR5())
+		p.NoCarrierDials = 1
+		r := newRig(t, p, greeter)
+		_, err := r.dial(t, cfg())
+		require.ErrorIs(t, err, at.ErrNoCarrier)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err, "the same Port redials")
+		assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
+		assert.Equal(t, 2, r.m.Stats().Dials)
+	})
 }
 
 func TestBusy(t *testing.T) {
-	p := fast(modemsim.SIM800())
-	p.BusyDials = 1
-	r := newRig(t, p, greeter)
-	c := cfg()
-	c.DialString = "*99#"
-	_, err := r.dial(t, c)
-	require.ErrorIs(t, err, at.ErrBusy)
-	assert.Contains(t, r.m.Commands(), "ATD*99#")
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SIM800())
+		p.BusyDials = 1
+		r := newRig(t, p, greeter)
+		c := cfg()
+		c.DialString = "*99#"
+		_, err := r.dial(t, c)
+		require.ErrorIs(t, err, at.ErrBusy)
+		assert.Contains(t, r.m.Commands(), "ATD*99#")
+	})
 }
 
 func TestCarrierDrop(t *testing.T) {
-	p := fast(modemsim.EC25())
-	p.CarrierDropAfter = 200 * time.Millisecond
-	r := newRig(t, p, greeter)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
-	assert.Equal(t, []byte("\r\nNO CARRIER\r\n"), readN(t, s.Data(), 14, 2*time.Second))
-	assert.Equal(t, 1, r.m.Stats().CarrierDrops)
-	// Back in command mode: dial again.
-	_, err = r.dial(t, cfg())
-	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.CarrierDropAfter = 200 * time.Millisecond
+		r := newRig(t, p, greeter)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
+		assert.Equal(t, []byte("\r\nNO CARRIER\r\n"), readN(t, s.Data(), 14, 2*time.Second))
+		assert.Equal(t, 1, r.m.Stats().CarrierDrops)
+		// Back in command mode: dial again.
+		_, err = r.dial(t, cfg())
+		require.NoError(t, err)
+	})
 }
 
 func TestSplitConnect(t *testing.T) {
-	p := fast(modemsim.EC25())
-	p.SplitConnect = true
-	p.DialDelay = 50 * time.Millisecond
-	r := newRig(t, p, greeter)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	assert.Equal(t, "CONNECT 150000000", s.Info.Connect)
-	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.SplitConnect = true
+		p.DialDelay = 50 * time.Millisecond
+		r := newRig(t, p, greeter)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		assert.Equal(t, "CONNECT 150000000", s.Info.Connect)
+		assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
+	})
 }
 
 func TestHangupEscapeATH(t *testing.T) {
-	r := newRig(t, fast(modemsim.SIM7600()), greeter)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	require.NoError(t, s.Hangup(ctx))
-	assert.Less(t, time.Since(start), time.Second)
-	st := r.m.Stats()
-	assert.Equal(t, 1, st.Escapes)
-	assert.Equal(t, 1, st.Hangups)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, fast(modemsim.SIM7600()), greeter)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		require.NoError(t, s.Hangup(ctx))
+		assert.Less(t, time.Since(start), time.Second)
+		st := r.m.Stats()
+		assert.Equal(t, 1, st.Escapes)
+		assert.Equal(t, 1, st.Hangups)
+	})
 }
 
 func TestHangupBoundedWhenEscapeIgnored(t *testing.T) {
-	p := fast(modemsim.SARAR4())
-	p.NoEscape = true
-	r := newRig(t, p, modemsim.Discard)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	start := time.Now()
-	err = at.Hangup(context.Background(), s.Port(), at.HangupOptions{Guard: guard, Answer: 200 * time.Millisecond})
-	require.ErrorIs(t, err, at.ErrHangupFailed)
-	assert.Less(t, time.Since(start), 2*time.Second)
-	assert.Zero(t, r.m.Stats().Escapes)
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SARAR4())
+		p.NoEscape = true
+		r := newRig(t, p, modemsim.Discard)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		start := time.Now()
+		err = at.Hangup(context.Background(), s.Port(), at.HangupOptions{Guard: guard, Answer: 200 * time.Millisecond})
+		require.ErrorIs(t, err, at.ErrHangupFailed)
+		assert.Less(t, time.Since(start), 2*time.Second)
+		assert.Zero(t, r.m.Stats().Escapes)
+	})
 }
 
 // TestEscapeAndATO escapes by hand, checks online command mode answers AT, and goes back online.
 func TestEscapeAndATO(t *testing.T) {
-	r := newRig(t, fast(modemsim.BG96()), greeter)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
-	time.Sleep(2 * guard)
-	_, err = s.Data().Write([]byte("+++"))
-	require.NoError(t, err)
-	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data(), 6, time.Second)))
-	_, err = s.Data().Write([]byte("AT\r"))
-	require.NoError(t, err)
-	// Online command mode; echo stays off as the dial left it (ATE0).
-	assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data(), 6, time.Second)))
-	_, err = s.Data().Write([]byte("ATO\r"))
-	require.NoError(t, err)
-	assert.Equal(t, "\r\nCONNECT\r\n", string(readN(t, s.Data(), 11, time.Second)))
-	_, err = s.Data().Write([]byte("back"))
-	require.NoError(t, err)
-	assert.Equal(t, "back", string(readN(t, s.Data(), 4, time.Second)))
-	assert.Equal(t, 2, r.m.Stats().Connects)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, fast(modemsim.BG96()), greeter)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		readN(t, s.Data(), len(lcpConfReq), 2*time.Second)
+		time.Sleep(2 * guard) // the escape's guard silence (virtual clock)
+		_, err = s.Data().Write([]byte("+++"))
+		require.NoError(t, err)
+		assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data(), 6, time.Second)))
+		_, err = s.Data().Write([]byte("AT\r"))
+		require.NoError(t, err)
+		// Online command mode; echo stays off as the dial left it (ATE0).
+		assert.Equal(t, "\r\nOK\r\n", string(readN(t, s.Data(), 6, time.Second)))
+		_, err = s.Data().Write([]byte("ATO\r"))
+		require.NoError(t, err)
+		assert.Equal(t, "\r\nCONNECT\r\n", string(readN(t, s.Data(), 11, time.Second)))
+		_, err = s.Data().Write([]byte("back"))
+		require.NoError(t, err)
+		assert.Equal(t, "back", string(readN(t, s.Data(), 4, time.Second)))
+		assert.Equal(t, 2, r.m.Stats().Connects)
+	})
 }
 
 // TestPlusInDataIsData: "+++" inside the data stream (no guard silence) is passed on.
 func TestPlusInDataIsData(t *testing.T) {
-	r := newRig(t, fast(modemsim.EC25()), modemsim.Loopback)
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	_, err = s.Data().Write([]byte("a+++b"))
-	require.NoError(t, err)
-	assert.Equal(t, "a+++b", string(readN(t, s.Data(), 5, time.Second)))
-	assert.Zero(t, r.m.Stats().Escapes)
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, fast(modemsim.EC25()), modemsim.Loopback)
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		_, err = s.Data().Write([]byte("a+++b"))
+		require.NoError(t, err)
+		assert.Equal(t, "a+++b", string(readN(t, s.Data(), 5, time.Second)))
+		assert.Zero(t, r.m.Stats().Escapes)
+	})
 }
 
 // TestStartInDataMode: the modem is still in a call from an earlier run; the dialer escapes,
 // hangs up and dials.
 func TestStartInDataMode(t *testing.T) {
-	p := fast(modemsim.EC25())
-	p.StartInDataMode = true
-	r := newRig(t, p, func(ctx context.Context, data line.Line) error {
-		// A PPP peer that keeps sending LCP Configure-Requests.
-		tick := time.NewTicker(30 * time.Millisecond)
-		defer tick.Stop()
-		go func() { _, _ = io.Copy(io.Discard, data) }()
-		for {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-tick.C:
-				if _, err := data.Write(lcpConfReq); err != nil {
-					return err
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.StartInDataMode = true
+		r := newRig(t, p, func(ctx context.Context, data line.Line) error {
+			// A PPP peer that keeps sending LCP Configure-Requests.
+			tick := time.NewTicker(30 * time.Millisecond)
+			defer tick.Stop()
+			go func() { _, _ = io.Copy(io.Discard, data) }()
+			for {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-tick.C:
+					if _, err := data.Write(lcpConfReq); err != nil {
+						return err
+					}
 				}
 			}
+		})
+		var wake string
+		c := cfg()
+		c.OnEvent = func(pr at.Event) {
+			if pr.Kind == at.EventProgress && pr.Step == at.StepWake && pr.Done {
+				wake = pr.Detail
+			}
 		}
+		s, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.Contains(t, wake, "data mode")
+		st := r.m.Stats()
+		assert.Equal(t, 1, st.Escapes)
+		assert.Equal(t, 1, st.Hangups)
+		assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
 	})
-	var wake string
-	c := cfg()
-	c.OnEvent = func(pr at.Event) {
-		if pr.Kind == at.EventProgress && pr.Step == at.StepWake && pr.Done {
-			wake = pr.Detail
-		}
-	}
-	s, err := r.dial(t, c)
-	require.NoError(t, err)
-	assert.Contains(t, wake, "data mode")
-	st := r.m.Stats()
-	assert.Equal(t, 1, st.Escapes)
-	assert.Equal(t, 1, st.Hangups)
-	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
 }
 
 func TestCMEEFallbackAndNoCEREG(t *testing.T) {
-	p := fast(modemsim.SIM800())
-	p.NoCMEE2 = true
-	r := newRig(t, p, greeter)
-	var detail string
-	c := cfg()
-	c.OnEvent = func(pr at.Event) {
-		if pr.Kind == at.EventProgress && pr.Step == at.StepErrors && pr.Done {
-			detail = pr.Detail
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.SIM800())
+		p.NoCMEE2 = true
+		r := newRig(t, p, greeter)
+		var detail string
+		c := cfg()
+		c.OnEvent = func(pr at.Event) {
+			if pr.Kind == at.EventProgress && pr.Step == at.StepErrors && pr.Done {
+				detail = pr.Detail
+			}
 		}
-	}
-	s, err := r.dial(t, c)
-	require.NoError(t, err)
-	assert.Equal(t, "numeric", detail)
-	assert.Equal(t, "", s.Info.AccessTech, "SIM800's +COPS has no AcT")
-	assert.Equal(t, 1, count(r.m.Commands(), "AT+CEREG?"), "an unsupported command is dropped from the poll")
+		s, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.Equal(t, "numeric", detail)
+		assert.Equal(t, "", s.Info.AccessTech, "SIM800's +COPS has no AcT")
+		assert.Equal(t, 1, count(r.m.Commands(), "AT+CEREG?"), "an unsupported command is dropped from the poll")
+	})
 }
 
 // TestDataFuncReturningIsNoCarrier: the peer hanging up ends the call with NO CARRIER.
 func TestDataFuncReturningIsNoCarrier(t *testing.T) {
-	r := newRig(t, fast(modemsim.SARAR5()), func(ctx context.Context, data line.Line) error {
-		_, err := data.Write(lcpConfReq)
-		return err
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, fast(modemsim.SARAR5()), func(ctx context.Context, data line.Line) error {
+			_, err := data.Write(lcpConfReq)
+			return err
+		})
+		s, err := r.dial(t, cfg())
+		require.NoError(t, err)
+		got := readN(t, s.Data(), len(lcpConfReq)+14, 2*time.Second)
+		assert.True(t, bytes.HasSuffix(got, []byte("\r\nNO CARRIER\r\n")), "%q", got)
 	})
-	s, err := r.dial(t, cfg())
-	require.NoError(t, err)
-	got := readN(t, s.Data(), len(lcpConfReq)+14, 2*time.Second)
-	assert.True(t, bytes.HasSuffix(got, []byte("\r\nNO CARRIER\r\n")), "%q", got)
 }
 
 func TestGarbageNeverPanics(t *testing.T) {
-	// Garbage in command mode: the modem answers ERROR or nothing, and keeps serving.
-	r := newRig(t, fast(modemsim.EC25()), greeter)
-	_, err := r.line.Write([]byte("\x00\xff\x7e+++AT+\"\r\nATZZZ\r\nAT+CPIN=\r\n\r\n"))
-	require.NoError(t, err)
-	_, err = r.dial(t, cfg())
-	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		// Garbage in command mode: the modem answers ERROR or nothing, and keeps serving.
+		r := newRig(t, fast(modemsim.EC25()), greeter)
+		_, err := r.line.Write([]byte("\x00\xff\x7e+++AT+\"\r\nATZZZ\r\nAT+CPIN=\r\n\r\n"))
+		require.NoError(t, err)
+		_, err = r.dial(t, cfg())
+		require.NoError(t, err)
+	})
 }

@@ -159,6 +159,15 @@ func portClosed(t *testing.T, laddr, addr string) bool {
 	return closed
 }
 
+// closeServer closes s (the test's cleanup closes it again, which is fine) and returns once its
+// handlers have returned.
+func closeServer(t *testing.T, s *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, s.Close(ctx))
+}
+
 // waitFor waits up to two seconds for cond: a server's counters trail what its client sees by
 // a moment (the refusal is written, then counted).
 func waitFor(t *testing.T, cond func() bool) bool {

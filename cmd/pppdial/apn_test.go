@@ -29,6 +29,7 @@ func apnDetails(events []map[string]any) []string {
 // database's first APN, is refused, comes up with "internet", remembers it in --state-dir, and
 // tries it first at the next start.
 func TestDialAPNAuto(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	p := modemsim.EC25()
 	p.IMSI, p.AcceptAPN = "262071234567890", "internet"
@@ -67,6 +68,7 @@ func TestDialAPNAuto(t *testing.T) {
 // TestDialBaudSwitchFlag: --baud-switch runs the speed step (a pty carries any speed) and warns
 // about a fast line without --rtscts.
 func TestDialBaudSwitchFlag(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	run := start(t, nil, "dial", "--port", path, "--apn", "internet", "--baud-switch", "921600", "--json", "--guard", "100ms", "--lcp-echo-interval", "0")

@@ -35,6 +35,7 @@ func exampleConfig(t *testing.T, dir string) string {
 }
 
 func TestCheckConfigValid(t *testing.T) {
+	t.Parallel()
 	path := exampleConfig(t, t.TempDir())
 	code, stdout, stderr := runToEnd(t, 30*time.Second, "check", "-c", path)
 	require.Equal(t, exitOK, code, stderr)
@@ -53,6 +54,7 @@ func TestCheckConfigValid(t *testing.T) {
 // TestCheckConfigBadFiles is the acceptance table, through the binary: each bad file is
 // refused (exit 2) with FILE:LINE and the reason.
 func TestCheckConfigBadFiles(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, file string
 		line       int
@@ -96,6 +98,7 @@ func TestCheckConfigBadFiles(t *testing.T) {
 }
 
 func TestCheckConfigUsage(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr strings.Builder
 	assert.Equal(t, exitUsage, run(t.Context(), []string{"check"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "want -c FILE")
@@ -112,6 +115,7 @@ func TestCheckConfigUsage(t *testing.T) {
 // TestConfigKeysAreTheDialFlags guards the one-table rule: every dial flag is a key of exactly
 // one table, and the flags the schema names exist on the side it expects them.
 func TestConfigKeysAreTheDialFlags(t *testing.T) {
+	t.Parallel()
 	all := flag.NewFlagSet("dial", flag.ContinueOnError)
 	new(dialOptions).register(all)
 	link, egress := dialFlagSet(false), dialFlagSet(true)
@@ -142,6 +146,7 @@ func TestConfigKeysAreTheDialFlags(t *testing.T) {
 
 // The values of a checked file reach the dial flags.
 func TestConfigAppliesToDialFlags(t *testing.T) {
+	t.Parallel()
 	f, err := config.Load(exampleConfig(t, t.TempDir()), configSchema())
 	require.NoError(t, err)
 	fs := dialFlagSet(false)

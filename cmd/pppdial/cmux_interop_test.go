@@ -49,10 +49,10 @@ func TestCLIInteropCMUX(t *testing.T) {
 			p := start(t, nil, "dial", "--port", vm.PTY, "--json", "--cmux", "--cmux-n1", n1,
 				"--monitor-interval", "2s", "--socks", "127.0.0.1:0", "--modem-family", "ec25",
 				"--probe", "tcp:10.0.0.1:80", "--probe-interval", "1s")
-			up := p.waitEvent("up", 90*time.Second)
+			up, socksEv := p.upAndSOCKS(90 * time.Second)
 			assert.Equal(t, "10.0.0.2", up["local"])
 			assert.Contains(t, vm.ConsoleLog(), "CMUX-START n1="+n1+" ")
-			socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+			socks := socksEv["addr"].(string)
 
 			body := curl(t, nil, 3*time.Minute, "--socks5-hostname", socks, "http://peer.test/big.bin")
 			assert.Equal(t, want, sha256Hex(body), "big.bin arrives intact over DLC 2")

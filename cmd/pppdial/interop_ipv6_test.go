@@ -42,8 +42,8 @@ func TestCLIInteropIPv6SOCKS(t *testing.T) {
 	// The SOCKS server listens on ::1, so that curl -6 reaches it too.
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--ipv6", "--pdp", "IPV4V6",
 		"--socks", "[::1]:0")
-	p.waitEvent("up", 90*time.Second)
-	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+	_, socksEv := p.upAndSOCKS(90 * time.Second)
+	socks := socksEv["addr"].(string)
 	ev := p.waitEvent("ipv6-up", 30*time.Second)
 	t.Logf("ipv6-up: %v", ev)
 	ipv6Global(t, ev)

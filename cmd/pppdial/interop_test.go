@@ -103,10 +103,10 @@ func TestCLIInteropSlirp(t *testing.T) {
 	begin := time.Now()
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms",
 		"--socks", "127.0.0.1:0", "--pcap", pcapFile)
-	up := p.waitEvent("up", 60*time.Second)
+	up, socksEv := p.upAndSOCKS(60 * time.Second)
 	t.Logf("up after %v: %v", time.Since(begin).Round(time.Millisecond), up)
 	assert.Equal(t, "10.0.2.15", up["local"], "slirp assigns 10.0.2.15")
-	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+	socks := socksEv["addr"].(string)
 
 	// --socks5 (not --socks5-hostname): curl sends the IP address itself, nothing resolves.
 	body := curl(t, nil, 60*time.Second, "--socks5", socks, fmt.Sprintf("http://10.0.2.2:%d/", port))
@@ -133,12 +133,12 @@ func TestCLIInteropPPPDVM(t *testing.T) {
 
 	begin := time.Now()
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
-	up := p.waitEvent("up", 90*time.Second)
+	up, socksEv := p.upAndSOCKS(90 * time.Second)
 	t.Logf("up after %v: %v", time.Since(begin).Round(time.Millisecond), up)
 	assert.Equal(t, "10.0.0.2", up["local"])
 	assert.Equal(t, "10.0.0.1", up["peer"])
 	assert.Equal(t, []any{"10.0.0.1"}, up["dns"])
-	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+	socks := socksEv["addr"].(string)
 
 	body := curl(t, nil, 120*time.Second, "--socks5-hostname", socks, "http://peer.test/big.bin")
 	assert.Len(t, body, 1<<20)
@@ -288,8 +288,7 @@ func TestCLIInteropSlirpSOCKSUDP(t *testing.T) {
 	dst := fmt.Sprintf("10.0.2.2:%d", echo.Addr().Port())
 
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
-	p.waitEvent("up", 60*time.Second)
-	ev := p.waitEvent("socks", 5*time.Second)
+	_, ev := p.upAndSOCKS(60 * time.Second)
 	assert.Equal(t, "loopback-only", ev["mode"])
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

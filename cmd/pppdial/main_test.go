@@ -144,6 +144,21 @@ func (p *proc) waitEvent(name string, within time.Duration) map[string]any {
 	return events[len(events)-1]
 }
 
+// upAndSOCKS waits for the up event and the socks event the command reports once Dial has
+// returned and its SOCKS server listens: one bound for the whole start-up, which on a loaded
+// machine may be spent anywhere in it.
+func (p *proc) upAndSOCKS(within time.Duration) (up, socks map[string]any) {
+	p.t.Helper()
+	events := p.eventsUntil("socks", within)
+	for _, e := range events {
+		if e["event"] == "up" {
+			return e, events[len(events)-1]
+		}
+	}
+	p.t.Fatalf("socks reported before the link was up: %v", events)
+	return nil, nil
+}
+
 // eventsUntil returns the events up to and including the first named one.
 func (p *proc) eventsUntil(name string, within time.Duration) []map[string]any {
 	p.t.Helper()
@@ -203,6 +218,8 @@ func runToEnd(t *testing.T, timeout time.Duration, args ...string) (int, string,
 }
 
 func TestDemoExitsZeroAndShowsTheFetch(t *testing.T) {
+	// Its own process and pty modem: it runs beside the other tests that need no peer.
+	t.Parallel()
 	code, stdout, stderr := runToEnd(t, 60*time.Second, "demo")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "fetched http://demo.pppdial.test/ over pp0: 39 bytes")
@@ -264,6 +281,7 @@ func assertREADMEShowsDemo(t *testing.T, stdout string) {
 }
 
 func TestUsageAndVersion(t *testing.T) {
+	t.Parallel()
 	code, _, stderr := runToEnd(t, 10*time.Second, "dial")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--port is required")
@@ -278,17 +296,18 @@ func TestUsageAndVersion(t *testing.T) {
 }
 
 func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	p := start(t, nil, "dial", "--port", path, "--apn", "internet", "--json", "--guard", "100ms",
 		"--socks", "127.0.0.1:0", "--resolv-conf", resolv, "--stats-interval", "200ms", "--lcp-echo-interval", "100ms")
-	up := p.waitEvent("up", 30*time.Second)
+	up, socksEv := p.upAndSOCKS(30 * time.Second)
 	assert.Equal(t, "pp0", up["ifname"])
 	assert.Equal(t, "10.64.64.2", up["local"])
 	assert.Equal(t, "10.64.64.1", up["peer"])
 	assert.Equal(t, []any{"10.64.64.1"}, up["dns"])
-	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+	socks := socksEv["addr"].(string)
 
 	// A name resolved by the link's DNS, through SOCKS5, over the link.
 	body := socksGet(t, socks, socksclient.Auth{}, "http://"+carrier.DefaultHost+"/")
@@ -300,8 +319,8 @@ func TestDialServesSOCKSAndStopsOnSIGINT(t *testing.T) {
 
 	// Periodic stats: traffic counted, keepalive answered with its round-trip time.
 	var stats map[string]any
-	for stats == nil || stats["echo_replies"].(float64) == 0 {
-		stats = p.waitEvent("stats", 5*time.Second)["stats"].(map[string]any)
+	for deadline := time.Now().Add(30 * time.Second); stats == nil || stats["echo_replies"].(float64) == 0; {
+		stats = p.waitEvent("stats", time.Until(deadline))["stats"].(map[string]any)
 	}
 	assert.Positive(t, stats["bytes_in"].(float64))
 	assert.Positive(t, stats["packets_out"].(float64))
@@ -342,6 +361,7 @@ func socksGet(t *testing.T, proxy string, auth socksclient.Auth, url string) []b
 }
 
 func TestDialFailuresExitWithTheirCode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		tweak func(*modemsim.Profile)
@@ -360,6 +380,7 @@ func TestDialFailuresExitWithTheirCode(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			p := modemsim.SIM7600()
 			if tc.tweak != nil {
 				tc.tweak(&p)
@@ -385,6 +406,7 @@ func lastLine(s string) string {
 }
 
 func TestDialPersistRedialsAfterCarrierDrop(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.CarrierDropAfter = 1500 * time.Millisecond
 	network := carrier.New(carrier.Config{})
@@ -401,6 +423,7 @@ func TestDialPersistRedialsAfterCarrierDrop(t *testing.T) {
 }
 
 func TestPcapAndRecord(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.BG96(), network.DataFunc())
 	dir := t.TempDir()
@@ -448,6 +471,7 @@ func serveBig(t *testing.T) (int, string) {
 }
 
 func TestATCommandPrintsAnswers(t *testing.T) {
+	t.Parallel()
 	path := modemPTY(t, modemsim.EC25(), nil)
 	code, stdout, stderr := runToEnd(t, 30*time.Second, "at", "--port", path, "ATE0", "+CSQ", "AT+COPS?", "+NOPE")
 	assert.Equal(t, exitModem, code, "the unknown command fails: %s", stderr)
@@ -457,11 +481,11 @@ func TestATCommandPrintsAnswers(t *testing.T) {
 }
 
 func TestSOCKSUDPAssociate(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "127.0.0.1:0")
-	p.waitEvent("up", 30*time.Second)
-	socks := p.waitEvent("socks", 5*time.Second)
+	_, socks := p.upAndSOCKS(30 * time.Second)
 	assert.Equal(t, "loopback-only", socks["mode"])
 	dnsThroughRelay(t, socks["addr"].(string), socksclient.Auth{})
 	stopAndCheckQuick(t, p)
@@ -512,6 +536,7 @@ func stopAndCheckQuick(t *testing.T, p *proc) {
 }
 
 func TestFlagsFromEnvironment(t *testing.T) {
+	t.Parallel()
 	run := func(env ...string) (int, string) { return runWithEnv(t, env, "dial") }
 	// The port comes from PPPDIAL_PORT: not a usage error, but a port that does not exist.
 	code, stderr := run("PPPDIAL_PORT=/nonexistent/ttyUSB9")
@@ -543,6 +568,7 @@ func runWithEnv(t *testing.T, env []string, args ...string) (int, string) {
 // --mtu asks for that MRU and the up event reports the MTU in force; a value no link can use
 // is a usage error before the modem is touched.
 func TestDialMTU(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--mtu", "1280", "--lcp-echo-interval", "0")

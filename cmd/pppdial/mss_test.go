@@ -111,6 +111,7 @@ func mssOf(pkt []byte) uint16 {
 }
 
 func TestClampMSS(t *testing.T) {
+	t.Parallel()
 	const syn, synAck, ack = 0x02, 0x12, 0x10
 	sackTS := []byte{4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0}
 	for _, tc := range []struct {
@@ -150,6 +151,7 @@ func TestClampMSS(t *testing.T) {
 
 // Packets that are not a clampable SYN are never touched, malformed ones included.
 func TestClampMSSLeavesOthersAlone(t *testing.T) {
+	t.Parallel()
 	frag := synPacket(false, 0x02, mssOpt(1460), 0)
 	binary.BigEndian.PutUint16(frag[6:], 0x0010) // a later fragment: its bytes are not a TCP header
 	udp := synPacket(false, 0x02, mssOpt(1460), 0)

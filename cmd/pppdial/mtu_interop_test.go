@@ -74,8 +74,8 @@ func TestCLIInteropMTU(t *testing.T) {
 
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--mtu", "1280",
 		"--socks", "127.0.0.1:0", "--pcap", pcapFile)
-	up := p.waitEvent("up", 90*time.Second)
-	socks := p.waitEvent("socks", 5*time.Second)["addr"].(string)
+	up, socksEv := p.upAndSOCKS(90 * time.Second)
+	socks := socksEv["addr"].(string)
 	body := curl(t, nil, 120*time.Second, "--socks5-hostname", socks, "http://peer.test/big.bin")
 	assert.Len(t, body, 1<<20)
 	assert.Equal(t, want, sha256Hex(body), "big.bin arrives intact")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestReportIPv6(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	r := newReporter(&out, &errOut, true)
 	r.event(pppdial.Event{Kind: pppdial.EventIPv6Up, Ifname: "pp0",

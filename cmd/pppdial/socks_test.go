@@ -25,13 +25,13 @@ const testSOCKSPassword = "Tr0ub4dor&3-socks"
 // UDP ASSOCIATE, and the password appears nowhere: not on stdout, not in the -v debug log on
 // stderr, not in the process's command line.
 func TestSOCKSAuth(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := startEnv(t, []string{socksPasswordEnv + "=" + testSOCKSPassword}, nil,
 		"dial", "--port", path, "--json", "-v", "--guard", "100ms", "--socks", "127.0.0.1:0", "--socks-user", "alice")
 	var stdout strings.Builder
-	p.waitEvent("up", 30*time.Second)
-	ev := p.waitEvent("socks", 5*time.Second)
+	_, ev := p.upAndSOCKS(30 * time.Second)
 	fmt.Fprint(&stdout, ev)
 	assert.Equal(t, "auth", ev["mode"])
 	proxy := ev["addr"].(string)
@@ -83,6 +83,7 @@ func TestSOCKSAuth(t *testing.T) {
 // says why, before the modem is touched; --socks-user or --socks-open lets it through (to the
 // missing port's error).
 func TestSOCKSExposure(t *testing.T) {
+	t.Parallel()
 	noPort := filepath.Join(t.TempDir(), "no-modem")
 	code, stderr := runWithEnv(t, nil, "dial", "--port", noPort, "--socks", "0.0.0.0:0")
 	assert.Equal(t, exitUsage, code, stderr)
@@ -114,6 +115,7 @@ func TestSOCKSExposure(t *testing.T) {
 // TestSOCKSPasswordFile: a password file others can read is refused with the fix; one only
 // its owner reads is accepted.
 func TestSOCKSPasswordFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	noPort := filepath.Join(dir, "no-modem")
 	file := filepath.Join(dir, "socks.pw")
@@ -139,12 +141,12 @@ func TestSOCKSPasswordFile(t *testing.T) {
 // TestSOCKSUnixSocket: --socks on a unix socket path serves CONNECT there (mode 0660) and
 // refuses UDP ASSOCIATE; the socket file is gone after the exit.
 func TestSOCKSUnixSocket(t *testing.T) {
+	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	sock := filepath.Join(t.TempDir(), "socks.sock")
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms", "--socks", "unix:"+sock)
-	p.waitEvent("up", 30*time.Second)
-	ev := p.waitEvent("socks", 5*time.Second)
+	_, ev := p.upAndSOCKS(30 * time.Second)
 	assert.Equal(t, "unix-socket", ev["mode"])
 	assert.Equal(t, sock, ev["addr"])
 	fi, err := os.Stat(sock)

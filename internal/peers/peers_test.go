@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,16 +122,50 @@ func TestStopReapsEverything(t *testing.T) {
 	})
 }
 
+// fakeSlirp puts a slirp-fullbolt in PATH that never prints its banner: it opens the FIFO it
+// returns for writing (which blocks until the test opens it to read: the process runs) and then
+// sleeps until it is stopped.
+func fakeSlirp(t *testing.T) (fifo string) {
+	dir := t.TempDir()
+	fifo = filepath.Join(dir, "started")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	script := "#!/bin/sh\necho started > \"$FAKE_SLIRP_FIFO\"\nexec sleep 60\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, peers.SlirpBinary), []byte(script), 0o755))
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("FAKE_SLIRP_FIFO", fifo)
+	return fifo
+}
+
+// TestStartSlirpCancelled: StartSlirp fails with the context's error when the context ended
+// before it was called, and when it ends while slirp has not printed its banner yet; the
+// process is stopped either way. A slirp that never gets ready stands in for the real one, so
+// both cases are what they say on every run.
 func TestStartSlirpCancelled(t *testing.T) {
-	peers.Tool(t, peers.SlirpBinary)
+	fifo := fakeSlirp(t)
+	started := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	go func() {
+		defer cancel()
+		f, err := os.Open(fifo) // returns once the fake slirp runs
+		if err == nil {
+			_, _ = f.Read(make([]byte, 16))
+			_ = f.Close()
+		}
+		close(started)
+	}()
 	_, err := peers.StartSlirp(ctx)
-	if err == nil {
-		t.Skip("slirp was ready before the first check of the context") // possible, not expected
-	}
-	assert.ErrorIs(t, err, context.Canceled)
+	<-started
+	assert.ErrorIs(t, err, context.Canceled, "cancelled while waiting for the banner")
 	assert.NotErrorIs(t, err, peers.ErrPeerMissing)
+
+	// The FIFO held open for reading lets this fake slirp run on, if it gets that far.
+	f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	_, err = peers.StartSlirp(done)
+	assert.ErrorIs(t, err, context.Canceled, "cancelled before the start")
 }
 
 func TestMissingPeer(t *testing.T) {

@@ -142,11 +142,16 @@ func StartSlirp(ctx context.Context, args ...string) (_ *SlirpProcess, err error
 	return s, nil
 }
 
-// waitReady polls slirp's stderr for the end of its banner; it fails early if slirp exits.
+// waitReady polls slirp's stderr for the end of its banner; it fails early if slirp exits. The
+// context is looked at first: once it has ended, StartSlirp fails whether or not the banner is
+// out, so a cancelled start fails the same way however fast slirp is.
 func (s *SlirpProcess) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("peers: slirp did not print %q: %w; stderr: %s", slirpReady, err, s.Stderr())
+		}
 		if bytes.Contains([]byte(s.Stderr()), []byte(slirpReady)) {
 			return nil
 		}

@@ -10,6 +10,7 @@
 package serialline
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -161,6 +162,27 @@ func (p *Port) TxStats() Stats {
 	p.tx.mu.Lock()
 	defer p.tx.mu.Unlock()
 	return p.tx.stats
+}
+
+// WaitTx blocks until cond holds for the counters of the direction p writes to (as TxStats
+// returns them), or until ctx ends. Tests use it to act at a point of a transfer (so many bytes
+// delivered, the bytes queued before a fault drained) without polling the counters.
+func (p *Port) WaitTx(ctx context.Context, cond func(Stats) bool) error {
+	d := p.tx
+	for {
+		d.mu.Lock()
+		if cond(d.stats) {
+			d.mu.Unlock()
+			return nil
+		}
+		changed := d.waiter()
+		d.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Write queues b for the other end. It blocks while the line's buffer is full, until the write
@@ -428,6 +450,14 @@ func (p *Port) Close() error {
 		d.mu.Unlock()
 	}
 	return nil
+}
+
+// Closed reports whether Close was called on this end (not Cut: a cut line is broken, not
+// closed by its user).
+func (p *Port) Closed() bool {
+	p.rx.mu.Lock()
+	defer p.rx.mu.Unlock()
+	return p.rx.rclosed
 }
 
 // Cut breaks the line as an unplugged cable does: bytes in flight are lost and both ends see

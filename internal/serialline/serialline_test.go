@@ -2,6 +2,7 @@ package serialline
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -60,18 +61,18 @@ func TestLargeTransferIntactThroughSmallBuffer(t *testing.T) {
 }
 
 func TestBaudPacesDelivery(t *testing.T) {
-	// 9600 baud = 960 bytes/s: 480 bytes need 0.5 s on the wire.
-	a, b := Pipe(Options{Baud: 9600})
-	defer a.Close()
-	defer b.Close()
-	start := time.Now()
-	_, err := a.Write(make([]byte, 480))
-	require.NoError(t, err)
-	_, err = io.ReadFull(b, make([]byte, 480))
-	require.NoError(t, err)
-	elapsed := time.Since(start)
-	assert.GreaterOrEqual(t, elapsed, 450*time.Millisecond, "delivered faster than the line allows")
-	assert.Less(t, elapsed, 3*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		// 9600 baud = 960 bytes/s: 480 bytes need 0.5 s on the wire (virtual clock).
+		a, b := Pipe(Options{Baud: 9600})
+		defer a.Close()
+		defer b.Close()
+		start := time.Now()
+		_, err := a.Write(make([]byte, 480))
+		require.NoError(t, err)
+		_, err = io.ReadFull(b, make([]byte, 480))
+		require.NoError(t, err)
+		assert.Equal(t, 500*time.Millisecond, time.Since(start).Round(time.Millisecond), "paced at the line's speed")
+	})
 }
 
 func TestCloseGivesEOFAfterDrain(t *testing.T) {
@@ -88,48 +89,79 @@ func TestCloseGivesEOFAfterDrain(t *testing.T) {
 }
 
 func TestCloseUnblocksReadAndWrite(t *testing.T) {
-	a, b := Pipe(Options{BufferSize: 4})
-	readErr := make(chan error, 1)
-	go func() { _, err := a.Read(make([]byte, 1)); readErr <- err }()
-	writeErr := make(chan error, 1)
-	go func() { _, err := a.Write(make([]byte, 64)); writeErr <- err }() // fills, then blocks
-	time.Sleep(20 * time.Millisecond)
-	require.NoError(t, a.Close())
-	select {
-	case err := <-readErr:
-		assert.True(t, errors.Is(err, net.ErrClosed), "%v", err)
-	case <-time.After(2 * time.Second):
-		t.Fatal("Read stayed blocked after Close")
-	}
-	select {
-	case err := <-writeErr:
-		assert.True(t, errors.Is(err, net.ErrClosed), "%v", err)
-	case <-time.After(2 * time.Second):
-		t.Fatal("Write stayed blocked after Close")
-	}
-	b.Close()
+	synctest.Test(t, func(t *testing.T) {
+		a, b := Pipe(Options{BufferSize: 4})
+		readErr := make(chan error, 1)
+		go func() { _, err := a.Read(make([]byte, 1)); readErr <- err }()
+		writeErr := make(chan error, 1)
+		// The Write fills the line, then blocks; the Read finds nothing: both blocked.
+		go func() { _, err := a.Write(make([]byte, 64)); writeErr <- err }()
+		synctest.Wait()
+		require.NoError(t, a.Close())
+		synctest.Wait()
+		select {
+		case err := <-readErr:
+			assert.True(t, errors.Is(err, net.ErrClosed), "%v", err)
+		default:
+			t.Fatal("Read stayed blocked after Close")
+		}
+		select {
+		case err := <-writeErr:
+			assert.True(t, errors.Is(err, net.ErrClosed), "%v", err)
+		default:
+			t.Fatal("Write stayed blocked after Close")
+		}
+		b.Close()
+	})
 }
 
 func TestReadDeadline(t *testing.T) {
-	a, b := Pipe(Options{})
-	defer a.Close()
-	defer b.Close()
-	require.NoError(t, b.SetReadDeadline(time.Now().Add(30*time.Millisecond)))
-	_, err := b.Read(make([]byte, 1))
-	assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
-
-	// A deadline set while a Read is blocked wakes it.
-	require.NoError(t, b.SetReadDeadline(time.Time{}))
-	done := make(chan error, 1)
-	go func() { _, err := b.Read(make([]byte, 1)); done <- err }()
-	time.Sleep(20 * time.Millisecond)
-	require.NoError(t, b.SetReadDeadline(time.Now()))
-	select {
-	case err := <-done:
+	synctest.Test(t, func(t *testing.T) {
+		a, b := Pipe(Options{})
+		defer a.Close()
+		defer b.Close()
+		start := time.Now()
+		require.NoError(t, b.SetReadDeadline(time.Now().Add(30*time.Millisecond)))
+		_, err := b.Read(make([]byte, 1))
 		assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
-	case <-time.After(2 * time.Second):
-		t.Fatal("blocked Read ignored a new deadline")
-	}
+		assert.Equal(t, 30*time.Millisecond, time.Since(start), "at the deadline (virtual clock)")
+
+		// A deadline set while a Read is blocked wakes it.
+		require.NoError(t, b.SetReadDeadline(time.Time{}))
+		done := make(chan error, 1)
+		go func() { _, err := b.Read(make([]byte, 1)); done <- err }()
+		synctest.Wait() // the Read is blocked
+		require.NoError(t, b.SetReadDeadline(time.Now()))
+		synctest.Wait()
+		select {
+		case err := <-done:
+			assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
+		default:
+			t.Fatal("blocked Read ignored a new deadline")
+		}
+	})
+}
+
+// TestWaitTx: WaitTx returns once the counters it waits on reach the wanted figure, and with
+// the context's error when they do not.
+func TestWaitTx(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := Pipe(Options{Baud: 9600}) // 960 bytes/s
+		defer a.Close()
+		defer b.Close()
+		go func() { _, _ = io.Copy(io.Discard, b) }()
+		_, err := a.Write(make([]byte, 960))
+		require.NoError(t, err)
+		start := time.Now()
+		require.NoError(t, a.WaitTx(t.Context(), func(s Stats) bool { return s.BytesDelivered >= 480 }))
+		assert.GreaterOrEqual(t, a.TxStats().BytesDelivered, uint64(480))
+		assert.InDelta(t, 500*time.Millisecond, time.Since(start), float64(50*time.Millisecond), "half the bytes after half a second")
+
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		err = a.WaitTx(ctx, func(s Stats) bool { return s.BytesDelivered > 960 })
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "no more bytes than were written")
+	})
 }
 
 func TestBitErrorRate(t *testing.T) {
