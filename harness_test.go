@@ -208,14 +208,16 @@ func (r *rig) drainEvents() {
 func (r *rig) waitEvent(kind EventKind, within time.Duration) Event {
 	r.t.Helper()
 	deadline := time.After(within)
+	var seen recentEvents // what came instead, for the failure's message
 	for {
 		select {
 		case e := <-r.events:
 			if e.Kind == kind {
 				return e
 			}
+			seen.add(e)
 		case <-deadline:
-			r.t.Fatalf("no %s event within %v", kind, within)
+			r.t.Fatalf("no %s event within %v; the last events instead:\n%s", kind, within, &seen)
 		}
 	}
 }

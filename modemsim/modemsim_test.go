@@ -362,7 +362,7 @@ func TestNoSIM(t *testing.T) {
 		require.ErrorIs(t, err, at.ErrSIMNotInserted)
 		var cme *at.CMEError
 		require.ErrorAs(t, err, &cme)
-		assert.Equal(t, 10, cme.Code)
+		assert.Equal(t, at.CMESIMNotInserted, cme.Code)
 	})
 }
 
