@@ -425,7 +425,10 @@ func TestDialPersistRedialsAfterCarrierDrop(t *testing.T) {
 func TestPcapAndRecord(t *testing.T) {
 	t.Parallel()
 	network := carrier.New(carrier.Config{})
-	path := modemPTY(t, modemsim.BG96(), network.DataFunc())
+	// Registered at once: the BG96's search (polled every 2 s by default) is not under test.
+	profile := modemsim.BG96()
+	profile.RegistrationDelay = 0
+	path := modemPTY(t, profile, network.DataFunc())
 	dir := t.TempDir()
 	pcapFile, record := filepath.Join(dir, "link.pcap"), filepath.Join(dir, "dial.txt")
 	p := start(t, nil, "dial", "--port", path, "--json", "--guard", "100ms",

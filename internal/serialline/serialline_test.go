@@ -223,6 +223,30 @@ func TestStallHoldsThenReleases(t *testing.T) {
 	assert.Equal(t, "held", string(buf[:n]))
 }
 
+// TestClosedAndModemLines: Closed tells an end its user closed from a cut one; the modem
+// control lines read back what was set.
+func TestClosedAndModemLines(t *testing.T) {
+	a, b := Pipe(Options{})
+	assert.False(t, a.Closed())
+	b.Cut()
+	assert.False(t, a.Closed(), "cut, not closed")
+	assert.False(t, b.Closed(), "cut, not closed")
+	require.NoError(t, a.Close())
+	assert.True(t, a.Closed())
+	assert.False(t, b.Closed(), "the other end was not closed")
+
+	m := WithModemLines(a)
+	up, err := m.CarrierDetect()
+	require.NoError(t, err)
+	assert.True(t, up, "DCD up at first")
+	assert.True(t, m.DTR(), "DTR up at first")
+	m.SetDCD(false)
+	require.NoError(t, m.SetDTR(false))
+	up, _ = m.CarrierDetect()
+	assert.False(t, up)
+	assert.False(t, m.DTR())
+}
+
 func TestCutLosesInFlightAndClosesBoth(t *testing.T) {
 	a, b := Pipe(Options{Baud: 300})
 	_, err := a.Write([]byte("never arrives at 300 baud in time"))
