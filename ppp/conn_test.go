@@ -179,7 +179,11 @@ func TestConnPackets(t *testing.T) {
 		// The server echoes every packet back; the client collects them.
 		p.server.SetPacketHandler(func(pkt []byte) { _ = p.server.WritePacket(pkt) })
 		p.client.SetPacketHandler(func(pkt []byte) { got <- delivery{bytes.Clone(pkt), p.client.Stats()} })
-		assert.ErrorIs(t, p.client.WritePacket(ipv4Packet()), ErrNotUp)
+		// Before the link is up: a Conn not started, since the pair's can negotiate (in no
+		// virtual time) before this line runs.
+		idle, _ := serialline.Pipe(serialline.Options{})
+		defer idle.Close()
+		assert.ErrorIs(t, NewConn(idle, cc).WritePacket(ipv4Packet()), ErrNotUp)
 		waitUp(t, p.client)
 		waitUp(t, p.server)
 		big := make([]byte, 1500)
