@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -65,29 +66,45 @@ func dialDaemon(ctx context.Context, name, path string, stderr io.Writer) (*cont
 	return c, -1
 }
 
-func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", stderr, statusUsage)
+// askDaemon is what status and redial share: their flags (extra adds a command's own), then a
+// connection to the daemon's socket within --timeout. It returns the client (nil with the exit
+// code when the command ends here), the link to ask about ("" when --control names the socket:
+// its only or first link), and the context bounded by --timeout with its cancel, which the
+// caller defers.
+func askDaemon(ctx context.Context, name, usage string, args []string, stderr io.Writer,
+	extra func(*flag.FlagSet)) (context.Context, context.CancelFunc, *control.Client, string, int) {
+	fs := newFlagSet(name, stderr, usage)
 	var cf controlFlags
 	cf.register(fs)
-	asJSON := fs.Bool("json", false, "print the status as JSON")
+	if extra != nil {
+		extra(fs)
+	}
 	if code := parse(fs, args); code >= 0 {
-		return code
+		return ctx, func() {}, nil, "", code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pppdial status: unexpected arguments %q\n", fs.Args())
-		return exitUsage
+		fmt.Fprintf(stderr, "pppdial %s: unexpected arguments %q\n", name, fs.Args())
+		return ctx, func() {}, nil, "", exitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	c, code := dialDaemon(ctx, name, cf.socket(), stderr)
+	ifname := cf.ifname
+	if cf.path != "" {
+		ifname = ""
+	}
+	return ctx, cancel, c, ifname, code
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var asJSON *bool
+	ctx, cancel, c, ifname, code := askDaemon(ctx, "status", statusUsage, args, stderr, func(fs *flag.FlagSet) {
+		asJSON = fs.Bool("json", false, "print the status as JSON")
+	})
 	defer cancel()
-	c, code := dialDaemon(ctx, "status", cf.socket(), stderr)
 	if c == nil {
 		return code
 	}
 	defer c.Close()
-	ifname := cf.ifname
-	if cf.path != "" {
-		ifname = "" // the socket names the daemon: its only (or first) link
-	}
 	st, err := c.Status(ctx, ifname)
 	if err != nil {
 		fmt.Fprintf(stderr, "pppdial status: %v\n", err)
@@ -188,27 +205,12 @@ func bytesText(n uint64) string {
 }
 
 func cmdRedial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("redial", stderr, redialUsage)
-	var cf controlFlags
-	cf.register(fs)
-	if code := parse(fs, args); code >= 0 {
-		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pppdial redial: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	ctx, cancel, c, ifname, code := askDaemon(ctx, "redial", redialUsage, args, stderr, nil)
 	defer cancel()
-	c, code := dialDaemon(ctx, "redial", cf.socket(), stderr)
 	if c == nil {
 		return code
 	}
 	defer c.Close()
-	ifname := cf.ifname
-	if cf.path != "" {
-		ifname = ""
-	}
 	if err := c.Redial(ctx, ifname); err != nil {
 		fmt.Fprintf(stderr, "pppdial redial: %v\n", err)
 		return exitInternal
