@@ -256,7 +256,10 @@ func TestLinkDownFailsOpenConns(t *testing.T) {
 	go func() { _, err := c.Read(make([]byte, 1)); errs <- err }()
 	go func() { _, _, err := pc.ReadFrom(make([]byte, 1)); errs <- err }()
 	go func() { _, err := lnCli.Accept(); errs <- err }()
-	time.Sleep(50 * time.Millisecond)
+	// All three calls blocked before the link goes down: that is the path under test.
+	for _, frame := range []string{"gonet.(*TCPConn).Read", "gonet.(*UDPConn).ReadFrom", ").Accept("} {
+		require.NoError(t, netiftest.WaitBlocked(ctx, "TestLinkDownFailsOpenConns.func", frame), frame)
+	}
 	why := errors.New("LCP terminated by peer")
 	start := time.Now()
 	l.cli.SetDown(why)
@@ -369,7 +372,8 @@ func TestLinkDownAbortsDial(t *testing.T) {
 		_, err := (&bind.Dialer{Interface: "pp0", Registry: l.reg}).DialContext(ctx, "tcp", "10.64.0.2:7")
 		errc <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// The dial is in progress once its SYN went out (and was lost).
+	require.Eventually(t, func() bool { return l.devCli.Stats().Lost > 0 }, 5*time.Second, time.Millisecond)
 	start := time.Now()
 	l.cli.SetDown(errors.New("modem hung up"))
 	select {

@@ -158,7 +158,8 @@ func TestDownAbortsAndRedial(t *testing.T) {
 		_, err := c.Read(make([]byte, 10))
 		readErr <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// The read is blocked before the link goes down: that is the path under test.
+	require.NoError(t, netiftest.WaitBlocked(ctx, "TestDownAbortsAndRedial.func", "gonet.(*TCPConn).Read"))
 	why := errors.New("carrier lost")
 	start := time.Now()
 	a.SetDown(why)
