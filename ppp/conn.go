@@ -273,9 +273,11 @@ func (c *Conn) WritePacket(pkt []byte) error {
 	if c.cfg.Trace != nil {
 		c.cfg.Trace(time.Now(), Sent, proto, pkt)
 	}
+	// Counted before it is queued: once queued, its answer can come back and be delivered
+	// before this goroutine runs again, and Stats must not trail what the peer has seen.
+	ctr.add(len(pkt))
 	c.txQueue <- b // never blocks: its capacity exceeds the pool
 	c.txMu.Unlock()
-	ctr.add(len(pkt))
 	return nil
 }
 
