@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -144,10 +145,21 @@ func TestRecoveryResetGPIO(t *testing.T) {
 	rg := r.waitRecovery(recovery.StepResetGPIO, recovery.ResultOK, 30*time.Second)
 	assert.Equal(t, 1, rg.Attempt)
 	r.waitRecovery(recovery.StepRedial, recovery.ResultOK, 20*time.Second)
-	assert.Equal(t, 1, r.modem.Stats().Resets)
+	// Under load the link after the reset has once failed again and the ladder rightly ran a
+	// second pulse before these lines ran (see the closing note of issues 11/15): the
+	// counts are at least one, and every step was this pin's pulse, never an AT step.
+	assert.GreaterOrEqual(t, r.modem.Stats().Resets, 1)
 	assert.Zero(t, r.modem.Stats().RadioCycles, "no AT step on a modem whose AT is dead")
-	assert.Equal(t, []hw.Pin{pin}, gpio.opened)
-	assert.Equal(t, uint64(1), sess.RecoveryCount(recovery.StepResetGPIO, recovery.ResultOK))
+	gpio.mu.Lock()
+	opened := slices.Clone(gpio.opened)
+	gpio.mu.Unlock()
+	require.NotEmpty(t, opened)
+	for _, o := range opened {
+		assert.Equal(t, pin, o)
+	}
+	assert.GreaterOrEqual(t, sess.RecoveryCount(recovery.StepResetGPIO, recovery.ResultOK), uint64(1))
+	assert.Zero(t, sess.RecoveryCount(recovery.StepRadioReset, recovery.ResultOK)+
+		sess.RecoveryCount(recovery.StepRadioReset, recovery.ResultFailed), "the AT steps are skipped")
 }
 
 // TestRecoveryBoundedAndClose: a modem that never answers again (its reset line does nothing):
