@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,6 +258,17 @@ func fastCfg() Config {
 	}
 }
 
+// okThenATD is okScript followed by the modem's answer chunks to ATD*99***1#.
+func okThenATD(reply []string) []struct {
+	expect string
+	reply  []string
+} {
+	return append(slices.Clone(okScript), struct {
+		expect string
+		reply  []string
+	}{"ATD*99***1#\r", reply})
+}
+
 var okScript = []struct {
 	expect string
 	reply  []string
@@ -293,13 +305,7 @@ func TestConnectHandover(t *testing.T) {
 				host, modem := net.Pipe()
 				defer host.Close()
 				defer modem.Close()
-				script := append(append([]struct {
-					expect string
-					reply  []string
-				}{}, okScript...), struct {
-					expect string
-					reply  []string
-				}{"ATD*99***1#\r", chunks})
+				script := okThenATD(chunks)
 				done := chunkedModem(t, modem, script)
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -332,13 +338,7 @@ func TestDialResults(t *testing.T) {
 				host, modem := net.Pipe()
 				defer host.Close()
 				defer modem.Close()
-				script := append(append([]struct {
-					expect string
-					reply  []string
-				}{}, okScript...), struct {
-					expect string
-					reply  []string
-				}{"ATD*99***1#\r", []string{"\r\n" + line + "\r\n"}})
+				script := okThenATD([]string{"\r\n" + line + "\r\n"})
 				done := chunkedModem(t, modem, script)
 				_, err := Dial(context.Background(), testPort(t, host), fastCfg())
 				require.NoError(t, wait(t, done))
