@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -114,15 +115,7 @@ func TestFamiliesDial(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := newRig(t, fast(p), greeter)
 				c := cfg()
-				var urcs []string
-				var mu sync.Mutex
-				c.OnEvent = func(e at.Event) {
-					if e.Kind == at.EventURC {
-						mu.Lock()
-						urcs = append(urcs, e.Line)
-						mu.Unlock()
-					}
-				}
+				urcsOf := collectURCs(&c)
 				s, err := r.dial(t, c)
 				require.NoError(t, err)
 				assert.Equal(t, p.Operator, s.Info.Operator)
@@ -134,8 +127,7 @@ func TestFamiliesDial(t *testing.T) {
 				_, err = s.Data().Write([]byte("ping"))
 				require.NoError(t, err)
 				assert.Equal(t, []byte("ping"), readN(t, s.Data(), 4, 2*time.Second))
-				mu.Lock()
-				defer mu.Unlock()
+				urcs := urcsOf()
 				for _, b := range p.Banner {
 					if !strings.HasPrefix(b, "+CPIN") {
 						assert.Contains(t, urcs, b, "banner URCs reach subscribers")
@@ -198,20 +190,11 @@ func TestURCsInsideAnswers(t *testing.T) {
 		p.URCsInAnswers = []string{"+CREG: {stat}", "+CGREG: {stat}", "RING"}
 		r := newRig(t, p, greeter)
 		c := cfg()
-		var mu sync.Mutex
-		var urcs []string
-		c.OnEvent = func(e at.Event) {
-			if e.Kind == at.EventURC {
-				mu.Lock()
-				urcs = append(urcs, e.Line)
-				mu.Unlock()
-			}
-		}
+		urcsOf := collectURCs(&c)
 		s, err := r.dial(t, c)
 		require.NoError(t, err)
 		assert.Equal(t, at.RegHome, s.Info.Registration)
-		mu.Lock()
-		defer mu.Unlock()
+		urcs := urcsOf()
 		assert.Contains(t, urcs, "+CREG: 2", "the searching URC went to subscribers")
 		assert.Contains(t, urcs, "RING")
 	})
@@ -597,4 +580,22 @@ func TestGarbageNeverPanics(t *testing.T) {
 		_, err = r.dial(t, cfg())
 		require.NoError(t, err)
 	})
+}
+
+// collectURCs makes c's observer keep the URCs the dial reports; the func returns them so far.
+func collectURCs(c *at.Config) func() []string {
+	var mu sync.Mutex
+	var urcs []string
+	c.OnEvent = func(e at.Event) {
+		if e.Kind == at.EventURC {
+			mu.Lock()
+			urcs = append(urcs, e.Line)
+			mu.Unlock()
+		}
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(urcs)
+	}
 }
