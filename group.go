@@ -37,13 +37,20 @@ type GroupConfig struct {
 	// Probes check members' data paths beside their link state: a member is unhealthy once its
 	// probe failed Probe.Failures times in a row, healthy again at its next success. A link's
 	// own Config.Probe serves it (its results arrive as EventProbe); a host interface takes one
-	// here, keyed by name. A member without a probe is as healthy as its interface is up.
+	// here (its results are EventProbe too, with the member's name as Ifname), keyed by name (a key that is not an egress member, or is a link, is ErrUsage). A
+	// member without a probe is as healthy as its interface is up (a host interface's kernel
+	// flags, read every 2 s).
 	Probes map[string]Probe
 	// RecoverAfter is how long a member that failed must stay healthy before new connections
 	// move back to it (default 30 s), so that a flapping link does not take traffic back and
-	// forth. A member that never failed is eligible as soon as it is healthy.
+	// forth. A member that never failed is eligible as soon as it is healthy. When no member is
+	// eligible, a healthy one still in its recovery carries new connections (the active one
+	// while it works, else the first): hysteresis chooses between members that work, it never
+	// leaves connections without a route while one works (see package egress).
 	RecoverAfter time.Duration
 	// Registry holds every link's pp<N> and the host interfaces (default netif.DefaultRegistry).
+	// A host member that is not registered is registered by the group (AddHost), so that it can
+	// be the registry's default, and removed again at Close.
 	Registry *netif.Registry
 	// OnEvent receives every link's events (Event.Ifname says whose) and the group's own
 	// (EventRoute), in order per link, never blocking a link (see Config.OnEvent).
@@ -269,13 +276,14 @@ func (g *Group) startLinkLocked(cfg Config) error {
 func (g *Group) waitLink(l *groupLink) {
 	defer g.linkWG.Done()
 	<-l.s.Done()
+	err := l.s.Err() // not under g.mu: the session's lock is never taken inside the group's
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	l.ended, l.up = true, false
 	if l.removed || g.closing {
 		return
 	}
-	g.observeLocked(l.name, false, "ended: "+errText(l.s.Err()))
+	g.observeLocked(l.name, false, "ended: "+errText(err))
 	g.checkDoneLocked()
 }
 
@@ -311,13 +319,11 @@ func (g *Group) linkEvent(l *groupLink, e Event) {
 			return // the AT channel's probe says nothing of the data path
 		}
 		if e.Err == nil {
-			failing := l.failures >= l.probe.Failures
 			l.failures = 0
-			if failing && l.up {
-				g.observeLocked(l.name, true, "probe ok")
-			}
 			return
 		}
+		// The session ends the link at the same count (ErrProbeFailed), and its next up starts
+		// afresh: new connections leave it now, before its teardown is over.
 		l.failures++
 		if l.failures == l.probe.Failures {
 			g.observeLocked(l.name, false, fmt.Sprintf("probe %s %s failed %d times: %v", e.Probe, e.Detail, l.failures, e.Err))

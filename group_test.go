@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -179,11 +180,11 @@ func roundTrip(c net.Conn, n int) error {
 // CARRIER): a route event moves them to pp1, and a connection open on pp0 fails at once with
 // ENETDOWN; pp0 redials, and traffic stays on pp1 until pp0 has been up for RecoverAfter, then
 // comes back with a route event, while a connection opened on pp1 meanwhile keeps working.
-// RecoverAfter is short (1.5 s) but real: the real clock is what is under test (gVisor's stack
+// RecoverAfter is short (2 s) but real: the real clock is what is under test (gVisor's stack
 // does not run under testing/synctest).
 func TestGroupFailoverAndReturn(t *testing.T) {
 	t.Parallel()
-	const recoverAfter = 1500 * time.Millisecond
+	const recoverAfter = 2 * time.Second
 	gr := newGroupRig(t, "pp0", "pp1")
 	g := gr.start(GroupConfig{Links: []Config{gr.link("pp0"), gr.link("pp1")}, RecoverAfter: recoverAfter})
 	assert.Equal(t, []string{"pp0", "pp1"}, g.Links())
@@ -442,4 +443,112 @@ func netifNames(reg *netif.Registry) []string {
 		names = append(names, n.Name())
 	}
 	return names
+}
+
+// TestGroupLinkProbe: a link's own probe is its member probe: when it fails Failures times in a
+// row, new connections leave the link at once (the session then ends the link too).
+func TestGroupLinkProbe(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp0", "pp1")
+	pp0 := gr.link("pp0")
+	// The echo service answers for a while, then the test points the probe's port away... the
+	// carrier has no switch for that: the probe aims at a port nothing listens on, and the first
+	// choice is made on EventUp, before the first probe.
+	pp0.Probe = Probe{Network: "tcp", Addr: net.JoinHostPort(carrier.New(carrier.Config{}).Config().Local.String(), "9"),
+		Interval: 100 * time.Millisecond, Timeout: time.Second, Failures: 3}
+	g := gr.start(GroupConfig{Links: []Config{pp0, gr.link("pp1")}, RecoverAfter: time.Minute})
+	route := gr.wait(30*time.Second, "route away from pp0", func(e Event) bool {
+		return e.Kind == EventRoute && e.From == "pp0"
+	})
+	assert.True(t, strings.HasPrefix(route.Detail, "pp0 probe tcp "+pp0.Probe.Addr+" failed 3 times"), route.Detail)
+	down := gr.waitKind(EventDown, "pp0", 10*time.Second)
+	assert.ErrorIs(t, down.Err, ErrProbeFailed)
+	require.Eventually(t, func() bool { return g.Active() == "pp1" }, 30*time.Second, 10*time.Millisecond)
+	gr.requireWho("pp1")
+}
+
+// TestGroupDoneWhenEveryLinkEnded: links without Persist whose ports do not exist end at once;
+// Done is closed when the last one has, and the group's events name each.
+func TestGroupDoneWhenEveryLinkEnded(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t)
+	dir := t.TempDir()
+	g := gr.start(GroupConfig{Links: []Config{
+		{IfName: "pp0", Port: filepath.Join(dir, "ttyUSB0")},
+		{IfName: "pp1", Port: filepath.Join(dir, "ttyUSB1")},
+	}})
+	select {
+	case <-g.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done not closed after every link ended")
+	}
+	// A session's last event is taken before it is done: the group's Done comes after both.
+	errs := map[string]error{}
+	gr.mu.Lock()
+	for _, e := range gr.seen {
+		if e.Kind == EventError {
+			errs[e.Ifname] = e.Err
+		}
+	}
+	gr.mu.Unlock()
+	for _, name := range []string{"pp0", "pp1"} {
+		assert.ErrorIs(t, errs[name], ErrPort, name)
+		assert.Nil(t, g.Session(name))
+	}
+	assert.Equal(t, []string{"pp0", "pp1"}, g.Links(), "ended links stay listed until removed")
+	assert.Equal(t, "", g.Active())
+	assert.Empty(t, gr.routes(), "no member ever carried traffic")
+	assert.ErrorIs(t, g.Add(context.Background(), Config{IfName: "pp2", Port: filepath.Join(dir, "ttyUSB2")}), os.ErrClosed)
+}
+
+// TestGroupClose: Close hangs every link up in parallel within its deadline: each hang-up takes
+// its escape's guard times (1 s here, on purpose), and the two together take about as long as
+// one. Real time is what is under test.
+func TestGroupClose(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp0", "pp1")
+	slow := func(name string) Config {
+		cfg := gr.link(name)
+		cfg.Hangup.Guard = time.Second
+		return cfg
+	}
+	g := gr.start(GroupConfig{Links: []Config{slow("pp0"), slow("pp1")}})
+	gr.waitRoute("pp0", 30*time.Second)
+	require.Eventually(t, func() bool { return g.Session("pp1") != nil }, 30*time.Second, 10*time.Millisecond, "pp1 up")
+	onPP0 := gr.echoConn()
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := onPP0.Read(make([]byte, 1))
+		readErr <- err
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, g.Close(ctx))
+	took := time.Since(start)
+	t.Logf("Close took %v", took)
+	assert.GreaterOrEqual(t, took, 2*time.Second, "the hang-up's two guard times")
+	// One after the other, the two would take at least four guard times.
+	assert.Less(t, took, 3900*time.Millisecond, "both links hung up at once, not one after the other")
+	for name, r := range gr.rigs {
+		assert.Equal(t, 1, r.modem.Stats().Hangups, "%s hung up", name)
+	}
+	select {
+	case err := <-readErr:
+		// Aborted with the link; whether the error also says ENETDOWN or ENODEV depends on
+		// whether the interface was already removed when the reader woke.
+		assert.ErrorIs(t, err, syscall.ECONNABORTED)
+	default:
+		t.Fatal("a read on a closed link is still blocked after Close")
+	}
+	assert.Empty(t, gr.reg.Netifs())
+	select {
+	case <-g.Done():
+	default:
+		t.Fatal("Done not closed after Close")
+	}
+	require.NoError(t, g.Close(ctx), "closing twice is fine")
+	assert.ErrorIs(t, g.Add(ctx, Config{IfName: "pp2", Port: "/dev/ttyUSB9"}), os.ErrClosed)
+	assert.ErrorIs(t, g.SetEgress(nil, nil, 0), os.ErrClosed)
 }
