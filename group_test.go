@@ -552,3 +552,31 @@ func TestGroupClose(t *testing.T) {
 	assert.ErrorIs(t, g.Add(ctx, Config{IfName: "pp2", Port: "/dev/ttyUSB9"}), os.ErrClosed)
 	assert.ErrorIs(t, g.SetEgress(nil, nil, 0), os.ErrClosed)
 }
+
+// TestGroupLinkPortAppears: the link whose port was absent comes up once the port appears (a
+// stable path, as a by-id one, pointed at the modem's pty), and as a member that never failed,
+// preferred, it takes new connections at once.
+func TestGroupLinkPortAppears(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp1")
+	network := carrier.New(carrier.Config{Pages: map[string][]byte{"/who": []byte("pp0")}})
+	profile := modemsim.EC25()
+	profile.GuardTime = testGuard
+	pty, err := modemsim.ServePTY(context.Background(), modemsim.New(profile, network.DataFunc()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pty.Close() }) // after the group's Close (cleanups run last first)
+
+	pp0 := gr.link("pp1") // the rig's timings
+	pp0.IfName, pp0.Open, pp0.Port = "pp0", nil, filepath.Join(t.TempDir(), "usb-Quectel_EC25-if03-port0")
+	g := gr.start(GroupConfig{Links: []Config{pp0, gr.link("pp1")}, RecoverAfter: time.Minute})
+	gr.waitRoute("pp1", 30*time.Second)
+	gr.requireWho("pp1")
+
+	require.NoError(t, os.Symlink(pty.Path, pp0.Port))
+	gr.waitKind(EventUp, "pp0", 30*time.Second)
+	route := gr.waitRoute("pp0", 5*time.Second)
+	assert.Equal(t, "pp1", route.From)
+	assert.Equal(t, "pp0 up, preferred", route.Detail)
+	assert.Equal(t, "pp0", g.Active())
+	gr.requireWho("pp0")
+}
