@@ -238,6 +238,7 @@ func TestGroupFailoverAndReturn(t *testing.T) {
 	var moves []string
 	for _, e := range gr.routes() {
 		moves = append(moves, e.From+">"+e.Ifname)
+		t.Logf("route %s -> %s: %s", e.From, e.Ifname, e.Detail)
 	}
 	if before == 1 {
 		assert.Equal(t, []string{">pp0", "pp0>pp1", "pp1>pp0"}, moves, "one route event per change, the first choice included")
