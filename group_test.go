@@ -581,3 +581,17 @@ func TestGroupLinkPortAppears(t *testing.T) {
 	assert.Equal(t, "pp0", g.Active())
 	gr.requireWho("pp0")
 }
+
+// TestGroupHostMemberWithoutProbe: a host member without a probe is as healthy as the kernel
+// says its interface is; a single member makes no route events.
+func TestGroupHostMemberWithoutProbe(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t)
+	g := gr.start(GroupConfig{Egress: []string{"lo"}})
+	require.Eventually(t, func() bool { return g.Active() == "lo" }, 5*time.Second, 10*time.Millisecond)
+	require.NotNil(t, gr.reg.Default())
+	assert.Equal(t, "lo", gr.reg.Default().Name())
+	assert.Empty(t, gr.routes(), "no route events with a single member")
+	assert.Empty(t, g.Links())
+	assert.Nil(t, g.Session("lo"), "not a link")
+}
