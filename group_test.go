@@ -44,14 +44,19 @@ type groupRig struct {
 func newGroupRig(t *testing.T, names ...string) *groupRig {
 	gr := &groupRig{t: t, reg: netif.NewRegistry(), rigs: map[string]*rig{}, events: make(chan Event, 4096)}
 	for _, name := range names {
-		r := newRig(t, modemsim.EC25(), serialline.Options{})
-		r.reg = gr.reg
-		pages := maps.Clone(r.network.Config().Pages)
-		pages["/who"] = []byte(name)
-		r.setNetwork(carrier.Config{Pages: pages})
-		gr.rigs[name] = r
+		gr.addRig(name, modemsim.EC25())
 	}
 	return gr
+}
+
+// addRig adds the emulated modem of the link name.
+func (gr *groupRig) addRig(name string, profile modemsim.Profile) {
+	r := newRig(gr.t, profile, serialline.Options{})
+	r.reg = gr.reg
+	pages := maps.Clone(r.network.Config().Pages)
+	pages["/who"] = []byte(name)
+	r.setNetwork(carrier.Config{Pages: pages})
+	gr.rigs[name] = r
 }
 
 // link is the config of the named link: its rig's, persistent, with the name.
@@ -594,4 +599,34 @@ func TestGroupHostMemberWithoutProbe(t *testing.T) {
 	assert.Empty(t, gr.routes(), "no route events with a single member")
 	assert.Empty(t, g.Links())
 	assert.Nil(t, g.Session("lo"), "not a link")
+}
+
+// TestGroupNoFlapping: pp0's calls drop a second after they connect, and it redials at once:
+// healthy again and again, never for RecoverAfter (3 s). After it lost new connections the first
+// time, they never go back to it, however often it comes up. Real time is what is under test.
+func TestGroupNoFlapping(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp1")
+	flappy := modemsim.EC25()
+	flappy.CarrierDropAfter = time.Second
+	gr.addRig("pp0", flappy)
+	g := gr.start(GroupConfig{Links: []Config{gr.link("pp0"), gr.link("pp1")}, RecoverAfter: 3 * time.Second})
+	away := gr.wait(30*time.Second, "route away from pp0", func(e Event) bool {
+		return e.Kind == EventRoute && e.From == "pp0" // to pp1, or to none if pp1 is not up yet
+	})
+	ups := 0
+	gr.wait(30*time.Second, "pp0 up three times more", func(e Event) bool {
+		if e.Kind == EventUp && e.Ifname == "pp0" && e.Time.After(away.Time) {
+			ups++
+		}
+		return ups == 3
+	})
+	assert.Equal(t, "pp1", g.Active())
+	gr.requireWho("pp1")
+	for _, e := range gr.routes() {
+		if e.Time.After(away.Time) && e.Ifname == "pp0" {
+			t.Errorf("traffic went back to pp0: %s -> %s: %s", e.From, e.Ifname, e.Detail)
+		}
+	}
+	assert.GreaterOrEqual(t, gr.rigs["pp0"].modem.Stats().CarrierDrops, 3)
 }
