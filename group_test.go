@@ -611,9 +611,10 @@ func TestGroupNoFlapping(t *testing.T) {
 	flappy.CarrierDropAfter = time.Second
 	gr.addRig("pp0", flappy)
 	g := gr.start(GroupConfig{Links: []Config{gr.link("pp0"), gr.link("pp1")}, RecoverAfter: 3 * time.Second})
-	away := gr.wait(30*time.Second, "route away from pp0", func(e Event) bool {
-		return e.Kind == EventRoute && e.From == "pp0" // to pp1, or to none if pp1 is not up yet
-	})
+	// pp0, preferred and never failed, carried new connections until its first drop; from then
+	// on pp1 takes them (at once, or when it comes up if it was not up yet).
+	gr.waitKind(EventDown, "pp0", 30*time.Second)
+	away := gr.waitRoute("pp1", 30*time.Second)
 	ups := 0
 	gr.wait(30*time.Second, "pp0 up three times more", func(e Event) bool {
 		if e.Kind == EventUp && e.Ifname == "pp0" && e.Time.After(away.Time) {
