@@ -102,7 +102,6 @@ type groupLink struct {
 	name     string
 	s        *Session
 	probe    Probe // its Config.Probe, defaults applied
-	up       bool
 	failures int // consecutive failures of its data-path probe
 	ended    bool
 	removed  bool
@@ -279,7 +278,7 @@ func (g *Group) waitLink(l *groupLink) {
 	err := l.s.Err() // not under g.mu: the session's lock is never taken inside the group's
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	l.ended, l.up = true, false
+	l.ended = true
 	if l.removed || g.closing {
 		return
 	}
@@ -309,10 +308,9 @@ func (g *Group) linkEvent(l *groupLink, e Event) {
 	}
 	switch e.Kind {
 	case EventUp:
-		l.up, l.failures = true, 0
+		l.failures = 0
 		g.observeLocked(l.name, true, "up")
 	case EventDown:
-		l.up = false
 		g.observeLocked(l.name, false, "down: "+errText(e.Err))
 	case EventProbe:
 		if e.Probe != ProbeTCP && e.Probe != ProbeICMP {
