@@ -102,7 +102,7 @@ type groupLink struct {
 	name     string
 	s        *Session
 	probe    Probe // its Config.Probe, defaults applied
-	failures int // consecutive failures of its data-path probe
+	failures int   // consecutive failures of its data-path probe
 	ended    bool
 	removed  bool
 }
