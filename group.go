@@ -49,8 +49,8 @@ type GroupConfig struct {
 	// leaves connections without a route while one works (see package egress).
 	RecoverAfter time.Duration
 	// Registry holds every link's pp<N> and the host interfaces (default netif.DefaultRegistry).
-	// A host member that is not registered is registered by the group (AddHost), so that it can
-	// be the registry's default, and removed again at Close.
+	// A host member that is not registered is registered by the group (AddHost) when it becomes
+	// the active member, so that it can be the registry's default, and removed again at Close.
 	Registry *netif.Registry
 	// OnEvent receives every link's events (Event.Ifname says whose) and the group's own
 	// (EventRoute), in order per link, never blocking a link (see Config.OnEvent).
@@ -379,16 +379,22 @@ func (g *Group) advance() {
 	g.followLocked(c, ok)
 }
 
-// netifLocked returns a member's interface: a link's, or the registered host interface; nil if
-// there is none.
+// netifLocked returns the active member's interface, to be the registry's default: a link's, or
+// the host interface, which is registered (AddHost) if it is not (and removed again at Close);
+// nil if there is none.
 func (g *Group) netifLocked(name string) *netif.Netif {
 	if l := g.linkLocked(name); l != nil {
 		return l.s.Netif()
 	}
-	n, err := g.reg.ByName(name)
+	if n, err := g.reg.ByName(name); err == nil {
+		return n
+	}
+	n, err := g.reg.AddHost(name)
 	if err != nil {
+		g.log.Warn("cannot register the active member's interface", "ifname", name, "err", err)
 		return nil
 	}
+	g.hostsAdded = append(g.hostsAdded, n)
 	return n
 }
 
@@ -493,24 +499,12 @@ func (g *Group) watchHost(ctx context.Context, w *hostWatch) {
 	}
 }
 
-// hostNetif returns the host member's interface, registering it (AddHost) so that it can be the
-// registry's default.
+// hostNetif returns the host member's interface: registered, or the kernel's (not registered
+// here: only the active member needs to be, to be the registry's default).
 func (g *Group) hostNetif(name string) (*netif.Netif, error) {
-	n, err := g.reg.ByName(name)
+	n, err := g.reg.Lookup(name)
 	if err != nil {
-		n, err = g.reg.AddHost(name)
-		switch {
-		case err == nil:
-			g.mu.Lock()
-			g.hostsAdded = append(g.hostsAdded, n)
-			g.mu.Unlock()
-		case errors.Is(err, netif.ErrExists): // registered meanwhile
-			if n, err = g.reg.ByName(name); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, err
-		}
+		return nil, err
 	}
 	if n.Kind() != netif.KindHost {
 		// A link's interface under that name (a link being removed, or one of another user of
