@@ -102,6 +102,9 @@ type Event struct {
 	Probe string
 	// EventRecovery: the step run.
 	Recovery *recovery.Event
+	// EventRoute: the egress member that carried new connections before ("" at the first
+	// choice); Ifname is the one that carries them now.
+	From string
 
 	// Missed is how many events were dropped right before this one because OnEvent fell too
 	// far behind (more than a thousand events); 0 when none were.
