@@ -33,7 +33,8 @@ connections (the SOCKS server, bind's default interface, with --tun the default 
 in file order); a member that failed gets them back only after --recover-after. A "route" event
 says which member carries them and why that changed.
 
-Egress flags on the command line override FILE's [egress] (pppdial up -c FILE --json).
+Egress flags on the command line (or as PPPDIAL_<NAME> in the environment) override FILE's
+[egress] (pppdial up -c FILE --json); a link's settings come from FILE only.
 SIGHUP re-reads FILE: a link whose settings did not change is not touched, a changed one redials,
 a removed one is hung up, a new one dialed, egress changes apply at once; a file with an error
 changes nothing (the error is reported with its line). SIGINT/SIGTERM hang every link up (exit 0).
