@@ -228,3 +228,31 @@ func TestReloadInvalidFile(t *testing.T) {
 	assert.Nil(t, p)
 	assert.Contains(t, err.Error(), path+`:4: link "pp0": key "apn": want a string, not an integer`)
 }
+
+// The README shows testdata/gateway.toml verbatim, and it is a valid file for up: two links and
+// the Wi-Fi in the egress.
+func TestGatewayExample(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/gateway.toml")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "```toml\n"+string(data)+"```\n")
+
+	dir := t.TempDir()
+	for _, name := range []string{"pin.a", "pin.b"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("1234\n"), 0o600))
+	}
+	path := writeConfig(t, dir, strings.ReplaceAll(string(data), "/etc/pppdial/", "%DIR%/"))
+	p, err := planOf(t, upArgsOf(t, "-c", path), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"pp0", "pp1", "wlan0"}, p.members)
+	assert.Equal(t, "wlan0=tcp:192.0.2.1:443", p.egress.egress.probes.String())
+	require.Len(t, p.links, 2)
+	assert.Equal(t, "1234", p.links[1].o.pin)
+	assert.Equal(t, "tcp:192.0.2.1:443", p.links[0].o.probe)
+
+	code, stdout, stderr := runToEnd(t, 30*time.Second, "check", "-c", path)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "valid: 2 link(s)")
+}
