@@ -256,3 +256,22 @@ func TestGatewayExample(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "valid: 2 link(s)")
 }
+
+// The usage text lists up, and up -h describes it; up without -c is a usage error.
+func TestUpUsage(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr strings.Builder
+	assert.Equal(t, exitOK, run(t.Context(), []string{"help"}, &stdout, &stderr))
+	assert.Contains(t, stdout.String(), "pppdial up -c FILE ")
+	stdout.Reset()
+	assert.Equal(t, exitOK, run(t.Context(), []string{"up", "-h"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "Usage: pppdial up -c FILE [egress flags]")
+	assert.Contains(t, stderr.String(), "-recover-after", "the egress flags are up's flags")
+	assert.NotContains(t, stderr.String(), "\n  -apn ", "a link's settings come from the file only")
+	stderr.Reset()
+	assert.Equal(t, exitUsage, run(t.Context(), []string{"up"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "want -c FILE")
+	stderr.Reset()
+	assert.Equal(t, exitUsage, run(t.Context(), []string{"up", "-c", "x.toml", "--apn", "internet"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "flag provided but not defined: -apn")
+}
