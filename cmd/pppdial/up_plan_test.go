@@ -72,12 +72,12 @@ func TestUpPlanResolvesTheFile(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:1080", p.egress.socks.addr)
 	assert.False(t, p.egress.jsonOut)
 
-	p, err = planOf(t, upArgsOf(t, "-c", path, "--json", "--egress", "pp0", "--egress", "pp1",
-		"--egress-probe", "pp1=icmp:192.0.2.7"), nil)
+	p, err = planOf(t, upArgsOf(t, "-c", path, "--json", "--egress", "pp0", "--egress", "eth0,pp1",
+		"--egress-probe", "eth0=icmp:192.0.2.7"), nil)
 	require.NoError(t, err)
 	assert.True(t, p.egress.jsonOut)
-	assert.Equal(t, []string{"pp0", "pp1"}, p.members, "the command line's list replaces the file's")
-	assert.Equal(t, "pp1=icmp:192.0.2.7", p.egress.egress.probes.String())
+	assert.Equal(t, []string{"pp0", "eth0", "pp1"}, p.members, "the command line's list replaces the file's")
+	assert.Equal(t, "eth0=icmp:192.0.2.7", p.egress.egress.probes.String(), "and its probes the file's")
 	assert.Equal(t, time.Minute, p.egress.egress.recoverAfter, "what the command line leaves is the file's")
 
 	// Without --egress the links are the egress, in file order.
@@ -99,18 +99,23 @@ func TestUpPlanRefuses(t *testing.T) {
 		{"[egress]\ntun = true\nsocks = \"127.0.0.1:1080\"\n\n[[link]]\nport = \"/dev/ttyUSB0\"\n",
 			`:5: link #1: --tun and --socks are exclusive`},
 		{"[egress]\negress = [\"pp0\", \"pp3\"]\n\n[[link]]\nport = \"/dev/ttyUSB0\"\n",
-			`--egress pp0,pp3: no [[link]] has ifname pp3`},
+			`:1: [egress]: --egress pp0,pp3: no [[link]] has ifname pp3`},
 		{"[egress]\nready-on = \"later\"\n\n[[link]]\nport = \"/dev/ttyUSB0\"\n",
-			`--ready-on "later": want start or up`},
+			`:1: [egress]: --ready-on "later": want start or up`},
+		{"[egress]\negress-probe = [\"pp0=tcp:192.0.2.1:80\"]\n\n[[link]]\nport = \"/dev/ttyUSB0\"\n",
+			`:1: [egress]: --egress-probe pp0=tcp:192.0.2.1:80: pp0 is a link: its probe is its [[link]]'s probe key`},
+		{"[egress]\negress-probe = [\"wlan0=tcp:192.0.2.1:80\"]\n\n[[link]]\nport = \"/dev/ttyUSB0\"\n",
+			`:1: [egress]: --egress-probe wlan0=tcp:192.0.2.1:80: wlan0 is not in the egress (pp0)`},
 	} {
 		path := writeConfig(t, t.TempDir(), tt.file)
 		_, err := planOf(t, upArgsOf(t, "-c", path), nil)
 		require.Error(t, err, tt.file)
-		want := tt.want
-		if strings.HasPrefix(want, ":") {
-			want = path + want
-		}
-		assert.Contains(t, err.Error(), want)
+		assert.Contains(t, err.Error(), path+tt.want)
+		// pppdial check refuses what up refuses, with the same words.
+		code, stdout, stderr := runToEnd(t, 30*time.Second, "check", "-c", path)
+		assert.Equal(t, exitUsage, code, stderr)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, path+tt.want)
 	}
 }
 
