@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +151,29 @@ func TestRouteEventJSON(t *testing.T) {
 	var j map[string]any
 	require.NoError(t, json.Unmarshal(out.Bytes(), &j))
 	assert.NotContains(t, j, "from")
+}
+
+// With several links (up), each human line names its link, and a signal or probe line is
+// printed when that link's reading changes, whatever the other link reported meanwhile.
+func TestReporterTagsLinks(t *testing.T) {
+	t.Parallel()
+	var errOut bytes.Buffer
+	r := newReporter(io.Discard, &errOut, false)
+	r.tagIfname = true
+	r.event(pppdial.Event{Kind: pppdial.EventDown, Ifname: "pp1", Err: errors.New("link lost")})
+	assert.Equal(t, "pp1: link down: link lost\n", errOut.String())
+
+	errOut.Reset()
+	fail := errors.New("timeout")
+	for _, e := range []pppdial.Event{
+		{Kind: pppdial.EventProbe, Ifname: "pp0", Probe: "tcp"},
+		{Kind: pppdial.EventProbe, Ifname: "pp1", Probe: "tcp", Err: fail},
+		{Kind: pppdial.EventProbe, Ifname: "pp0", Probe: "tcp"},            // no change for pp0
+		{Kind: pppdial.EventProbe, Ifname: "pp1", Probe: "tcp", Err: fail}, // nor for pp1
+		{Kind: pppdial.EventProbe, Ifname: "pp1", Probe: "tcp"},
+	} {
+		r.event(e)
+	}
+	assert.Equal(t, "pp0: probe tcp                    0s  ok\npp1: probe tcp                        failed: timeout\n"+
+		"pp1: probe tcp                    0s  ok\n", errOut.String())
 }

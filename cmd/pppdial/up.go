@@ -376,6 +376,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer socksLn.ln.Close()
 	}
 	rep := newReporter(stdout, stderr, eo.jsonOut)
+	rep.tagIfname = len(plan.links) > 1
 	log := serviceLogger(nil, stderr)
 	if eo.verbose {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
