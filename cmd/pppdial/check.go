@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/pppdial/pppdial/internal/config"
 )
@@ -15,14 +16,16 @@ const checkUsage = `Usage: pppdial check -c FILE
 
 Reads the configuration file that "pppdial up -c FILE" runs and reports every problem with its
 line: an unknown key, a value of the wrong type or that its flag refuses, two links on one port
-or one interface name, a link without a port, a secret file that group or others can read.
+or one interface name, a link without a port, a secret file that group or others can read, flags
+that exclude each other (what "pppdial dial" would refuse), an egress member or probe that does
+not fit the links.
 Nothing is dialed. Exit 0 when the file is valid (warnings, such as a secret written in the
 file, go to stderr), 2 when it is not.
 
 The file is TOML: a [[link]] table per link whose keys are the "pppdial dial" flags, spelled as
 the flags are (lcp-echo-interval = "10s"), and an [egress] table for the flags that serve every
 link (socks, socks-*, tun, defaultroute, resolv-conf, json, v, stats-interval, metrics, control,
-state-dir, ready-on, watchdog-grace). pin and password also take pin-file and password-file: a
+state-dir, ready-on, watchdog-grace, egress, egress-probe, recover-after). pin and password also take pin-file and password-file: a
 file only its owner may read (chmod 600).
 
 Flags:
@@ -36,6 +39,7 @@ var egressFlags = map[string]bool{
 	"json": true, "v": true, "stats-interval": true,
 	"metrics": true, "control": true, "state-dir": true,
 	"ready-on": true, "watchdog-grace": true,
+	"egress": true, "egress-probe": true, "recover-after": true,
 }
 
 func isEgressFlag(name string) bool {
@@ -72,6 +76,19 @@ func configSchema() config.Schema {
 			}
 			return nil
 		},
+		CheckEgress: func(fs *flag.FlagSet) error {
+			o := egressOptions{members: *fs.Lookup("egress").Value.(*egressList),
+				probes: *fs.Lookup("egress-probe").Value.(*egressProbes)}
+			o.recoverAfter, _ = fs.Lookup("recover-after").Value.(flag.Getter).Get().(time.Duration)
+			if err := o.check(); err != nil {
+				key := "egress-probe"
+				if o.recoverAfter <= 0 {
+					key = "recover-after"
+				}
+				return &config.KeyError{Key: key, Err: err}
+			}
+			return nil
+		},
 	}
 }
 
@@ -97,6 +114,12 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stderr, "pppdial check: %v\n", err)
 		}
+		return exitUsage
+	}
+	// What one key cannot show but up would refuse: flags that exclude each other in a link
+	// (with the [egress] ones), an egress member or probe that does not fit the links.
+	if _, err := (upArgs{path: *path}).plan(file, nil); err != nil {
+		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
 	for _, w := range file.Warnings {

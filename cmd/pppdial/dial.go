@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pppdial/pppdial"
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/cmux"
+	"github.com/pppdial/pppdial/control"
 	"github.com/pppdial/pppdial/pcap"
 	"github.com/pppdial/pppdial/ppp"
 	"github.com/pppdial/pppdial/recovery/hw"
@@ -68,6 +70,7 @@ type dialOptions struct {
 	gpioActiveLow, powerSwitch, usbReset            bool
 	escalateAfter                                   int
 	service                                         serviceOptions
+	egress                                          egressOptions
 }
 
 func (o *dialOptions) register(fs flagRegistrar) {
@@ -121,6 +124,8 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.StringVar(&o.modemFamily, "modem-family", "", "the signal poll's vendor commands: sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic (default: from AT+CGMM)")
 	// Issue 12 (a service fleets can run and watch).
 	o.service.register(fs)
+	// Issue 14 (several links in one process): [egress] keys; a lone link is its own egress.
+	o.egress.register(fs)
 }
 
 func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -134,51 +139,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pppdial dial: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
-	if o.port == "" {
-		fmt.Fprintln(stderr, "pppdial dial: --port is required (`pppdial ports` lists the serial ports)")
-		return exitUsage
-	}
-	if o.defaultRoute && !o.tun {
-		fmt.Fprintln(stderr, "pppdial dial: --defaultroute needs --tun (the host kernel must own the link to route through it)")
-		return exitUsage
-	}
-	if o.atPort != "" && o.cmux {
-		fmt.Fprintln(stderr, "pppdial dial: --at-port and --cmux are exclusive: with --cmux, DLC 1 is the AT channel")
-		return exitUsage
-	}
-	if o.modemFamily != "" && !knownFamily(cell.Family(o.modemFamily)) {
-		fmt.Fprintf(stderr, "pppdial dial: --modem-family %q: want one of sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic\n", o.modemFamily)
-		return exitUsage
-	}
-	if !o.persist && (o.resetGPIO != "" || o.powerGPIO != "" || o.usbReset) {
-		fmt.Fprintln(stderr, "pppdial dial: --reset-gpio, --power-gpio and --usb-reset are recovery steps: they need --persist")
-		return exitUsage
-	}
-	if o.escalateAfter < 1 {
-		fmt.Fprintln(stderr, "pppdial dial: --escalate-after: want 1 or more")
-		return exitUsage
-	}
-	if o.probe != "" && o.tun {
-		fmt.Fprintln(stderr, "pppdial dial: --probe needs the userspace stack: it cannot run with --tun (the kernel owns the link)")
-		return exitUsage
-	}
-	if o.tun && o.socks.addr != "" {
-		fmt.Fprintln(stderr, "pppdial dial: --tun and --socks are exclusive: with --tun every program uses the link through the kernel")
-		return exitUsage
-	}
-	if o.ifname != "" && !validIfname(o.ifname) {
-		fmt.Fprintf(stderr, "pppdial dial: --ifname %q: want ppN (pp0, pp1, ...)\n", o.ifname)
-		return exitUsage
-	}
-	if err := o.service.check(); err != nil {
-		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
-		return exitUsage
-	}
-
-	channels, err := parseChannels(o.channels)
-	if err == nil && !o.cmux && (len(channels) > 0 || o.cmuxN1 != cmux.DefaultN1) {
-		err = errors.New("--channel and --cmux-n1 need --cmux (a channel is a 27.010 DLC)")
-	}
+	channels, err := o.check()
 	if err != nil {
 		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
 		return exitUsage
@@ -208,7 +169,12 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stopCause := context.WithCancelCause(ctx)
 	defer stopCause(nil)
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
-	svc, svcWait, err := startService(svcCtx, &o, rep, serviceLogger(cfg.Logger, stderr), stopCause)
+	ifname := o.ifname
+	if ifname == "" {
+		// The interface registry is this process's: its first link is pp0.
+		ifname = "pp0"
+	}
+	svc, svcWait, err := startService(svcCtx, o.service, control.DefaultPath(ifname), ifname, rep, serviceLogger(cfg.Logger, stderr))
 	if err != nil {
 		stopSvc()
 		rep.failure(err)
@@ -218,7 +184,16 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stopSvc()
 		svcWait()
 	}()
-	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf, svc: svc}
+	svc.mu.Lock()
+	svc.single = true // every event is the one link's, before Dial has named its interface
+	svc.mu.Unlock()
+	link, err := svc.addLink(o.linkOptions(ifname, func(err error) { stopCause(err) }))
+	if err != nil {
+		stopSvc()
+		rep.failure(err)
+		return exitCode(err)
+	}
+	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf, svc: svc, single: true}
 	cfg.OnEvent = obs.event
 	var tunLink *tunAttachment
 	if o.tun {
@@ -231,7 +206,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer tunLink.Close()
 		cfg.Attach = tunLink.Attach
-		obs.tun = tunLink
+		obs.setTun(ifname, tunLink)
 	}
 
 	sess, err := pppdial.Dial(ctx, cfg)
@@ -244,12 +219,12 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.failure(err)
 		return exitCode(err)
 	}
-	svc.attach(sess)
-	ifname := sess.Netif().Name()
+	link.attach(sess)
+	ifname = sess.Netif().Name()
 
 	var socksSrv *socks.Server
 	if socksLn != nil {
-		socksSrv, err = socksLn.start(&o.socks, sess, cfg.Registry, cfg.Logger)
+		socksSrv, err = socksLn.start(&o.socks, sessionDialer(sess, cfg.Registry), cfg.Logger)
 		if err != nil {
 			rep.failure(fmt.Errorf("%w: --socks: %w", pppdial.ErrUsage, err))
 			closeSession(sess, rep)
@@ -302,31 +277,152 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// dialObserver is the command's one observer of the session's events: it does what the host
-// needs first (the TUN device, resolv.conf), so that whoever acts on an event (a script, a
-// service's ExecStartPost) finds it done, then reports the event.
+// check reports a usage error in the flags of one link (dial, or a [[link]] of up with the
+// [egress] flags), and returns the parsed --channel.
+func (o *dialOptions) check() ([]channelSpec, error) {
+	switch {
+	case o.port == "":
+		return nil, errors.New("--port is required (`pppdial ports` lists the serial ports)")
+	case o.defaultRoute && !o.tun:
+		return nil, errors.New("--defaultroute needs --tun (the host kernel must own the link to route through it)")
+	case o.atPort != "" && o.cmux:
+		return nil, errors.New("--at-port and --cmux are exclusive: with --cmux, DLC 1 is the AT channel")
+	case o.modemFamily != "" && !knownFamily(cell.Family(o.modemFamily)):
+		return nil, fmt.Errorf("--modem-family %q: want one of sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic", o.modemFamily)
+	case !o.persist && (o.resetGPIO != "" || o.powerGPIO != "" || o.usbReset):
+		return nil, errors.New("--reset-gpio, --power-gpio and --usb-reset are recovery steps: they need --persist")
+	case o.escalateAfter < 1:
+		return nil, errors.New("--escalate-after: want 1 or more")
+	case o.probe != "" && o.tun:
+		return nil, errors.New("--probe needs the userspace stack: it cannot run with --tun (the kernel owns the link)")
+	case o.tun && o.socks.addr != "":
+		return nil, errors.New("--tun and --socks are exclusive: with --tun every program uses the link through the kernel")
+	case o.ifname != "" && !validIfname(o.ifname):
+		return nil, fmt.Errorf("--ifname %q: want ppN (pp0, pp1, ...)", o.ifname)
+	}
+	if err := o.service.check(); err != nil {
+		return nil, err
+	}
+	if err := o.egress.check(); err != nil {
+		return nil, err
+	}
+	channels, err := parseChannels(o.channels)
+	if err == nil && !o.cmux && (len(channels) > 0 || o.cmuxN1 != cmux.DefaultN1) {
+		err = errors.New("--channel and --cmux-n1 need --cmux (a channel is a 27.010 DLC)")
+	}
+	return channels, err
+}
+
+// linkOptions is what the service needs of the link these flags describe.
+func (o *dialOptions) linkOptions(ifname string, stop func(error)) linkOptions {
+	return linkOptions{ifname: ifname, port: o.port, cmux: o.cmux, regWait: o.registerTimeout,
+		stateDir: o.stateDir, usage: o.service, stop: stop}
+}
+
+// dialObserver is the commands' one observer of the sessions' events (dial's one session, up's
+// group): it does what the host needs first (the TUN devices, resolv.conf, the default route),
+// so that whoever acts on an event (a script, a service's ExecStartPost) finds it done, then
+// reports the event.
 type dialObserver struct {
 	rep        *reporter
-	resolvConf string         // --resolv-conf; empty: none
-	tun        *tunAttachment // --tun; nil: none
-	svc        *service       // systemd, metrics, control socket, usage
+	resolvConf string   // --resolv-conf; empty: none
+	svc        *service // systemd, metrics, control socket, usage
+
+	mu sync.Mutex
+	// tuns are the links' TUN devices (--tun) by interface name; with single, the one device
+	// takes every event whatever its Ifname.
+	tuns   map[string]*tunAttachment
+	single bool
+	// active is the egress member carrying new connections: resolv.conf holds its DNS servers
+	// and its TUN device the default route. A lone link is always active.
+	active string
+	// lastErr is the last link failure seen: up's exit code once every link has ended.
+	lastErr error
+}
+
+// setTun makes t the TUN device of ifname (nil: none).
+func (d *dialObserver) setTun(ifname string, t *tunAttachment) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tuns == nil {
+		d.tuns = map[string]*tunAttachment{}
+	}
+	if t == nil {
+		delete(d.tuns, ifname)
+		return
+	}
+	d.tuns[ifname] = t
+}
+
+func (d *dialObserver) tun(ifname string) *tunAttachment {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.single {
+		for _, t := range d.tuns {
+			return t
+		}
+	}
+	return d.tuns[ifname]
+}
+
+// isActive reports whether ifname carries new connections.
+func (d *dialObserver) isActive(ifname string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.single || (ifname != "" && ifname == d.active)
+}
+
+// setActive moves what follows the active member (the default route through a TUN device and
+// resolv.conf) to ifname ("" when no member is healthy).
+func (d *dialObserver) setActive(ifname string) {
+	d.mu.Lock()
+	prev := d.active
+	d.active = ifname
+	from, to := d.tuns[prev], d.tuns[ifname]
+	d.mu.Unlock()
+	if prev == ifname {
+		return
+	}
+	if from != nil {
+		from.setDefault(false)
+	}
+	if to != nil {
+		to.setDefault(true)
+	}
+	if d.resolvConf != "" && ifname != "" {
+		if st, up := d.svc.statusOf(ifname); up {
+			writeResolvConf(d.rep, d.resolvConf, st)
+		}
+	}
 }
 
 func (d *dialObserver) event(e pppdial.Event) {
-	if d.tun != nil {
-		// The kernel interface is addressed and routed before `up` is reported.
-		d.tun.Event(e)
+	if e.Kind == pppdial.EventRoute {
+		d.setActive(e.Ifname)
+		d.svc.event(e)
+		d.rep.event(e)
+		return
 	}
-	if e.Kind == pppdial.EventUp && d.resolvConf != "" {
+	tun := d.tun(e.Ifname)
+	if tun != nil {
+		// The kernel interface is addressed and routed before `up` is reported.
+		tun.Event(e)
+	}
+	if e.Kind == pppdial.EventUp && d.resolvConf != "" && d.isActive(e.Ifname) {
 		// Every up, not only the first: a redial may bring other DNS servers.
 		writeResolvConf(d.rep, d.resolvConf, e.Status)
+	}
+	if (e.Kind == pppdial.EventError || e.Kind == pppdial.EventDown) && e.Err != nil {
+		d.mu.Lock()
+		d.lastErr = e.Err
+		d.mu.Unlock()
 	}
 	// After the host's work, before the report: READY=1 means the link is usable, and the
 	// status socket answers "up" by the time a script reads the up event.
 	d.svc.event(e)
-	if d.tun != nil && e.Kind == pppdial.EventIPv6Up {
+	if tun != nil && e.Kind == pppdial.EventIPv6Up {
 		// Reported once the kernel has formed its global address, as without --tun.
-		d.tun.ipv6Up(e, d.rep.event)
+		tun.ipv6Up(e, d.rep.event)
 		return
 	}
 	d.rep.event(e)
