@@ -42,6 +42,7 @@ type Collector struct {
 
 	mu    sync.Mutex
 	links map[string]*Link
+	socks func() SOCKSCounters // SetSOCKS; nil: no SOCKS server
 }
 
 // New returns a Collector without links.
@@ -107,6 +108,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs {
 		ch <- d
 	}
+	for _, d := range socksDescs {
+		ch <- d
+	}
 }
 
 // Collect sends the current value of every series: the pushed state as it is, and the counters
@@ -118,8 +122,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for i, name := range links {
 		ls[i] = c.links[name]
 	}
+	socks := c.socks
 	c.mu.Unlock()
 
+	if socks != nil {
+		collectSOCKS(ch, socks())
+	}
 	seen := map[string]bool{} // ICCIDs whose usage was sent: links sharing a meter send it once
 	for _, l := range ls {
 		l.collect(ch, seen)

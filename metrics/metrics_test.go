@@ -284,6 +284,7 @@ func TestLint(t *testing.T) {
 	c := New(Options{})
 	busyLink(c).SetUsage(fixedUsage{})
 	c.Link("pp1")
+	c.SetSOCKS(func() SOCKSCounters { return SOCKSCounters{Conns: 1, RefusedConns: 2} })
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
 	problems, err := testutil.GatherAndLint(reg)
@@ -399,4 +400,30 @@ func gatherValue(t *testing.T, c prometheus.Collector, name string, pairs ...str
 	found := gatherValues(t, c, name, pairs...)
 	require.Len(t, found, 1, "series of %s with %v", name, pairs)
 	return found[0]
+}
+
+// The SOCKS egress's figures: absent without a server, then read at every scrape, by reason.
+func TestSOCKS(t *testing.T) {
+	c := New(Options{})
+	assert.Zero(t, testutil.CollectAndCount(c, "pppdial_socks_connections"), "no SOCKS server: no series")
+	var mu sync.Mutex
+	st := SOCKSCounters{Conns: 3, Associations: 1, RefusedConns: 7, RefusedAuth: 2, DroppedForeignSource: 5, DialFailures: 4}
+	c.SetSOCKS(func() SOCKSCounters {
+		mu.Lock()
+		defer mu.Unlock()
+		return st
+	})
+	assert.Equal(t, 3.0, gatherValue(t, c, "pppdial_socks_connections"))
+	assert.Equal(t, 1.0, gatherValue(t, c, "pppdial_socks_udp_associations"))
+	assert.Equal(t, 7.0, gatherValue(t, c, "pppdial_socks_refused_total", "reason", "max_conns"))
+	assert.Equal(t, 2.0, gatherValue(t, c, "pppdial_socks_refused_total", "reason", "auth"))
+	assert.Equal(t, 0.0, gatherValue(t, c, "pppdial_socks_refused_total", "reason", "max_udp"))
+	assert.Equal(t, 5.0, gatherValue(t, c, "pppdial_socks_dropped_datagrams_total", "reason", "foreign_source"))
+	assert.Equal(t, 4.0, gatherValue(t, c, "pppdial_socks_dial_failures_total"))
+	mu.Lock()
+	st.DroppedForeignSource = 9
+	mu.Unlock()
+	assert.Equal(t, 9.0, gatherValue(t, c, "pppdial_socks_dropped_datagrams_total", "reason", "foreign_source"), "read at the scrape")
+	c.SetSOCKS(nil)
+	assert.Zero(t, testutil.CollectAndCount(c, "pppdial_socks_refused_total"))
 }
