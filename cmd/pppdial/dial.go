@@ -231,6 +231,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		defer stopSOCKS(socksSrv)
+		svc.watchSOCKS(socksSrv)
 		addr := socksLn.ln.Addr().String()
 		rep.line("%-22s %8s  %s (connections leave over %s; %s)", "SOCKS5 on", "", addr, ifname, socksLn.describe())
 		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "socks", Ifname: ifname, Addr: addr, Mode: socksLn.mode})

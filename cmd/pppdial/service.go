@@ -21,6 +21,7 @@ import (
 	"github.com/pppdial/pppdial/metrics"
 	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/ppp"
+	"github.com/pppdial/pppdial/socks"
 	"github.com/pppdial/pppdial/usage"
 )
 
@@ -849,4 +850,23 @@ func (l *linkService) controlAT(ctx context.Context, cmd string) ([]string, erro
 		timeout = min(timeout, time.Until(dl))
 	}
 	return sess.Exec(ctx, cmd, timeout)
+}
+
+// watchSOCKS exports the SOCKS server's figures (refused clients, dropped datagrams) with
+// --metrics; without it there is nothing to do.
+func (s *service) watchSOCKS(srv *socks.Server) {
+	if s.coll == nil || srv == nil {
+		return
+	}
+	s.coll.SetSOCKS(func() metrics.SOCKSCounters {
+		st := srv.Stats()
+		return metrics.SOCKSCounters{
+			Conns: st.Conns, Associations: st.Associations,
+			RefusedConns: st.RefusedConns, RefusedAssociations: st.RefusedAssociations,
+			RefusedAuth: st.RefusedAuth, HandshakeTimeouts: st.HandshakeTimeouts,
+			DialFailures: st.DialFailures, IdleAssociations: st.IdleAssociations,
+			DroppedForeignSource: st.Dropped.ForeignSource, DroppedFragmented: st.Dropped.Fragmented,
+			DroppedMalformed: st.Dropped.Malformed, DroppedUnreachable: st.Dropped.Unreachable,
+		}
+	})
 }

@@ -22,15 +22,17 @@ const testSOCKSPassword = "Tr0ub4dor&3-socks"
 
 // TestSOCKSAuth: with --socks-user (password from the environment) clients without the
 // password are refused as RFC 1928/1929 say, the right one reaches the link with CONNECT and
-// UDP ASSOCIATE, and the password appears nowhere: not on stdout, not in the -v debug log on
-// stderr, not in the process's command line.
+// UDP ASSOCIATE, the refusals are counted in the metrics, and the password appears nowhere: not
+// on stdout, not in the -v debug log on stderr, not in the process's command line.
 func TestSOCKSAuth(t *testing.T) {
 	t.Parallel()
 	network := carrier.New(carrier.Config{})
 	path := modemPTY(t, modemsim.EC25(), network.DataFunc())
 	p := startEnv(t, []string{socksPasswordEnv + "=" + testSOCKSPassword}, nil,
-		"dial", "--port", path, "--json", "-v", "--guard", "100ms", "--socks", "127.0.0.1:0", "--socks-user", "alice")
+		"dial", "--port", path, "--json", "-v", "--guard", "100ms", "--socks", "127.0.0.1:0", "--socks-user", "alice",
+		"--metrics", "127.0.0.1:0", "--control", "none")
 	var stdout strings.Builder
+	metricsAddr := p.waitEvent("metrics", 30*time.Second)["addr"].(string)
 	_, ev := p.upAndSOCKS(30 * time.Second)
 	fmt.Fprint(&stdout, ev)
 	assert.Equal(t, "auth", ev["mode"])
@@ -65,6 +67,9 @@ func TestSOCKSAuth(t *testing.T) {
 		assert.Equal(t, "auth", refused.Stage)
 		assert.Equal(t, byte(1), refused.Code, "RFC 1929: failure")
 	}
+	page := scrape(t, metricsAddr)
+	assert.Equal(t, 4.0, metricValue(page, `pppdial_socks_refused_total{reason="auth"}`), "no method and wrong password, CONNECT and ASSOCIATE")
+	assert.Equal(t, 0.0, metricValue(page, `pppdial_socks_refused_total{reason="max_conns"}`))
 	right := socksclient.Auth{User: "alice", Password: testSOCKSPassword}
 	assert.Equal(t, carrier.DefaultPage, socksGet(t, proxy, right, "http://"+carrier.DefaultHost+"/"))
 	dnsThroughRelay(t, proxy, right)

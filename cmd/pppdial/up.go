@@ -434,6 +434,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		defer stopSOCKS(socksSrv)
+		svc.watchSOCKS(socksSrv)
 		addr := socksLn.ln.Addr().String()
 		rep.line("%-22s %8s  %s (connections leave over the first healthy of %s; %s)", "SOCKS5 on", "", addr,
 			strings.Join(plan.members, ","), socksLn.describe())
