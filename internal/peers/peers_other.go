@@ -127,3 +127,17 @@ func (vm *VM) BigSHA256() (string, error) { return "", errors.New("peers: no VM 
 
 // PPPDVMScript fails with ErrPeerMissing.
 func PPPDVMScript() (string, error) { return "", errNotLinux }
+
+// PPPDVMs skips t (fails it under PPP_INTEROP=1): the VM runs on Linux only.
+func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
+	t.Helper()
+	Interop(t, "pppd-vm: %v", errNotLinux)
+	return nil
+}
+
+// Restart skips t (fails it under PPP_INTEROP=1): the VM runs on Linux only.
+func Restart(t testing.TB, vm *VM) *VM {
+	t.Helper()
+	Interop(t, "pppd-vm: %v", errNotLinux)
+	return nil
+}

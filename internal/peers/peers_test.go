@@ -241,3 +241,34 @@ func TestInteropRule(t *testing.T) {
 	f = runTB(func(tb testing.TB) { peers.Tool(tb, "tshark") })
 	assert.Regexp(t, regexp.MustCompile(`tshark not in PATH`), f.fatal)
 }
+
+// TestPPPDVMsAndRestart: two VMs boot at once, each with its own options and pty; Restart
+// stops one and boots its replacement on a new pty, with the same options, while the other
+// runs on.
+func TestPPPDVMsAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots three VMs")
+	}
+	vms := peers.PPPDVMs(t, nil, []string{"10.0.0.1:10.0.0.3"})
+	require.Len(t, vms, 2)
+	a, b := vms[0], vms[1]
+	assert.NotEqual(t, a.PTY, b.PTY)
+	assert.Contains(t, b.ConsoleLog(), "PPPD-START 10.0.0.1:10.0.0.3")
+	lcpAnswered := func(vm *peers.VM) {
+		t.Helper()
+		_, err := vm.Port.Write(encodeFrame(0xc021, lcpConfReq(1, magicOpt...)))
+		require.NoError(t, err)
+		stream := readUntil(vm.Port, 10*time.Second, func(b []byte) bool { return hasLCP(b, 2, 1) })
+		assert.True(t, hasLCP(stream, 2, 1), "%s: no LCP Configure-Ack id 1 in % x", vm.PTY, stream)
+	}
+	lcpAnswered(a)
+	lcpAnswered(b)
+
+	a2 := peers.Restart(t, a)
+	assert.Equal(t, a.Options, a2.Options)
+	assert.NotEqual(t, a.PID, a2.PID)
+	_, err := a.Port.Write([]byte{0x7e})
+	assert.ErrorIs(t, err, os.ErrClosed, "the old VM's port is closed")
+	lcpAnswered(a2)
+	lcpAnswered(b)
+}

@@ -91,30 +91,87 @@ type VM struct {
 // At most PPPDIAL_MAX_VMS (default 2) VMs run at once on the machine; PPPDVM waits for a slot.
 func PPPDVM(t testing.TB, opts ...string) *VM {
 	t.Helper()
+	return PPPDVMs(t, opts)[0]
+}
+
+// PPPDVMs boots one VM per options list, all at once (two modems for the two links of one
+// process boot in the time of one on an idle machine), and returns them in the order given.
+// Each is as PPPDVM's: stopped in t.Cleanup, its log kept if the test failed. If one does not
+// start, those that did are stopped and t fails (or skips, by the Interop rule). Asking for more
+// VMs than PPPDIAL_MAX_VMS allows at once is skipped the same way: they could never all run.
+func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
+	t.Helper()
+	if n := maxVMs(); len(opts) > n {
+		Interop(t, "pppd-vm: %d VMs at once, but %s allows %d", len(opts), EnvMaxVMs, n)
+	}
 	timeout := vmStartTimeout
 	if !imageBuilt(vmHome()) {
 		timeout = vmBuildTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), vmSlotTimeout+timeout)
 	defer cancel()
-	begin := time.Now()
-	vm, stop, err := startPPPDVM(ctx, timeout, opts...)
-	if err != nil {
-		startFailed(t, "pppd-vm", err)
+	type started struct {
+		vm   *VM
+		stop func() error
+		err  error
+		took time.Duration
 	}
-	t.Logf("pppd-vm %v: pty %s, run dir %s; waited %v for a slot, booted in %v",
-		opts, vm.PTY, vm.Dir, vm.slotWait.Round(time.Millisecond), (time.Since(begin) - vm.slotWait).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("stop pppd-vm: %v", err)
+	res := make([]started, len(opts))
+	var wg sync.WaitGroup
+	for i, o := range opts {
+		wg.Go(func() {
+			begin := time.Now()
+			vm, stop, err := startPPPDVM(ctx, timeout, o...)
+			res[i] = started{vm, stop, err, time.Since(begin)}
+		})
+	}
+	wg.Wait()
+	var errs []error
+	for _, r := range res {
+		if r.err != nil {
+			errs = append(errs, r.err)
 		}
-		if t.Failed() {
-			t.Logf("pppd-vm %v kept in %s; console.log tail:\n%s", vm.Options, vm.Dir, tail(vm.ConsoleLog(), 60))
-			return
+	}
+	if len(errs) > 0 {
+		for _, r := range res {
+			if r.err == nil {
+				_ = r.stop()
+				_ = os.RemoveAll(r.vm.Dir)
+			}
 		}
-		_ = os.RemoveAll(vm.Dir)
-	})
-	return vm
+		startFailed(t, "pppd-vm", errors.Join(errs...))
+	}
+	vms := make([]*VM, len(res))
+	for i, r := range res {
+		vm, stop := r.vm, r.stop
+		vms[i] = vm
+		t.Logf("pppd-vm %v: pty %s, run dir %s; waited %v for a slot, booted in %v",
+			vm.Options, vm.PTY, vm.Dir, vm.slotWait.Round(time.Millisecond), (r.took - vm.slotWait).Round(time.Millisecond))
+		t.Cleanup(func() {
+			if err := stop(); err != nil {
+				t.Errorf("stop pppd-vm: %v", err)
+			}
+			if t.Failed() {
+				t.Logf("pppd-vm %v kept in %s; console.log tail:\n%s", vm.Options, vm.Dir, tail(vm.ConsoleLog(), 60))
+				return
+			}
+			_ = os.RemoveAll(vm.Dir)
+		})
+	}
+	return vms
+}
+
+// Restart stops vm, if it still runs, and boots a VM with the same options in its place (see
+// PPPDVM), as a modem unplugged and plugged in again: the new one has a new PTY, often under
+// another name (a ByID link stands for it, as /dev/serial/by-id does for a modem's new
+// ttyUSBn), a fresh console log and the same services. The old VM's run directory is kept or
+// removed by its own cleanup.
+func Restart(t testing.TB, vm *VM) *VM {
+	t.Helper()
+	if err := vm.Stop(); err != nil {
+		t.Fatalf("stop pppd-vm: %v", err)
+	}
+	return PPPDVM(t, vm.Options...)
 }
 
 // StartPPPDVM boots a pppd VM (see PPPDVM) without a testing.TB, for a CLI test or a bridge that
@@ -379,10 +436,7 @@ func newToken() (string, error) {
 // $home/slot.N.lock, held until the returned file is closed. The VMs are emulated (TCG) and
 // the machine has few cores: more VMs at once only make every one of them time out.
 func acquireSlot(ctx context.Context, home string) (*os.File, error) {
-	n := 2
-	if v, err := strconv.Atoi(os.Getenv(EnvMaxVMs)); err == nil && v > 0 {
-		n = v
-	}
+	n := maxVMs()
 	for {
 		for i := range n {
 			f, err := os.OpenFile(filepath.Join(home, fmt.Sprintf("slot.%d.lock", i)), os.O_RDWR|os.O_CREATE, 0o644)
@@ -402,6 +456,14 @@ func acquireSlot(ctx context.Context, home string) (*os.File, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// maxVMs is how many VMs may run at once on the machine: PPPDIAL_MAX_VMS, default 2.
+func maxVMs() int {
+	if v, err := strconv.Atoi(os.Getenv(EnvMaxVMs)); err == nil && v > 0 {
+		return v
+	}
+	return 2
 }
 
 // alive reports whether pid is a live process carrying our token in its environment (so a

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pppdial/pppdial/internal/peers"
+	"github.com/pppdial/pppdial/modemsim"
+	"github.com/pppdial/pppdial/modemsim/carrier"
+)
+
+// shortDir is a temporary directory with a short path, for unix sockets (sun_path holds 108
+// bytes; t.TempDir's can be longer).
+func shortDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "up")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// TestUpLinkAbsentAtStart: a link whose modem is not there when `pppdial up` starts (its by-id
+// name points nowhere yet; persist) does not keep the other link from coming up and carrying
+// connections; it keeps trying, and comes up once its modem appears.
+func TestUpLinkAbsentAtStart(t *testing.T) {
+	t.Parallel()
+	netA := carrier.New(carrier.Config{})
+	netB := carrier.New(carrier.Config{Local: netip.MustParseAddr("10.64.65.1"), Peer: netip.MustParseAddr("10.64.65.2")})
+	pp1 := modemPTY(t, modemsim.EC25(), netB.DataFunc())
+	byID := peers.NewByID(t, "usb-Quectel_EC25-if02-port0")
+	conf := writeConfig(t, t.TempDir(), fmt.Sprintf(`[egress]
+socks = "127.0.0.1:0"
+control = %q
+egress = ["pp0", "pp1"]
+
+[[link]]
+ifname = "pp0"
+port = %q
+persist = true
+holdoff = "200ms"
+max-backoff = "500ms"
+guard = "100ms"
+
+[[link]]
+ifname = "pp1"
+port = %q
+guard = "100ms"
+`, filepath.Join(shortDir(t), "pppdial.sock"), byID.Path, pp1))
+
+	p := start(t, nil, "up", "-c", conf, "--json")
+	ev := newEventLog(p)
+	up1 := ev.wait(t, 0, 30*time.Second, "pp1 up", is("up", "pp1"))
+	assert.Equal(t, "10.64.65.2", ev.all[up1]["local"])
+	assert.Empty(t, ev.since(0, is("up", "pp0")), "pp0 has no modem")
+	// pp0 keeps trying: its failed attempts name the port it could not open.
+	failed := ev.wait(t, 0, 10*time.Second, "a failed attempt of pp0", func(e map[string]any) bool {
+		return is("error", "pp0")(e) && strings.Contains(fmt.Sprint(e["error"]), byID.Path)
+	})
+	t.Logf("pp0: %v", ev.all[failed])
+	r := ev.wait(t, 0, 10*time.Second, "a route event to pp1", is("route", "pp1"))
+	assert.Empty(t, ev.all[r]["from"], "the first choice: pp1, the only member up: %v", ev.all[r])
+	i := ev.wait(t, 0, 10*time.Second, "the socks event", is("socks", "*"))
+	proxy, _ := ev.all[i]["addr"].(string)
+	require.NotEmpty(t, proxy)
+	body, bound, err := fetchVia(t.Context(), proxy, carrier.DefaultHost, "/")
+	require.NoError(t, err)
+	assert.Equal(t, string(carrier.DefaultPage), string(body))
+	assert.Equal(t, "10.64.65.2", bound.String(), "over pp1")
+
+	// The modem is plugged in: pp0 comes up on its next attempt.
+	require.NoError(t, byID.Point(modemPTY(t, modemsim.EC25(), netA.DataFunc())))
+	up0 := ev.wait(t, up1, 30*time.Second, "pp0 up once its modem is there", is("up", "pp0"))
+	assert.Equal(t, "10.64.64.2", ev.all[up0]["local"])
+	assert.Empty(t, ev.since(0, is("down", "pp1")), "pp1 stayed up throughout")
+	stopAndCheckQuick(t, p)
+}
+
+// TestUpRefusesABadFile: `pppdial up` checks the file as `pppdial check` does, before anything is
+// dialed: exit 2 with FILE:LINE and the reason, and the modem of the valid link is never spoken
+// to.
+func TestUpRefusesABadFile(t *testing.T) {
+	t.Parallel()
+	modem := modemsim.New(modemsim.EC25(), nil)
+	pty, err := modemsim.ServePTY(t.Context(), modem)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pty.Close() })
+	for _, tt := range []struct {
+		name, file string
+		line       int
+		reason     string
+	}{
+		{"unknown key", "[[link]]\nport = %q\nspeed = 9600\n", 3, `link #1: key "speed": unknown key`},
+		{"duplicate port", "[[link]]\nifname = \"pp0\"\nport = %q\n\n[[link]]\nifname = \"pp1\"\nport = %q\n", 7,
+			`link "pp1": key "port": %q is also the port of the link at line 3: one modem port serves one link`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []any{pty.Path, pty.Path}[:strings.Count(tt.file, "%q")]
+			path := writeConfig(t, t.TempDir(), fmt.Sprintf(tt.file, args...))
+			code, stdout, stderr := runToEnd(t, 30*time.Second, "up", "-c", path, "--json")
+			assert.Equal(t, exitUsage, code, stderr)
+			assert.Empty(t, stdout, "nothing was started")
+			reason := tt.reason
+			if strings.Contains(reason, "%q") {
+				reason = fmt.Sprintf(reason, pty.Path)
+			}
+			assert.Contains(t, stderr, fmt.Sprintf("%s:%d: %s", path, tt.line, reason))
+		})
+	}
+	assert.Zero(t, modem.Stats().Commands, "no AT command reached the modem")
+}
+
+// TestUpReloadInvalidFile: SIGHUP with a broken file reports it (FILE:LINE and the reason) and
+// changes nothing: the link stays up and keeps carrying connections.
+func TestUpReloadInvalidFile(t *testing.T) {
+	t.Parallel()
+	network := carrier.New(carrier.Config{})
+	port := modemPTY(t, modemsim.EC25(), network.DataFunc())
+	text := fmt.Sprintf("[egress]\nsocks = \"127.0.0.1:0\"\ncontrol = %q\n\n[[link]]\nifname = \"pp0\"\nport = %q\nguard = \"100ms\"\n",
+		filepath.Join(shortDir(t), "pppdial.sock"), port)
+	conf := writeConfig(t, t.TempDir(), text)
+	p := start(t, nil, "up", "-c", conf, "--json")
+	ev := newEventLog(p)
+	ev.wait(t, 0, 30*time.Second, "pp0 up", is("up", "pp0"))
+	i := ev.wait(t, 0, 10*time.Second, "the socks event", is("socks", "*"))
+	proxy, _ := ev.all[i]["addr"].(string)
+
+	mark := ev.drain()
+	require.NoError(t, os.WriteFile(conf, []byte(text+"speed = 9600\n"), 0o644))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	want := conf + `:9: link "pp0": key "speed": unknown key`
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderr.String(), want) && len(ev.since(mark, func(e map[string]any) bool {
+		return strings.Contains(fmt.Sprint(e["error"]), want)
+	})) == 0 {
+		require.True(t, time.Now().Before(deadline), "no %q on stderr or in an event; stderr:\n%s\nevents:\n%s", want, p.stderr.String(), ev.dump(mark))
+		time.Sleep(100 * time.Millisecond) // real time: the process's output
+		ev.drain()
+	}
+	body, bound, err := fetchVia(t.Context(), proxy, carrier.DefaultHost, "/")
+	require.NoError(t, err, "the link still carries connections")
+	assert.Equal(t, string(carrier.DefaultPage), string(body))
+	assert.Equal(t, "10.64.64.2", bound.String())
+	ev.drain()
+	assert.Empty(t, ev.since(mark, is("down", "*")), "nothing was hung up: %s", ev.dump(mark))
+	assert.Empty(t, ev.since(mark, is("redial", "*")))
+	stopAndCheckQuick(t, p)
+}
