@@ -154,6 +154,9 @@ func TestCLIInteropGroup(t *testing.T) {
 
 	ok = t.Run("VM A stopped: new connections move to pp1", func(t *testing.T) {
 		mark := ev.drain()
+		// Unplugged: the by-id name goes first (as udev removes it), so that pp0's redials cannot
+		// open whatever takes over the old pty's number; pp0 still holds the port open.
+		require.NoError(t, byID.Remove())
 		stopped := time.Now()
 		require.NoError(t, vmA.Stop())
 		r := ev.wait(t, mark, detection, "a route event to pp1", is("route", "pp1"))

@@ -154,3 +154,79 @@ func TestUpReloadInvalidFile(t *testing.T) {
 	assert.Empty(t, ev.since(mark, is("redial", "*")))
 	stopAndCheckQuick(t, p)
 }
+
+// simModem serves an emulated modem on a pty and returns the modem (for its commands) and path.
+func simModem(t *testing.T, p modemsim.Profile, data modemsim.DataFunc) (*modemsim.Modem, string) {
+	t.Helper()
+	p.GuardTime = 100 * time.Millisecond
+	m := modemsim.New(p, data)
+	pty, err := modemsim.ServePTY(t.Context(), m)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pty.Close() })
+	return m, pty.Path
+}
+
+// TestUpReloadRedialsOnlyTheChangedLink is the SIGHUP acceptance on emulated modems (fast, no
+// VM; TestCLIInteropGroup does it against pppd-vm): pp1's APN changed in the file, SIGHUP: pp1
+// goes down and comes up again with AT+CGDCONT of the new APN; pp0 is not touched (no down, its
+// modem not dialed again) and its open echo connection carries on.
+func TestUpReloadRedialsOnlyTheChangedLink(t *testing.T) {
+	t.Parallel()
+	netA := carrier.New(carrier.Config{})
+	netB := carrier.New(carrier.Config{Local: netip.MustParseAddr("10.64.65.1"), Peer: netip.MustParseAddr("10.64.65.2")})
+	m0, port0 := simModem(t, modemsim.EC25(), netA.DataFunc())
+	m1, port1 := simModem(t, modemsim.SIM7600(), netB.DataFunc())
+	file := func(apn1 string) string {
+		return fmt.Sprintf(`[egress]
+socks = "127.0.0.1:0"
+control = %q
+egress = ["pp0", "pp1"]
+
+[[link]]
+ifname = "pp0"
+port = %q
+apn = "internet"
+guard = "100ms"
+
+[[link]]
+ifname = "pp1"
+port = %q
+apn = %q
+persist = true
+holdoff = "200ms"
+guard = "100ms"
+`, filepath.Join(shortDir(t), "pppdial.sock"), port0, port1, apn1)
+	}
+	conf := writeConfig(t, t.TempDir(), file("internet"))
+	p := start(t, nil, "up", "-c", conf, "--json")
+	ev := newEventLog(p)
+	ev.wait(t, 0, 30*time.Second, "pp0 up", is("up", "pp0"))
+	ev.wait(t, 0, 30*time.Second, "pp1 up", is("up", "pp1"))
+	ev.wait(t, 0, 10*time.Second, "a route event to pp0", is("route", "pp0"))
+	i := ev.wait(t, 0, 10*time.Second, "the socks event", is("socks", "*"))
+	proxy, _ := ev.all[i]["addr"].(string)
+	require.Contains(t, m1.Commands(), `AT+CGDCONT=1,"IP","internet"`)
+
+	echo, bound, err := viaSOCKS(t.Context(), proxy, "10.64.64.1:7")
+	require.NoError(t, err)
+	defer echo.Close()
+	assert.Equal(t, "10.64.64.2", bound.String(), "the echo connection is on pp0")
+	require.NoError(t, echoRoundTrip(echo, 64<<10, 30*time.Second))
+	dials0 := m0.Stats().Dials
+	mark := ev.drain()
+
+	require.NoError(t, os.WriteFile(conf, []byte(file("internet2")), 0o644))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	rl := ev.wait(t, mark, 10*time.Second, "the reload event", is("reload", "*"))
+	assert.Contains(t, ev.all[rl]["detail"], "pp1", "the reload says what changed: %v", ev.all[rl])
+	down := ev.wait(t, mark, 10*time.Second, "pp1 down", is("down", "pp1"))
+	ev.wait(t, down, 30*time.Second, "pp1 up again", is("up", "pp1"))
+	assert.Contains(t, m1.Commands(), `AT+CGDCONT=1,"IP","internet2"`, "pp1 dialed with the new APN")
+
+	require.NoError(t, echoRoundTrip(echo, 64<<10, 30*time.Second), "pp0's connection after the reload")
+	ev.drain()
+	assert.Empty(t, ev.since(mark, is("down", "pp0")), "pp0 did not go down: %s", ev.dump(mark))
+	assert.Equal(t, dials0, m0.Stats().Dials, "pp0's modem was not dialed again")
+	assert.NotContains(t, m0.Commands(), `AT+CGDCONT=1,"IP","internet2"`)
+	stopAndCheckQuick(t, p)
+}
