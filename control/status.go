@@ -28,6 +28,9 @@ type Status struct {
 	LastErr string    `json:"last_error,omitempty"`
 	// LastCode is the stable code (pppdial.Code) of LastErr.
 	LastCode string `json:"last_code,omitempty"`
+	// Active is set on the member of a group's egress that carries new connections now (pppdial
+	// up with two or more egress members); always false for a lone link.
+	Active bool `json:"active,omitempty"`
 
 	Addresses Addresses `json:"addresses"`
 	Modem     Modem     `json:"modem"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/pppdial/pppdial/internal/config"
 )
@@ -22,7 +23,7 @@ file, go to stderr), 2 when it is not.
 The file is TOML: a [[link]] table per link whose keys are the "pppdial dial" flags, spelled as
 the flags are (lcp-echo-interval = "10s"), and an [egress] table for the flags that serve every
 link (socks, socks-*, tun, defaultroute, resolv-conf, json, v, stats-interval, metrics, control,
-state-dir, ready-on, watchdog-grace). pin and password also take pin-file and password-file: a
+state-dir, ready-on, watchdog-grace, egress, egress-probe, recover-after). pin and password also take pin-file and password-file: a
 file only its owner may read (chmod 600).
 
 Flags:
@@ -36,6 +37,7 @@ var egressFlags = map[string]bool{
 	"json": true, "v": true, "stats-interval": true,
 	"metrics": true, "control": true, "state-dir": true,
 	"ready-on": true, "watchdog-grace": true,
+	"egress": true, "egress-probe": true, "recover-after": true,
 }
 
 func isEgressFlag(name string) bool {
@@ -69,6 +71,19 @@ func configSchema() config.Schema {
 		CheckLink: func(fs *flag.FlagSet) error {
 			if name := fs.Lookup("ifname").Value.String(); name != "" && !validIfname(name) {
 				return &config.KeyError{Key: "ifname", Err: fmt.Errorf("%q: want ppN (pp0, pp1, ...)", name)}
+			}
+			return nil
+		},
+		CheckEgress: func(fs *flag.FlagSet) error {
+			o := egressOptions{members: *fs.Lookup("egress").Value.(*egressList),
+				probes: *fs.Lookup("egress-probe").Value.(*egressProbes)}
+			o.recoverAfter, _ = fs.Lookup("recover-after").Value.(flag.Getter).Get().(time.Duration)
+			if err := o.check(); err != nil {
+				key := "egress-probe"
+				if o.recoverAfter <= 0 {
+					key = "recover-after"
+				}
+				return &config.KeyError{Key: key, Err: err}
 			}
 			return nil
 		},

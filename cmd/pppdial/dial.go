@@ -14,6 +14,7 @@ import (
 	"github.com/pppdial/pppdial/at"
 	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/cmux"
+	"github.com/pppdial/pppdial/control"
 	"github.com/pppdial/pppdial/pcap"
 	"github.com/pppdial/pppdial/ppp"
 	"github.com/pppdial/pppdial/recovery/hw"
@@ -68,6 +69,7 @@ type dialOptions struct {
 	gpioActiveLow, powerSwitch, usbReset            bool
 	escalateAfter                                   int
 	service                                         serviceOptions
+	egress                                          egressOptions
 }
 
 func (o *dialOptions) register(fs flagRegistrar) {
@@ -121,6 +123,8 @@ func (o *dialOptions) register(fs flagRegistrar) {
 	fs.StringVar(&o.modemFamily, "modem-family", "", "the signal poll's vendor commands: sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic (default: from AT+CGMM)")
 	// Issue 12 (a service fleets can run and watch).
 	o.service.register(fs)
+	// Issue 14 (several links in one process): [egress] keys; a lone link is its own egress.
+	o.egress.register(fs)
 }
 
 func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -134,51 +138,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pppdial dial: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
-	if o.port == "" {
-		fmt.Fprintln(stderr, "pppdial dial: --port is required (`pppdial ports` lists the serial ports)")
-		return exitUsage
-	}
-	if o.defaultRoute && !o.tun {
-		fmt.Fprintln(stderr, "pppdial dial: --defaultroute needs --tun (the host kernel must own the link to route through it)")
-		return exitUsage
-	}
-	if o.atPort != "" && o.cmux {
-		fmt.Fprintln(stderr, "pppdial dial: --at-port and --cmux are exclusive: with --cmux, DLC 1 is the AT channel")
-		return exitUsage
-	}
-	if o.modemFamily != "" && !knownFamily(cell.Family(o.modemFamily)) {
-		fmt.Fprintf(stderr, "pppdial dial: --modem-family %q: want one of sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic\n", o.modemFamily)
-		return exitUsage
-	}
-	if !o.persist && (o.resetGPIO != "" || o.powerGPIO != "" || o.usbReset) {
-		fmt.Fprintln(stderr, "pppdial dial: --reset-gpio, --power-gpio and --usb-reset are recovery steps: they need --persist")
-		return exitUsage
-	}
-	if o.escalateAfter < 1 {
-		fmt.Fprintln(stderr, "pppdial dial: --escalate-after: want 1 or more")
-		return exitUsage
-	}
-	if o.probe != "" && o.tun {
-		fmt.Fprintln(stderr, "pppdial dial: --probe needs the userspace stack: it cannot run with --tun (the kernel owns the link)")
-		return exitUsage
-	}
-	if o.tun && o.socks.addr != "" {
-		fmt.Fprintln(stderr, "pppdial dial: --tun and --socks are exclusive: with --tun every program uses the link through the kernel")
-		return exitUsage
-	}
-	if o.ifname != "" && !validIfname(o.ifname) {
-		fmt.Fprintf(stderr, "pppdial dial: --ifname %q: want ppN (pp0, pp1, ...)\n", o.ifname)
-		return exitUsage
-	}
-	if err := o.service.check(); err != nil {
-		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
-		return exitUsage
-	}
-
-	channels, err := parseChannels(o.channels)
-	if err == nil && !o.cmux && (len(channels) > 0 || o.cmuxN1 != cmux.DefaultN1) {
-		err = errors.New("--channel and --cmux-n1 need --cmux (a channel is a 27.010 DLC)")
-	}
+	channels, err := o.check()
 	if err != nil {
 		fmt.Fprintf(stderr, "pppdial dial: %v\n", err)
 		return exitUsage
@@ -208,7 +168,12 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stopCause := context.WithCancelCause(ctx)
 	defer stopCause(nil)
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
-	svc, svcWait, err := startService(svcCtx, &o, rep, serviceLogger(cfg.Logger, stderr), stopCause)
+	ifname := o.ifname
+	if ifname == "" {
+		// The interface registry is this process's: its first link is pp0.
+		ifname = "pp0"
+	}
+	svc, svcWait, err := startService(svcCtx, o.service, control.DefaultPath(ifname), ifname, rep, serviceLogger(cfg.Logger, stderr))
 	if err != nil {
 		stopSvc()
 		rep.failure(err)
@@ -218,6 +183,13 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stopSvc()
 		svcWait()
 	}()
+	svc.single = true
+	link, err := svc.addLink(o.linkOptions(ifname, func(err error) { stopCause(err) }))
+	if err != nil {
+		stopSvc()
+		rep.failure(err)
+		return exitCode(err)
+	}
 	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf, svc: svc}
 	cfg.OnEvent = obs.event
 	var tunLink *tunAttachment
@@ -244,12 +216,12 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.failure(err)
 		return exitCode(err)
 	}
-	svc.attach(sess)
-	ifname := sess.Netif().Name()
+	link.attach(sess)
+	ifname = sess.Netif().Name()
 
 	var socksSrv *socks.Server
 	if socksLn != nil {
-		socksSrv, err = socksLn.start(&o.socks, sess, cfg.Registry, cfg.Logger)
+		socksSrv, err = socksLn.start(&o.socks, sessionDialer(sess, cfg.Registry), cfg.Logger)
 		if err != nil {
 			rep.failure(fmt.Errorf("%w: --socks: %w", pppdial.ErrUsage, err))
 			closeSession(sess, rep)
@@ -300,6 +272,48 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			rep.stats(ifname, sess.Stats())
 		}
 	}
+}
+
+// check reports a usage error in the flags of one link (dial, or a [[link]] of up with the
+// [egress] flags), and returns the parsed --channel.
+func (o *dialOptions) check() ([]channelSpec, error) {
+	switch {
+	case o.port == "":
+		return nil, errors.New("--port is required (`pppdial ports` lists the serial ports)")
+	case o.defaultRoute && !o.tun:
+		return nil, errors.New("--defaultroute needs --tun (the host kernel must own the link to route through it)")
+	case o.atPort != "" && o.cmux:
+		return nil, errors.New("--at-port and --cmux are exclusive: with --cmux, DLC 1 is the AT channel")
+	case o.modemFamily != "" && !knownFamily(cell.Family(o.modemFamily)):
+		return nil, fmt.Errorf("--modem-family %q: want one of sim7600, sim800, ec25, bg96, sara-r4, sara-r5, generic", o.modemFamily)
+	case !o.persist && (o.resetGPIO != "" || o.powerGPIO != "" || o.usbReset):
+		return nil, errors.New("--reset-gpio, --power-gpio and --usb-reset are recovery steps: they need --persist")
+	case o.escalateAfter < 1:
+		return nil, errors.New("--escalate-after: want 1 or more")
+	case o.probe != "" && o.tun:
+		return nil, errors.New("--probe needs the userspace stack: it cannot run with --tun (the kernel owns the link)")
+	case o.tun && o.socks.addr != "":
+		return nil, errors.New("--tun and --socks are exclusive: with --tun every program uses the link through the kernel")
+	case o.ifname != "" && !validIfname(o.ifname):
+		return nil, fmt.Errorf("--ifname %q: want ppN (pp0, pp1, ...)", o.ifname)
+	}
+	if err := o.service.check(); err != nil {
+		return nil, err
+	}
+	if err := o.egress.check(); err != nil {
+		return nil, err
+	}
+	channels, err := parseChannels(o.channels)
+	if err == nil && !o.cmux && (len(channels) > 0 || o.cmuxN1 != cmux.DefaultN1) {
+		err = errors.New("--channel and --cmux-n1 need --cmux (a channel is a 27.010 DLC)")
+	}
+	return channels, err
+}
+
+// linkOptions is what the service needs of the link these flags describe.
+func (o *dialOptions) linkOptions(ifname string, stop func(error)) linkOptions {
+	return linkOptions{ifname: ifname, port: o.port, cmux: o.cmux, regWait: o.registerTimeout,
+		stateDir: o.stateDir, usage: o.service, stop: stop}
 }
 
 // dialObserver is the command's one observer of the session's events: it does what the host

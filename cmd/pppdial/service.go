@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pppdial/pppdial"
@@ -92,29 +94,56 @@ func (b *byteSize) Set(s string) error {
 	return nil
 }
 
-// service runs beside a session: it tells systemd how the link is doing, exports it to
-// Prometheus, answers the control socket and meters the SIM's data. It learns everything from
-// the session's one event stream (event) and from the session itself once Dial returned
-// (attach).
+// service runs beside the sessions of a process: it tells systemd how the links are doing,
+// exports them to Prometheus, answers the control socket and meters each SIM's data. It learns
+// everything from the sessions' one event stream (event) and from each session itself once it
+// is known (attach, or the group's Session).
 type service struct {
-	o        serviceOptions
-	ifname   string
-	port     string
-	cmux     bool
-	regWait  time.Duration // --register-timeout
-	stateDir string
-	rep      *reporter
-	log      *slog.Logger
-	notify   *sdnotify.Notifier
-	mlink    *metrics.Link // nil without --metrics
-	stop     context.CancelCauseFunc
-	started  time.Time
+	o       serviceOptions // the process's: ready-on, watchdog-grace, metrics, control
+	rep     *reporter
+	log     *slog.Logger
+	notify  *sdnotify.Notifier
+	coll    *metrics.Collector // nil without --metrics
+	ctrl    *control.Server    // nil without a control socket
+	ctx     context.Context    // the links' usage loops end with it
+	started time.Time
+	ready   atomic.Bool
+	loops   sync.WaitGroup // the links' usage loops
+
+	mu         sync.Mutex
+	links      []*linkService // in the order they were added
+	single     bool           // dial: every event is the one link's, whatever its Ifname
+	active     string         // the egress member carrying new connections (route events)
+	statusLine string
+}
+
+// linkOptions are what the service needs of one link.
+type linkOptions struct {
+	ifname, port string
+	cmux         bool
+	regWait      time.Duration // --register-timeout
+	stateDir     string
+	usage        serviceOptions // the link's usage-interval, billing-day, quota, quota-action
+	// session returns the link's session once it has come up (up: the group's); nil: the
+	// session is given by attach (dial).
+	session func() *pppdial.Session
+	// stop ends what the link's --quota-action stop ends: the process for dial, the link for up.
+	stop func(error)
+}
+
+// linkService is the service's view of one link.
+type linkService struct {
+	lo      linkOptions
+	svc     *service
+	mlink   *metrics.Link // nil without --metrics
+	started time.Time
+	cancel  context.CancelFunc // ends the usage loop
+	done    chan struct{}      // closed when the usage loop has flushed and ended
 
 	mu         sync.Mutex
 	sess       *pppdial.Session
 	state      string // pppdial_link_state's phase names
 	up         bool
-	ready      bool
 	upSince    time.Time
 	downSince  time.Time // when the link last went down; the start before the first up
 	attempt    int
@@ -167,11 +196,12 @@ func (l *linkSource) read() metrics.Counters {
 	return l.last
 }
 
-// controlPath is the control socket's path: --control, or the default for the interface.
-func (o *serviceOptions) controlPath(ifname string) string {
+// controlPath is the control socket's path: --control, or def (dial: the interface's; up: the
+// process's).
+func (o *serviceOptions) controlPath(def string) string {
 	switch o.control {
 	case "":
-		return control.DefaultPath(ifname)
+		return def
 	case "none":
 		return ""
 	}
@@ -180,77 +210,59 @@ func (o *serviceOptions) controlPath(ifname string) string {
 
 // startService opens what the flags ask for — the metrics listener, the control socket, the
 // notify socket — before anything is dialed, so a taken address or an unsafe path is a usage
-// error found at once. Its goroutines end with ctx; wait for them with the returned func.
-func startService(ctx context.Context, o *dialOptions, rep *reporter, log *slog.Logger, stop context.CancelCauseFunc) (*service, func(), error) {
-	ifname := o.ifname
-	if ifname == "" {
-		// The interface registry is this process's: its first link is pp0.
-		ifname = "pp0"
-	}
-	s := &service{o: o.service, ifname: ifname, port: o.port, cmux: o.cmux, regWait: o.registerTimeout,
-		stateDir: o.stateDir, rep: rep, log: log, stop: stop, started: time.Now(), state: "dialing"}
-	s.downSince = s.started
+// error found at once. defControl is the control socket's default path; label names the process
+// in the metrics and control events (dial: its interface). Its goroutines end with ctx; wait for
+// them with the returned func. Links are added with addLink.
+func startService(ctx context.Context, o serviceOptions, defControl, label string, rep *reporter, log *slog.Logger) (*service, func(), error) {
+	s := &service{o: o, rep: rep, log: log, ctx: ctx, started: time.Now()}
 	var err error
 	if s.notify, err = sdnotify.New(log); err != nil {
 		return nil, nil, fmt.Errorf("%w: systemd: %w", pppdial.ErrUsage, err)
 	}
 	var wg sync.WaitGroup
-	var closers []func()
 	cleanup := func() {
-		for _, c := range closers {
-			c()
-		}
 		wg.Wait()
+		s.loops.Wait()
 	}
 	if s.o.metricsAddr != "" {
 		ln, err := net.Listen("tcp", s.o.metricsAddr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: --metrics: %w", pppdial.ErrUsage, err)
 		}
-		coll := metrics.New(metrics.Options{})
-		s.mlink = coll.Link(ifname)
+		s.coll = metrics.New(metrics.Options{})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := metrics.Serve(ctx, ln, metrics.NewRegistry(coll)); err != nil {
+			if err := metrics.Serve(ctx, ln, metrics.NewRegistry(s.coll)); err != nil {
 				rep.line("metrics: %v", err)
 			}
 		}()
 		addr := ln.Addr().String()
 		rep.line("%-22s %8s  http://%s/metrics", "metrics on", "", addr)
-		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "metrics", Ifname: ifname, Addr: addr})
+		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "metrics", Ifname: label, Addr: addr})
 	}
-	if path := s.o.controlPath(ifname); path != "" {
+	if path := s.o.controlPath(defControl); path != "" {
 		ln, err := control.Listen(path)
 		switch {
 		case err != nil && s.o.control == "":
 			// The default socket is a convenience: a daemon run by hand (no RuntimeDirectory, not
 			// root) or beside another pp0 runs without it, and says so.
-			rep.line("control socket: %v: none (give --control PATH, or --ifname)", err)
-			rep.writeJSON(jsonEvent{Time: time.Now(), Event: "control", Ifname: ifname, Error: err.Error()})
+			rep.line("control socket: %v: none (give --control PATH)", err)
+			rep.writeJSON(jsonEvent{Time: time.Now(), Event: "control", Ifname: label, Error: err.Error()})
 		case err != nil:
 			cleanup()
 			return nil, nil, fmt.Errorf("%w: --control %s: %w", pppdial.ErrUsage, path, err)
 		default:
-			srv := control.NewServer(control.Options{Logger: log})
-			h := control.Handlers{Status: s.controlStatus, Redial: s.controlRedial}
-			if o.cmux {
-				h.AT = s.controlAT
-			}
-			if err := srv.Add(ifname, h); err != nil {
-				_ = ln.Close()
-				cleanup()
-				return nil, nil, fmt.Errorf("control: %w", err)
-			}
+			s.ctrl = control.NewServer(control.Options{Logger: log})
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := srv.Serve(ctx, ln); err != nil {
+				if err := s.ctrl.Serve(ctx, ln); err != nil {
 					rep.line("control: %v", err)
 				}
 			}()
 			rep.line("%-22s %8s  %s", "control socket", "", path)
-			rep.writeJSON(jsonEvent{Time: time.Now(), Event: "control", Ifname: ifname, Addr: path})
+			rep.writeJSON(jsonEvent{Time: time.Now(), Event: "control", Ifname: label, Addr: path})
 		}
 	}
 	if s.notify.Enabled() {
@@ -263,39 +275,118 @@ func startService(ctx context.Context, o *dialOptions, rep *reporter, log *slog.
 			s.sendReady()
 		}
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.observeUsage(ctx)
-	}()
 	return s, cleanup, nil
 }
 
-// healthy is the watchdog's test: the link is up, or it went down (or the service started) less
-// than --watchdog-grace ago and the session is still trying. Past that the session is stuck,
-// and the pings stop so that systemd restarts it.
-func (s *service) healthy() bool {
+// addLink starts serving one link: its metrics, its control handlers and its usage meter.
+func (s *service) addLink(lo linkOptions) (*linkService, error) {
+	now := time.Now()
+	l := &linkService{lo: lo, svc: s, started: now, downSince: now, state: "dialing", done: make(chan struct{})}
+	if s.coll != nil {
+		l.mlink = s.coll.Link(lo.ifname)
+	}
+	if s.ctrl != nil {
+		h := control.Handlers{Status: l.controlStatus, Redial: l.controlRedial}
+		if lo.cmux {
+			h.AT = l.controlAT
+		}
+		if err := s.ctrl.Add(lo.ifname, h); err != nil {
+			return nil, fmt.Errorf("control: %w", err)
+		}
+	}
+	s.mu.Lock()
+	s.links = append(s.links, l)
+	s.mu.Unlock()
+	var ctx context.Context
+	ctx, l.cancel = context.WithCancel(s.ctx)
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		defer close(l.done)
+		l.observeUsage(ctx)
+	}()
+	return l, nil
+}
+
+// removeLink stops serving the link (a reload removed it, or its quota stopped it): its usage is
+// flushed, its metrics and control handlers go.
+func (s *service) removeLink(ifname string) {
+	s.mu.Lock()
+	i := slices.IndexFunc(s.links, func(l *linkService) bool { return l.lo.ifname == ifname })
+	if i < 0 {
+		s.mu.Unlock()
+		return
+	}
+	l := s.links[i]
+	s.links = slices.Delete(s.links, i, i+1)
+	s.mu.Unlock()
+	if s.ctrl != nil {
+		s.ctrl.Remove(ifname)
+	}
+	l.cancel()
+	<-l.done
+	if s.coll != nil {
+		s.coll.Remove(ifname)
+	}
+	s.updateStatus()
+}
+
+// link returns the link the event is about.
+func (s *service) link(ifname string) *linkService {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sess != nil {
+	if s.single && len(s.links) == 1 {
+		return s.links[0]
+	}
+	for _, l := range s.links {
+		if l.lo.ifname == ifname {
+			return l
+		}
+	}
+	return nil
+}
+
+// snapshot returns the links and the active member.
+func (s *service) snapshot() ([]*linkService, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.links), s.active
+}
+
+// healthy is the watchdog's test: at least one link is healthy (see linkService.healthy).
+func (s *service) healthy() bool {
+	links, _ := s.snapshot()
+	now := time.Now()
+	for _, l := range links {
+		if l.healthy(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// healthy: the link is up, or it went down (or started) less than --watchdog-grace ago and the
+// session is still trying. Past that the session is stuck, and for a process of one link the
+// pings stop so that systemd restarts it.
+func (l *linkService) healthy(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sess := l.sessionLocked(); sess != nil {
 		select {
-		case <-s.sess.Done():
+		case <-sess.Done():
 			return false
 		default:
 		}
 	}
-	return s.up || time.Since(s.downSince) < s.o.watchdogGrace
+	return l.up || now.Sub(l.downSince) < l.svc.o.watchdogGrace
 }
 
 func (s *service) sendReady() {
-	s.mu.Lock()
-	first := !s.ready
-	s.ready = true
-	s.mu.Unlock()
-	if first {
-		if err := s.notify.Ready(); err != nil {
-			s.log.Warn("systemd: READY=1", "err", err)
-		}
+	if s.ready.Swap(true) {
+		return
+	}
+	if err := s.notify.Ready(); err != nil {
+		s.log.Warn("systemd: READY=1", "err", err)
 	}
 }
 
@@ -306,61 +397,122 @@ func (s *service) stopping() {
 	}
 }
 
-// event takes one session event, before the reporter prints it.
+// event takes one session event (or the group's route event), before the reporter prints it.
 func (s *service) event(e pppdial.Event) {
-	ml := s.mlink
+	if e.Kind == pppdial.EventRoute {
+		s.mu.Lock()
+		s.active = e.Ifname
+		s.mu.Unlock()
+		s.updateStatus()
+		return
+	}
+	l := s.link(e.Ifname)
+	if l == nil {
+		return // a link removed by a reload, still draining its events
+	}
+	ready := l.event(e)
+	s.updateStatus()
+	if ready {
+		s.sendReady()
+	}
+}
+
+// updateStatus sends STATUS= when the summary of the links changed: one link's line as it is;
+// with several, the active member and each link's state.
+func (s *service) updateStatus() {
+	links, active := s.snapshot()
+	var line string
+	if len(links) == 1 {
+		line = links[0].summary(false)
+	} else {
+		var parts []string
+		if active != "" {
+			parts = append(parts, "new connections over "+active)
+		} else if len(links) > 1 {
+			parts = append(parts, "no healthy link")
+		}
+		for _, l := range links {
+			parts = append(parts, l.summary(true))
+		}
+		line = strings.Join(parts, "; ")
+	}
 	s.mu.Lock()
-	var ready bool
+	changed := line != s.statusLine
+	s.statusLine = line
+	s.mu.Unlock()
+	if changed {
+		if err := s.notify.Status(line); err != nil {
+			s.log.Warn("systemd: STATUS=", "err", err)
+		}
+	}
+}
+
+// summary is the link's part of STATUS=: its whole line, or with short a few words after its name.
+func (l *linkService) summary(short bool) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !short {
+		return l.statusLine
+	}
+	if l.up {
+		return fmt.Sprintf("%s up %v", l.lo.ifname, l.status.Local)
+	}
+	return l.lo.ifname + " " + l.statusLine
+}
+
+// event takes one of the link's events; it reports whether READY=1 is due.
+func (l *linkService) event(e pppdial.Event) (ready bool) {
+	s := l.svc
+	ml := l.mlink
+	l.mu.Lock()
 	switch e.Kind {
 	case pppdial.EventProgress:
-		s.attempt = e.Attempt
-		if !s.up {
-			s.state = "dialing"
+		l.attempt = e.Attempt
+		if !l.up {
+			l.state = "dialing"
 		}
-		if e.Step == string(at.StepRegister) && !e.Done && !s.ready {
+		if e.Step == string(at.StepRegister) && !e.Done && !s.ready.Load() {
 			// systemd's start timeout would end a slow registration: extend it by what the
 			// registration may take, no more.
-			if err := s.notify.ExtendTimeout(s.regWait + 30*time.Second); err != nil {
+			if err := s.notify.ExtendTimeout(l.lo.regWait + 30*time.Second); err != nil {
 				s.log.Warn("systemd: EXTEND_TIMEOUT_USEC", "err", err)
 			}
 		}
 	case pppdial.EventPhase:
-		if !s.up || e.Phase != ppp.PhaseNetwork.String() {
-			s.state = strings.ToLower(e.Phase)
+		if !l.up || e.Phase != ppp.PhaseNetwork.String() {
+			l.state = strings.ToLower(e.Phase)
 		}
 		if e.Detail != "" { // IPCP closed while LCP goes on
-			s.setDownLocked(e.Time)
+			l.setDownLocked(e.Time)
 		}
 	case pppdial.EventUp:
-		s.state, s.up, s.upSince, s.status, s.attempt = "up", true, e.Time, e.Status, e.Attempt
-		s.lastErr, s.lastCode = "", ""
+		l.state, l.up, l.upSince, l.status, l.attempt = "up", true, e.Time, e.Status, e.Attempt
+		l.lastErr, l.lastCode = "", ""
 		ready = s.o.readyOn == "up"
-		s.startLinkLocked()
+		l.startLinkLocked()
 	case pppdial.EventIPv6Up:
-		s.status = e.Status
+		l.status = e.Status
 	case pppdial.EventDown:
-		s.setDownLocked(e.Time)
-		s.state, s.lastErr, s.lastCode = "dead", errText(e.Err), e.Code
-		s.endLinkLocked()
+		l.setDownLocked(e.Time)
+		l.state, l.lastErr, l.lastCode = "dead", errText(e.Err), e.Code
+		l.endLinkLocked()
 	case pppdial.EventError:
-		s.state, s.lastErr, s.lastCode = "dead", errText(e.Err), e.Code
+		l.state, l.lastErr, l.lastCode = "dead", errText(e.Err), e.Code
 	case pppdial.EventRedial:
-		s.state = "waiting"
+		l.state = "waiting"
 		if ml != nil && e.Err != nil {
 			ml.Redial(pppdial.Code(e.Err))
 		}
 	case pppdial.EventSignal:
 		if e.Signal != nil && !e.Signal.IsZero() {
-			s.signal, s.signalAt = e.Signal, e.Time
+			l.signal, l.signalAt = e.Signal, e.Time
 		}
 	case pppdial.EventRecovery:
-		s.recovery = control.RecoveryOf(*e.Recovery, e.Time)
+		l.recovery = control.RecoveryOf(*e.Recovery, e.Time)
 	}
-	up, state := s.up, s.state
-	line := s.statusLineLocked(e)
-	changed := line != s.statusLine
-	s.statusLine = line
-	s.mu.Unlock()
+	up, state := l.up, l.state
+	l.statusLine = l.statusLineLocked(e)
+	l.mu.Unlock()
 
 	if ml != nil {
 		ml.SetUp(up)
@@ -376,78 +528,91 @@ func (s *service) event(e pppdial.Event) {
 			ml.RecoveryStep(e.Recovery.Step, e.Recovery.Result)
 		}
 	}
-	if changed {
-		if err := s.notify.Status(line); err != nil {
-			s.log.Warn("systemd: STATUS=", "err", err)
-		}
-	}
-	if ready {
-		s.sendReady()
-	}
+	return ready
 }
 
-func (s *service) setDownLocked(t time.Time) {
-	if s.up {
-		s.up, s.downSince, s.upSince = false, t, time.Time{}
+// dnsOf returns the link's DNS servers while it is up.
+func (s *service) dnsOf(ifname string) (ppp.Status, bool) {
+	l := s.link(ifname)
+	if l == nil {
+		return ppp.Status{}, false
 	}
-	s.status = ppp.Status{}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status, l.up
 }
 
-// statusLineLocked is the STATUS= line for systemctl status: what the link is doing, in one
-// line.
-func (s *service) statusLineLocked(e pppdial.Event) string {
+func (l *linkService) setDownLocked(t time.Time) {
+	if l.up {
+		l.up, l.downSince, l.upSince = false, t, time.Time{}
+	}
+	l.status = ppp.Status{}
+}
+
+// statusLineLocked is the link's STATUS= line for systemctl status: what the link is doing, in
+// one line.
+func (l *linkService) statusLineLocked(e pppdial.Event) string {
 	switch {
-	case s.up:
-		parts := []string{fmt.Sprintf("up: %s %v peer %v", s.ifname, s.status.Local, s.status.Peer)}
-		if s.signal != nil {
-			if d := describeSignal(s.signal); d != "" {
+	case l.up:
+		parts := []string{fmt.Sprintf("up: %s %v peer %v", l.lo.ifname, l.status.Local, l.status.Peer)}
+		if l.signal != nil {
+			if d := describeSignal(l.signal); d != "" {
 				parts = append(parts, d)
 			}
 		}
 		return strings.Join(parts, ", ")
-	case s.state == "waiting":
-		return fmt.Sprintf("waiting to redial (attempt %d): %s", e.Attempt, orNone(s.lastErr))
-	case s.state == "dialing" && e.Kind == pppdial.EventProgress:
-		return fmt.Sprintf("dialing (attempt %d): %s", s.attempt, e.Step)
-	case s.lastErr != "":
-		return fmt.Sprintf("%s: %s", s.state, s.lastErr)
+	case l.state == "waiting":
+		return fmt.Sprintf("waiting to redial (attempt %d): %s", e.Attempt, orNone(l.lastErr))
+	case l.state == "dialing" && e.Kind == pppdial.EventProgress:
+		return fmt.Sprintf("dialing (attempt %d): %s", l.attempt, e.Step)
+	case l.lastErr != "":
+		return fmt.Sprintf("%s: %s", l.state, l.lastErr)
 	}
-	return s.state
+	return l.state
 }
 
-// attach gives the service the session once Dial returned: the first link's counters, usage
+// attach gives the link its session once Dial returned (dial): the first link's counters, usage
 // and identity start now (its up event came before Dial returned).
-func (s *service) attach(sess *pppdial.Session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sess = sess
-	if s.up {
-		s.startLinkLocked()
+func (l *linkService) attach(sess *pppdial.Session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sess = sess
+	if l.up {
+		l.startLinkLocked()
 	}
 }
 
-// startLinkLocked starts counting a link that came up. Before attach (the first link) it does
-// nothing: attach calls it again.
-func (s *service) startLinkLocked() {
-	if s.sess == nil || s.cur != nil {
+// sessionLocked is the link's session, nil while it is not known yet.
+func (l *linkService) sessionLocked() *pppdial.Session {
+	if l.sess == nil && l.lo.session != nil {
+		l.sess = l.lo.session()
+	}
+	return l.sess
+}
+
+// startLinkLocked starts counting a link that came up. Before its session is known it does
+// nothing: attach, or the usage loop's next tick, calls it again.
+func (l *linkService) startLinkLocked() {
+	sess := l.sessionLocked()
+	if sess == nil || l.cur != nil {
 		return
 	}
-	st := s.sess.Stats()
-	src := &linkSource{sess: s.sess, links: st.Links, base: st.Netif}
-	s.cur = src
-	info := s.sess.ModemInfo()
-	if s.mlink != nil {
-		s.mlink.SetCounters(src.read)
+	st := sess.Stats()
+	src := &linkSource{sess: sess, links: st.Links, base: st.Netif}
+	l.cur = src
+	info := sess.ModemInfo()
+	if l.mlink != nil {
+		l.mlink.SetCounters(src.read)
 		id := info.Identity
-		s.mlink.SetModemInfo(metrics.ModemInfo{IMEI: id.IMEI, ICCID: id.ICCID, Model: id.Model, Revision: id.Revision})
-		s.mlink.SetRegistered(info.Registration.Registered())
-		if s.signal == nil {
-			s.mlink.SetSignal(dialPicture(info))
+		l.mlink.SetModemInfo(metrics.ModemInfo{IMEI: id.IMEI, ICCID: id.ICCID, Model: id.Model, Revision: id.Revision})
+		l.mlink.SetRegistered(info.Registration.Registered())
+		if l.signal == nil {
+			l.mlink.SetSignal(dialPicture(info))
 		}
 	}
-	s.openMeterLocked(info.Identity.ICCID)
-	if s.meter != nil {
-		s.ulink = s.meter.NewLink()
+	l.openMeterLocked(info.Identity.ICCID)
+	if l.meter != nil {
+		l.ulink = l.meter.NewLink()
 	}
 }
 
@@ -470,72 +635,73 @@ func dialPicture(info at.Info) cell.Picture {
 }
 
 // endLinkLocked ends the current link's counting with its final counters.
-func (s *service) endLinkLocked() {
-	src := s.cur
-	s.cur = nil
+func (l *linkService) endLinkLocked() {
+	src := l.cur
+	l.cur = nil
 	if src == nil {
 		return
 	}
 	final := src.read()
-	if s.mlink != nil {
-		s.mlink.SetCounters(nil)
+	if l.mlink != nil {
+		l.mlink.SetCounters(nil)
 	}
-	if s.ulink != nil {
-		s.quotaLocked(s.ulink.End(final.RxBytes, final.TxBytes))
-		s.ulink = nil
+	if l.ulink != nil {
+		l.quotaLocked(l.ulink.End(final.RxBytes, final.TxBytes))
+		l.ulink = nil
 	}
 }
 
 // openMeterLocked opens the SIM's usage meter the first time its ICCID is known (and again for
 // another SIM).
-func (s *service) openMeterLocked(iccid string) {
+func (l *linkService) openMeterLocked(iccid string) {
+	rep := l.svc.rep
 	if iccid == "" {
-		if s.meter == nil {
-			s.rep.line("usage: the modem gave no ICCID: data usage is not counted")
+		if l.meter == nil {
+			rep.line("usage: %s: the modem gave no ICCID: data usage is not counted", l.lo.ifname)
 		}
 		return
 	}
-	if s.meter != nil && s.meter.ICCID() == iccid {
+	if l.meter != nil && l.meter.ICCID() == iccid {
 		return
 	}
-	if s.meter != nil {
+	if l.meter != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.meter.Flush(ctx); err != nil {
-			s.rep.line("usage: %v", err)
+		if err := l.meter.Flush(ctx); err != nil {
+			rep.line("usage: %v", err)
 		}
 		cancel()
 	}
-	m, err := usage.Open(s.stateDir, iccid, usage.Options{BillingDay: s.o.billingDay,
-		Quota: uint64(s.o.quota), Logger: s.log})
+	m, err := usage.Open(l.lo.stateDir, iccid, usage.Options{BillingDay: l.lo.usage.billingDay,
+		Quota: uint64(l.lo.usage.quota), Logger: l.svc.log})
 	if err != nil {
-		s.rep.line("usage: %v: data usage is not counted", err)
-		s.rep.writeJSON(jsonEvent{Time: time.Now(), Event: "usage", Ifname: s.ifname, Error: err.Error()})
+		rep.line("usage: %v: data usage is not counted", err)
+		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "usage", Ifname: l.lo.ifname, Error: err.Error()})
 		return
 	}
 	if w := m.LoadWarning(); w != nil {
-		s.rep.line("usage: warning: %v", w)
-		s.rep.writeJSON(jsonEvent{Time: time.Now(), Event: "usage", Ifname: s.ifname, Error: w.Error(),
+		rep.line("usage: warning: %v", w)
+		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "usage", Ifname: l.lo.ifname, Error: w.Error(),
 			Detail: "state file set aside; counting from zero"})
 	}
-	s.meter = m
-	if s.mlink != nil {
-		s.mlink.SetUsage(m)
+	l.meter = m
+	if l.mlink != nil {
+		l.mlink.SetUsage(m)
 	}
 	detail := fmt.Sprintf("SIM %s, %s", iccid, m.Path())
-	s.rep.line("%-22s %8s  %s", "usage", "", detail)
-	s.rep.writeJSON(jsonEvent{Time: time.Now(), Event: "usage", Ifname: s.ifname, Detail: detail})
+	rep.line("%-22s %8s  %s", "usage", "", detail)
+	rep.writeJSON(jsonEvent{Time: time.Now(), Event: "usage", Ifname: l.lo.ifname, Detail: detail})
 }
 
 // observeUsage feeds the current link's counters to the meter every second and runs the
 // meter's periodic flush, until ctx ends; then the meter is flushed once more.
-func (s *service) observeUsage(ctx context.Context) {
+func (l *linkService) observeUsage(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var run meterRun
 	defer func() {
-		s.mu.Lock()
-		s.endLinkLocked() // the session is closed by now: its final counters
-		s.mu.Unlock()
+		l.mu.Lock()
+		l.endLinkLocked() // the session is closed by now: its final counters
+		l.mu.Unlock()
 		run.stop() // Run's final flush, bounded by its StopTimeout
 	}()
 	for {
@@ -544,16 +710,19 @@ func (s *service) observeUsage(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		s.mu.Lock()
-		if s.cur != nil && s.ulink != nil {
-			c := s.cur.read()
-			s.quotaLocked(s.ulink.Observe(c.RxBytes, c.TxBytes))
+		l.mu.Lock()
+		if l.up && l.cur == nil {
+			l.startLinkLocked() // up before the group knew its session
 		}
-		m := s.meter
-		s.mu.Unlock()
+		if l.cur != nil && l.ulink != nil {
+			c := l.cur.read()
+			l.quotaLocked(l.ulink.Observe(c.RxBytes, c.TxBytes))
+		}
+		m := l.meter
+		l.mu.Unlock()
 		if m != nil && m != run.m {
 			run.stop()
-			run.start(m, s.o.usageInterval, s.rep)
+			run.start(m, l.lo.usage.usageInterval, l.svc.rep)
 		}
 	}
 }
@@ -586,29 +755,35 @@ func (r *meterRun) stop() {
 	r.cancel = nil
 }
 
-// quotaLocked reports quota marks and, with --quota-action stop, ends the session at 100%.
-func (s *service) quotaLocked(evs []usage.QuotaEvent) {
+// quotaLocked reports quota marks and, with --quota-action stop, ends the link's session at 100%.
+func (l *linkService) quotaLocked(evs []usage.QuotaEvent) {
+	rep := l.svc.rep
 	for _, q := range evs {
-		s.rep.line("quota: %d%% of %d bytes used (%d bytes this billing period)", q.Percent, q.Quota, q.Used)
-		s.rep.writeJSON(jsonEvent{Time: time.Now(), Event: "quota", Ifname: s.ifname, Percent: q.Percent,
+		rep.line("quota: %s: %d%% of %d bytes used (%d bytes this billing period)", l.lo.ifname, q.Percent, q.Quota, q.Used)
+		rep.writeJSON(jsonEvent{Time: time.Now(), Event: "quota", Ifname: l.lo.ifname, Percent: q.Percent,
 			Used: q.Used, Quota: q.Quota})
-		if q.Percent >= 100 && s.o.quotaAction == "stop" && !s.quotaHit {
-			s.quotaHit = true
-			s.stop(errQuota)
+		if q.Percent >= 100 && l.lo.usage.quotaAction == "stop" && !l.quotaHit && l.lo.stop != nil {
+			l.quotaHit = true
+			// Not under l.mu: stopping a link removes it from the service, which waits for
+			// this loop.
+			go l.lo.stop(errQuota)
 		}
 	}
 }
 
 // controlStatus answers `pppdial status`.
-func (s *service) controlStatus(context.Context) control.Status {
-	s.mu.Lock()
-	st := control.Status{Ifname: s.ifname, Port: s.port, State: s.state, Up: s.up, UpSince: s.upSince,
-		Started: s.started, Attempt: s.attempt, LastErr: s.lastErr, LastCode: s.lastCode,
-		Addresses: control.Addresses{Local: s.status.Local, Peer: s.status.Peer, LocalV6: s.status.LocalV6,
-			PeerV6: s.status.PeerV6, DNS: s.status.DNS, MTU: s.status.MTU},
-		Signal: s.signal, SignalAt: s.signalAt, LastRecovery: s.recovery}
-	sess, cur, meter := s.sess, s.cur, s.meter
-	s.mu.Unlock()
+func (l *linkService) controlStatus(context.Context) control.Status {
+	l.mu.Lock()
+	st := control.Status{Ifname: l.lo.ifname, Port: l.lo.port, State: l.state, Up: l.up, UpSince: l.upSince,
+		Started: l.started, Attempt: l.attempt, LastErr: l.lastErr, LastCode: l.lastCode,
+		Addresses: control.Addresses{Local: l.status.Local, Peer: l.status.Peer, LocalV6: l.status.LocalV6,
+			PeerV6: l.status.PeerV6, DNS: l.status.DNS, MTU: l.status.MTU},
+		Signal: l.signal, SignalAt: l.signalAt, LastRecovery: l.recovery}
+	sess, cur, meter := l.sessionLocked(), l.cur, l.meter
+	l.mu.Unlock()
+	if _, active := l.svc.snapshot(); active != "" {
+		st.Active = active == l.lo.ifname
+	}
 	if sess != nil {
 		info := sess.ModemInfo()
 		id := info.Identity
@@ -638,18 +813,18 @@ func (s *service) controlStatus(context.Context) control.Status {
 // errNotDialed answers a request that needs the session before its first link is up.
 var errNotDialed = errors.New("the first dial has not finished")
 
-func (s *service) session() (*pppdial.Session, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sess == nil {
-		return nil, errNotDialed
+func (l *linkService) session() (*pppdial.Session, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sess := l.sessionLocked(); sess != nil {
+		return sess, nil
 	}
-	return s.sess, nil
+	return nil, errNotDialed
 }
 
 // controlRedial answers `pppdial redial`.
-func (s *service) controlRedial(ctx context.Context) error {
-	sess, err := s.session()
+func (l *linkService) controlRedial(ctx context.Context) error {
+	sess, err := l.session()
 	if err != nil {
 		return err
 	}
@@ -661,8 +836,8 @@ func (s *service) controlRedial(ctx context.Context) error {
 }
 
 // controlAT runs one command of `pppdial at` on the session's AT channel (CMUX DLC 1).
-func (s *service) controlAT(ctx context.Context, cmd string) ([]string, error) {
-	sess, err := s.session()
+func (l *linkService) controlAT(ctx context.Context, cmd string) ([]string, error) {
+	sess, err := l.session()
 	if err != nil {
 		return nil, err
 	}

@@ -136,25 +136,44 @@ func readPasswordFile(path string) (string, error) {
 	return password, nil
 }
 
-// start serves SOCKS5 on the listener; every connection leaves over the session's interface
-// and host names resolve through the link's DNS servers, over the link.
-func (sl *socksListener) start(o *socksOptions, sess *pppdial.Session, reg *netif.Registry, log *slog.Logger) (*socks.Server, error) {
+// socksRoute is how the SOCKS server reaches destinations: over one link (dial) or over the
+// member a group's router picks per connection (up).
+type socksRoute struct {
+	dial    func(ctx context.Context, network, address string) (net.Conn, error)
+	resolve func(ctx context.Context, host string) (netip.Addr, error) // nil: names go to dial
+}
+
+// sessionDialer routes every connection over the session's interface; host names resolve
+// through the link's DNS servers, over the link.
+func sessionDialer(sess *pppdial.Session, reg *netif.Registry) socksRoute {
 	ifname := sess.Netif().Name()
 	dialer := &bind.Dialer{Interface: ifname, Registry: reg}
 	resolver := &bind.Resolver{Interface: ifname, Registry: reg}
+	return socksRoute{dial: dialer.DialContext, resolve: func(ctx context.Context, host string) (netip.Addr, error) {
+		// "ip": A, and AAAA too once the link has a global IPv6 address (IPv4 first).
+		addrs, err := resolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		if len(addrs) == 0 {
+			return netip.Addr{}, fmt.Errorf("socks: %s: no address", host)
+		}
+		return addrs[0], nil
+	}}
+}
+
+// routerDialer routes each connection over the interface the router picks for it (a group's
+// active member); a name is resolved through the DNS servers of the interface picked, over it
+// (bind.Router.DialContext), so it is never asked of one link and used over another.
+func routerDialer(r *bind.Router) socksRoute {
+	return socksRoute{dial: r.DialContext}
+}
+
+// start serves SOCKS5 on the listener, reaching destinations as route says.
+func (sl *socksListener) start(o *socksOptions, route socksRoute, log *slog.Logger) (*socks.Server, error) {
 	srv, err := socks.New(socks.Config{
-		Dial: dialer.DialContext,
-		Resolve: func(ctx context.Context, host string) (netip.Addr, error) {
-			// "ip": A, and AAAA too once the link has a global IPv6 address (IPv4 first).
-			addrs, err := resolver.LookupNetIP(ctx, "ip", host)
-			if err != nil {
-				return netip.Addr{}, err
-			}
-			if len(addrs) == 0 {
-				return netip.Addr{}, fmt.Errorf("socks: %s: no address", host)
-			}
-			return addrs[0], nil
-		},
+		Dial:        route.dial,
+		Resolve:     route.resolve,
 		Credentials: sl.creds,
 		Limits: socks.Limits{MaxConns: o.maxConns, MaxAssociations: o.maxUDP,
 			HandshakeTimeout: o.handshakeTimeout, UDPIdleTimeout: o.udpIdle},
