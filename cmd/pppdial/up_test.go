@@ -61,11 +61,10 @@ guard = "100ms"
 	up1 := ev.wait(t, 0, 30*time.Second, "pp1 up", is("up", "pp1"))
 	assert.Equal(t, "10.64.65.2", ev.all[up1]["local"])
 	assert.Empty(t, ev.since(0, is("up", "pp0")), "pp0 has no modem")
-	// pp0 keeps trying: its failed attempts name the port it could not open.
-	failed := ev.wait(t, 0, 10*time.Second, "a failed attempt of pp0", func(e map[string]any) bool {
-		return is("error", "pp0")(e) && strings.Contains(fmt.Sprint(e["error"]), byID.Path)
+	// pp0 waits for its port, and says so.
+	ev.wait(t, 0, 10*time.Second, "pp0 waiting for its port", func(e map[string]any) bool {
+		return is("progress", "pp0")(e) && e["step"] == "port" && strings.Contains(fmt.Sprint(e["detail"]), byID.Path)
 	})
-	t.Logf("pp0: %v", ev.all[failed])
 	r := ev.wait(t, 0, 10*time.Second, "a route event to pp1", is("route", "pp1"))
 	assert.Empty(t, ev.all[r]["from"], "the first choice: pp1, the only member up: %v", ev.all[r])
 	i := ev.wait(t, 0, 10*time.Second, "the socks event", is("socks", "*"))
