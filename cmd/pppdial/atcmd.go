@@ -12,7 +12,7 @@ import (
 	"github.com/pppdial/pppdial/line"
 )
 
-const atUsage = `Usage: pppdial at (--port PATH [--baud N] | --control SOCKET) [--timeout D] CMD...
+const atUsage = `Usage: pppdial at (--port PATH [--baud N] | --control SOCKET [--ifname NAME]) [--timeout D] CMD...
 
 Sends each AT command (with or without its leading "AT") to the modem and prints the answers,
 then the final result (OK, ERROR, +CME ERROR: ...). Unsolicited result codes that arrive
@@ -20,7 +20,8 @@ meanwhile are printed with a "urc:" prefix. Exit 0 when every command got OK.
 
 When a running "pppdial dial" holds PATH, the commands go through that daemon's AT channel
 (CMUX DLC 1: the daemon needs --cmux) instead of the port under it; --control SOCKET names the
-daemon directly. No process opens a port a daemon holds, root included.
+daemon directly, and --ifname one of its links (default: its first; "pppdial up" runs several).
+No process opens a port a daemon holds, root included.
 
   pppdial at --port /dev/ttyUSB2 ATI +CSQ +CREG? +COPS?
 
@@ -33,10 +34,11 @@ func cmdAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	baud := fs.Int("baud", 115200, "serial speed")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for each answer")
 	sock := fs.String("control", "", "send the commands through the daemon on this control socket")
+	ifname := fs.String("ifname", "", "with --control: the daemon's link (default: its first)")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
-	if (*port == "") == (*sock == "") || fs.NArg() == 0 {
+	if (*port == "") == (*sock == "") || fs.NArg() == 0 || (*ifname != "" && *sock == "") {
 		fs.Usage()
 		return exitUsage
 	}
@@ -47,7 +49,7 @@ func cmdAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *sock != "" {
 		ctx, cancel := daemonCtx()
 		defer cancel()
-		return atThroughDaemon(ctx, *sock, "", fs.Args(), stdout, stderr)
+		return atThroughDaemon(ctx, *sock, *ifname, fs.Args(), stdout, stderr)
 	}
 	l, err := line.Open(*port, line.Options{Baud: *baud})
 	if errors.Is(err, line.ErrBusy) {

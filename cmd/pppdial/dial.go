@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pppdial/pppdial"
@@ -190,7 +191,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.failure(err)
 		return exitCode(err)
 	}
-	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf, svc: svc}
+	obs := &dialObserver{rep: rep, resolvConf: o.resolvConf, svc: svc, single: true}
 	cfg.OnEvent = obs.event
 	var tunLink *tunAttachment
 	if o.tun {
@@ -203,7 +204,7 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer tunLink.Close()
 		cfg.Attach = tunLink.Attach
-		obs.tun = tunLink
+		obs.setTun(ifname, tunLink)
 	}
 
 	sess, err := pppdial.Dial(ctx, cfg)
@@ -316,31 +317,110 @@ func (o *dialOptions) linkOptions(ifname string, stop func(error)) linkOptions {
 		stateDir: o.stateDir, usage: o.service, stop: stop}
 }
 
-// dialObserver is the command's one observer of the session's events: it does what the host
-// needs first (the TUN device, resolv.conf), so that whoever acts on an event (a script, a
-// service's ExecStartPost) finds it done, then reports the event.
+// dialObserver is the commands' one observer of the sessions' events (dial's one session, up's
+// group): it does what the host needs first (the TUN devices, resolv.conf, the default route),
+// so that whoever acts on an event (a script, a service's ExecStartPost) finds it done, then
+// reports the event.
 type dialObserver struct {
 	rep        *reporter
-	resolvConf string         // --resolv-conf; empty: none
-	tun        *tunAttachment // --tun; nil: none
-	svc        *service       // systemd, metrics, control socket, usage
+	resolvConf string   // --resolv-conf; empty: none
+	svc        *service // systemd, metrics, control socket, usage
+
+	mu sync.Mutex
+	// tuns are the links' TUN devices (--tun) by interface name; with single, the one device
+	// takes every event whatever its Ifname.
+	tuns   map[string]*tunAttachment
+	single bool
+	// active is the egress member carrying new connections: resolv.conf holds its DNS servers
+	// and its TUN device the default route. A lone link is always active.
+	active string
+	// lastErr is the last link failure seen: up's exit code once every link has ended.
+	lastErr error
+}
+
+// setTun makes t the TUN device of ifname (nil: none).
+func (d *dialObserver) setTun(ifname string, t *tunAttachment) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tuns == nil {
+		d.tuns = map[string]*tunAttachment{}
+	}
+	if t == nil {
+		delete(d.tuns, ifname)
+		return
+	}
+	d.tuns[ifname] = t
+}
+
+func (d *dialObserver) tun(ifname string) *tunAttachment {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.single {
+		for _, t := range d.tuns {
+			return t
+		}
+	}
+	return d.tuns[ifname]
+}
+
+// isActive reports whether ifname carries new connections.
+func (d *dialObserver) isActive(ifname string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.single || (ifname != "" && ifname == d.active)
+}
+
+// setActive moves what follows the active member (the default route through a TUN device and
+// resolv.conf) to ifname ("" when no member is healthy).
+func (d *dialObserver) setActive(ifname string) {
+	d.mu.Lock()
+	prev := d.active
+	d.active = ifname
+	from, to := d.tuns[prev], d.tuns[ifname]
+	d.mu.Unlock()
+	if prev == ifname {
+		return
+	}
+	if from != nil {
+		from.setDefault(false)
+	}
+	if to != nil {
+		to.setDefault(true)
+	}
+	if d.resolvConf != "" && ifname != "" {
+		if st, up := d.svc.statusOf(ifname); up {
+			writeResolvConf(d.rep, d.resolvConf, st)
+		}
+	}
 }
 
 func (d *dialObserver) event(e pppdial.Event) {
-	if d.tun != nil {
-		// The kernel interface is addressed and routed before `up` is reported.
-		d.tun.Event(e)
+	if e.Kind == pppdial.EventRoute {
+		d.setActive(e.Ifname)
+		d.svc.event(e)
+		d.rep.event(e)
+		return
 	}
-	if e.Kind == pppdial.EventUp && d.resolvConf != "" {
+	tun := d.tun(e.Ifname)
+	if tun != nil {
+		// The kernel interface is addressed and routed before `up` is reported.
+		tun.Event(e)
+	}
+	if e.Kind == pppdial.EventUp && d.resolvConf != "" && d.isActive(e.Ifname) {
 		// Every up, not only the first: a redial may bring other DNS servers.
 		writeResolvConf(d.rep, d.resolvConf, e.Status)
+	}
+	if (e.Kind == pppdial.EventError || e.Kind == pppdial.EventDown) && e.Err != nil {
+		d.mu.Lock()
+		d.lastErr = e.Err
+		d.mu.Unlock()
 	}
 	// After the host's work, before the report: READY=1 means the link is usable, and the
 	// status socket answers "up" by the time a script reads the up event.
 	d.svc.event(e)
-	if d.tun != nil && e.Kind == pppdial.EventIPv6Up {
+	if tun != nil && e.Kind == pppdial.EventIPv6Up {
 		// Reported once the kernel has formed its global address, as without --tun.
-		d.tun.ipv6Up(e, d.rep.event)
+		tun.ipv6Up(e, d.rep.event)
 		return
 	}
 	d.rep.event(e)

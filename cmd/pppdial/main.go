@@ -2,6 +2,7 @@
 //
 //	pppdial dial --port /dev/ttyUSB3 --apn internet     # online; Ctrl-C hangs up
 //	pppdial demo                                        # no hardware: an emulated modem and network
+//	pppdial up -c /etc/pppdial/pppdial.toml             # several links, traffic over the healthiest
 //
 // Run `pppdial help` for every command, flag and exit code.
 package main
@@ -36,12 +37,14 @@ const usageText = `pppdial brings a cellular modem online over PPP.
 
 Usage:
   pppdial dial --port PATH [flags]   dial and keep the link up (pppdial dial -h for flags)
+  pppdial up -c FILE                 run every link of a configuration file in one process, new
+                                     connections over the healthiest (pppdial up -h)
   pppdial check -c FILE              check a configuration file (links and egress; pppdial check -h)
   pppdial demo [--json]              no hardware: an emulated modem and PPP peer in-process;
                                      dials it, fetches a page over the link, prints what happened
   pppdial replay FILE...             replay recorded modem transcripts against the dialer
-  pppdial status [--json]            ask the running daemon how its link is doing
-  pppdial redial                     ask the running daemon to drop the link and dial again now
+  pppdial status [--json] [IFNAME]   ask the running daemon how its links are doing
+  pppdial redial [IFNAME]            ask the running daemon to drop a link and dial again now
   pppdial at --port PATH CMD...      send AT commands and print the answers (through the daemon
                                      that holds PATH, if one does)
   pppdial ports                      list serial ports and which look like a modem's AT/PPP port
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "dial":
 		return cmdDial(ctx, rest, stdout, stderr)
+	case "up":
+		return cmdUp(ctx, rest, stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr)
 	case "demo":

@@ -40,9 +40,12 @@ func newReporter(stdout, stderr io.Writer, asJSON bool) *reporter {
 
 // jsonEvent is the --json line format. Field names are stable: scripts parse them.
 type jsonEvent struct {
-	Time    time.Time    `json:"time"`
-	Event   string       `json:"event"`
-	Ifname  string       `json:"ifname,omitempty"`
+	Time   time.Time `json:"time"`
+	Event  string    `json:"event"`
+	Ifname string    `json:"ifname,omitempty"`
+	// From is a route event's member that carried new connections before (none at the first
+	// choice).
+	From    string       `json:"from,omitempty"`
 	Phase   string       `json:"phase,omitempty"`
 	Step    string       `json:"step,omitempty"`
 	Detail  string       `json:"detail,omitempty"`
@@ -219,6 +222,17 @@ func (r *reporter) event(e pppdial.Event) {
 		j.Delay = e.Delay.Round(time.Millisecond).String()
 		r.writeJSON(j)
 		r.line("redialing in %s (attempt %d)", j.Delay, e.Attempt)
+	case pppdial.EventRoute:
+		j.From, j.Detail = e.From, e.Detail
+		r.writeJSON(j)
+		to := e.Ifname
+		if to == "" {
+			to = "(no healthy member)"
+		}
+		if e.From != "" {
+			to += " instead of " + e.From
+		}
+		r.line("%-22s %8s  %s: %s", "new connections over", "", to, orNone(e.Detail))
 	}
 }
 

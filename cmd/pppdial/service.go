@@ -531,8 +531,8 @@ func (l *linkService) event(e pppdial.Event) (ready bool) {
 	return ready
 }
 
-// dnsOf returns the link's DNS servers while it is up.
-func (s *service) dnsOf(ifname string) (ppp.Status, bool) {
+// statusOf returns the link's addresses and DNS servers, and whether it is up.
+func (s *service) statusOf(ifname string) (ppp.Status, bool) {
 	l := s.link(ifname)
 	if l == nil {
 		return ppp.Status{}, false

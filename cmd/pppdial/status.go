@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,21 +15,24 @@ import (
 	"github.com/pppdial/pppdial/control"
 )
 
-const statusUsage = `Usage: pppdial status [--ifname NAME | --control PATH] [--json]
+const statusUsage = `Usage: pppdial status [--control PATH | --ifname NAME] [--json] [IFNAME]
 
-Asks the running "pppdial dial" of interface NAME (default pp0) on its control socket how its
-link is doing: state, addresses, DNS, uptime, the modem's identity, signal, counters, the SIM's
-data usage and the last recovery step. --json prints the daemon's answer as one JSON object.
-Exit 0 with an answer, 7 when no daemon answers on the socket.
+Asks the running daemon on its control socket how its links are doing: state, addresses, DNS,
+uptime, the modem's identity, signal, counters, the SIM's data usage and the last recovery step;
+with "pppdial up", which link carries new connections. Every link, or only IFNAME. --json prints
+each link's status as one JSON object per line. The socket: --control, else "pppdial up"'s
+/run/pppdial/pppdial.sock when it exists, else "pppdial dial"'s /run/pppdial/<ifname>.sock
+(--ifname, default pp0). Exit 0 with an answer, 7 when no daemon answers on the socket.
 
 Flags:
 `
 
-const redialUsage = `Usage: pppdial redial [--ifname NAME | --control PATH]
+const redialUsage = `Usage: pppdial redial [--control PATH | --ifname NAME] [IFNAME]
 
-Asks the running "pppdial dial" of interface NAME (default pp0) to drop its link and dial again
-now (LCP terminate and hang-up first). Exit 0 once the daemon took the request, 7 when no daemon
-answers on the socket, 1 when it refused (no link yet: a dial is under way).
+Asks the running daemon to drop link IFNAME (default: its first) and dial again now (LCP
+terminate and hang-up first). The socket is found as "pppdial status" finds it. Exit 0 once the
+daemon took the request, 7 when no daemon answers on the socket, 1 when it refused (no link yet:
+a dial is under way).
 
 Flags:
 `
@@ -40,16 +44,9 @@ type controlFlags struct {
 }
 
 func (c *controlFlags) register(fs flagRegistrar) {
-	fs.StringVar(&c.ifname, "ifname", "pp0", "the daemon's interface: its socket is /run/pppdial/<ifname>.sock")
+	fs.StringVar(&c.ifname, "ifname", "pp0", `the "pppdial dial" daemon of this interface: its socket is /run/pppdial/<ifname>.sock`)
 	fs.StringVar(&c.path, "control", "", "the daemon's control socket (default from --ifname)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for the daemon's answer")
-}
-
-func (c *controlFlags) socket() string {
-	if c.path != "" {
-		return c.path
-	}
-	return control.DefaultPath(c.ifname)
 }
 
 // dialDaemon connects to the daemon's socket; a missing daemon is one line and exitNoDaemon.
@@ -66,11 +63,11 @@ func dialDaemon(ctx context.Context, name, path string, stderr io.Writer) (*cont
 	return c, -1
 }
 
-// askDaemon is what status and redial share: their flags (extra adds a command's own), then a
-// connection to the daemon's socket within --timeout. It returns the client (nil with the exit
-// code when the command ends here), the link to ask about ("" when --control names the socket:
-// its only or first link), and the context bounded by --timeout with its cancel, which the
-// caller defers.
+// askDaemon is what status and redial share: their flags (extra adds a command's own) and an
+// optional IFNAME argument, then a connection to the daemon's socket within --timeout. It
+// returns the client (nil with the exit code when the command ends here), the link to ask about
+// ("" for every link, or the daemon's first), and the context bounded by --timeout with its
+// cancel, which the caller defers.
 func askDaemon(ctx context.Context, name, usage string, args []string, stderr io.Writer,
 	extra func(*flag.FlagSet)) (context.Context, context.CancelFunc, *control.Client, string, int) {
 	fs := newFlagSet(name, stderr, usage)
@@ -82,17 +79,41 @@ func askDaemon(ctx context.Context, name, usage string, args []string, stderr io
 	if code := parse(fs, args); code >= 0 {
 		return ctx, func() {}, nil, "", code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pppdial %s: unexpected arguments %q\n", name, fs.Args())
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "pppdial %s: unexpected arguments %q\n", name, fs.Args()[1:])
 		return ctx, func() {}, nil, "", exitUsage
 	}
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
-	c, code := dialDaemon(ctx, name, cf.socket(), stderr)
-	ifname := cf.ifname
-	if cf.path != "" {
-		ifname = ""
+	ifnameSet := false
+	fs.Visit(func(f *flag.Flag) { ifnameSet = ifnameSet || f.Name == "ifname" })
+	ifname := fs.Arg(0)
+	if err := control.CheckIfname(ifname, true); err != nil {
+		fmt.Fprintf(stderr, "pppdial %s: %v\n", name, err)
+		return ctx, func() {}, nil, "", exitUsage
 	}
+	if ifname == "" && ifnameSet {
+		ifname = cf.ifname
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	c, code := dialDaemon(ctx, name, daemonSocket(cf, ifnameSet, ifname), stderr)
 	return ctx, cancel, c, ifname, code
+}
+
+// daemonSocket is the socket status and redial ask: --control; else with --ifname, that dial
+// daemon's; else up's when it exists; else the dial daemon's of IFNAME (default pp0).
+func daemonSocket(cf controlFlags, ifnameSet bool, ifname string) string {
+	switch {
+	case cf.path != "":
+		return cf.path
+	case ifnameSet:
+		return control.DefaultPath(cf.ifname)
+	}
+	if _, err := os.Stat(upDefaultControl); err == nil {
+		return upDefaultControl
+	}
+	if ifname != "" {
+		return control.DefaultPath(ifname)
+	}
+	return control.DefaultPath(cf.ifname)
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -105,19 +126,33 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	defer c.Close()
-	st, err := c.Status(ctx, ifname)
-	if err != nil {
-		fmt.Fprintf(stderr, "pppdial status: %v\n", err)
-		return exitInternal
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		if err := enc.Encode(st); err != nil {
+	var sts []control.Status
+	if ifname == "" {
+		list, err := c.List(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "pppdial status: %v\n", err)
 			return exitInternal
 		}
-		return exitOK
+		sts = list
+	} else {
+		st, err := c.Status(ctx, ifname)
+		if err != nil {
+			fmt.Fprintf(stderr, "pppdial status: %v\n", err)
+			return exitInternal
+		}
+		sts = []control.Status{st}
 	}
-	printStatus(stdout, st)
+	enc := json.NewEncoder(stdout)
+	for _, st := range sts {
+		if *asJSON {
+			// One object per line: a lone link's answer is the one object it always was.
+			if err := enc.Encode(st); err != nil {
+				return exitInternal
+			}
+			continue
+		}
+		printStatus(stdout, st)
+	}
 	return exitOK
 }
 
@@ -129,6 +164,9 @@ func printStatus(w io.Writer, st control.Status) {
 			st.UpSince.Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "%s: %s", st.Ifname, state)
+	if st.Active {
+		fmt.Fprint(w, ", carries new connections")
+	}
 	if st.Attempt > 0 {
 		fmt.Fprintf(w, ", attempt %d", st.Attempt)
 	}

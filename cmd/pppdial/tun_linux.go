@@ -29,6 +29,9 @@ type tunAttachment struct {
 	dev          tun.Device
 	name         string
 	defaultRoute bool
+	// standby: another egress member carries new connections (pppdial up), so this device
+	// holds no default route until setDefault(true). Dial's lone link is never on standby.
+	standby atomic.Bool
 	// mtu is the link's MTU in force (0 before the first up): the TUN device gets it, and the
 	// MSS of TCP SYNs crossing in either direction is clamped to it (clampMSS).
 	mtu atomic.Int32
@@ -161,14 +164,40 @@ func (t *tunAttachment) configure(local, peer netip.Addr, mtu int) error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("up: %w", err)
 	}
-	if t.defaultRoute {
-		route := &netlink.Route{LinkIndex: link.Attrs().Index, Scope: netlink.SCOPE_LINK,
-			Dst: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}}
-		if err := netlink.RouteReplace(route); err != nil {
+	if t.defaultRoute && !t.standby.Load() {
+		if err := netlink.RouteReplace(defaultRouteVia(link)); err != nil {
 			return fmt.Errorf("default route: %w", err)
 		}
 	}
 	return nil
+}
+
+func defaultRouteVia(link netlink.Link) *netlink.Route {
+	return &netlink.Route{LinkIndex: link.Attrs().Index, Scope: netlink.SCOPE_LINK,
+		Dst: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}}
+}
+
+// setDefault gives the device the IPv4 default route (with --defaultroute) when its member
+// becomes the one carrying new connections, and takes it away when another does: the default
+// route follows the group's choice. A device without an address yet gets it at its up.
+func (t *tunAttachment) setDefault(on bool) {
+	t.standby.Store(!on)
+	if !t.defaultRoute {
+		return
+	}
+	link, err := netlink.LinkByName(t.name)
+	if err != nil {
+		return
+	}
+	if !on {
+		_ = netlink.RouteDel(defaultRouteVia(link))
+		return
+	}
+	if addrs, _ := netlink.AddrList(link, netlink.FAMILY_V4); len(addrs) > 0 {
+		if err := netlink.RouteReplace(defaultRouteVia(link)); err != nil {
+			fmt.Fprintf(os.Stderr, "pppdial: --tun %s: default route: %v\n", t.name, err)
+		}
+	}
 }
 
 // Close removes the TUN interface (and with it its addresses and routes).

@@ -18,5 +18,6 @@ func newTunAttachment(string, bool, bool) (*tunAttachment, error) {
 func (*tunAttachment) Attach(netif.Device) error { return errors.ErrUnsupported }
 func (*tunAttachment) Event(pppdial.Event)       {}
 func (*tunAttachment) Close() error              { return nil }
+func (*tunAttachment) setDefault(bool)           {}
 
 func (*tunAttachment) ipv6Up(e pppdial.Event, report func(pppdial.Event)) { report(e) }
