@@ -256,7 +256,7 @@ func TestCLIInteropGroup(t *testing.T) {
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
 		rl := ev.wait(t, mark, 10*time.Second, "the reload event", is("reload", "*"))
 		assert.Regexp(t, `(^|; )changed[^;]*\bpp1\b`, ev.all[rl]["detail"], "the reload says pp1 changed: %v", ev.all[rl])
-	assert.Empty(t, ev.all[rl]["error"])
+		assert.Empty(t, ev.all[rl]["error"])
 		down := ev.wait(t, mark, 30*time.Second, "pp1 down", is("down", "pp1"))
 		up := ev.wait(t, down, 2*time.Minute, "pp1 up again", is("up", "pp1"))
 		assert.Equal(t, addrPP1.String(), ev.all[up]["local"])
