@@ -199,8 +199,11 @@ type Session struct {
 	nif  *netif.Netif
 	stop context.CancelFunc
 	done chan struct{}
-	// events feeds Config.OnEvent: one ordered queue for everything the session reports.
-	events *eventq.Queue[Event]
+	// events feeds Config.OnEvent: one ordered queue for everything the session reports. In a
+	// Group it is the group's queue (shared), which the session flushes but does not close.
+	events  *eventq.Queue[Event]
+	shared  bool
+	observe func(Event) // the Group's health observer (sessionHooks.observe), or nil
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
@@ -255,15 +258,62 @@ var ErrMaxFail = errors.New("too many failed attempts")
 // ctx bounds the dial only. The returned Session keeps the link up — redialing after drops
 // when Persist is set — until Close, or until the link is lost for good (Done, Err).
 func Dial(ctx context.Context, cfg Config) (*Session, error) {
-	cfg = cfg.withDefaults()
+	s, err := startSession(ctx, cfg, sessionHooks{})
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-s.up:
+		// Whoever reads the events finds the link up before anything the caller starts on it
+		// (the command's SOCKS line, a script acting on "up").
+		if err := s.events.Flush(ctx); err != nil {
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = s.Close(closeCtx)
+			return nil, fmt.Errorf("pppdial: dial: the up event was not taken in time: %w", err)
+		}
+		return s, nil
+	case <-s.done:
+		return nil, s.Err()
+	case <-ctx.Done():
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.Close(closeCtx)
+		return nil, fmt.Errorf("pppdial: dial: %w", context.Cause(ctx))
+	}
+}
+
+// sessionHooks are what a Group gives the sessions it runs: one event queue for all its links,
+// and its observer of their health.
+type sessionHooks struct {
+	// events, if set, is the queue the session posts to instead of a queue of its own (of
+	// Config.OnEvent); it belongs to the Group, which closes it.
+	events *eventq.Queue[Event]
+	// observe, if set, is handed each event right after it is queued, on the goroutine that
+	// emitted it: it must not block.
+	observe func(Event)
+}
+
+// check reports a Config that cannot work, before anything is started.
+func (cfg Config) check() error {
 	if cfg.Port == "" && cfg.Open == nil {
-		return nil, fmt.Errorf("pppdial: %w: no port given", ErrUsage)
+		return fmt.Errorf("pppdial: %w: no port given", ErrUsage)
 	}
 	if cfg.MTU != 0 && (cfg.MTU < lcp.MinMRU || cfg.MTU > 65535) {
-		return nil, fmt.Errorf("pppdial: %w: MTU %d: want %d to 65535", ErrUsage, cfg.MTU, lcp.MinMRU)
+		return fmt.Errorf("pppdial: %w: MTU %d: want %d to 65535", ErrUsage, cfg.MTU, lcp.MinMRU)
 	}
 	if err := cfg.checkSupervision(); err != nil {
-		return nil, fmt.Errorf("pppdial: %w", err)
+		return fmt.Errorf("pppdial: %w", err)
+	}
+	return nil
+}
+
+// startSession checks cfg, registers the interface and starts the session's goroutine, which
+// dials in the background; it does not wait for anything. ctx's values are kept, not its end.
+func startSession(ctx context.Context, cfg Config, hooks sessionHooks) (*Session, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	s := &Session{
 		cfg:     cfg,
@@ -273,7 +323,12 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		redial:  make(chan struct{}),
 		up:      make(chan struct{}),
 		regs:    newRegWatch(),
-		events:  newEventQueue(cfg.OnEvent),
+		events:  hooks.events,
+		shared:  hooks.events != nil,
+		observe: hooks.observe,
+	}
+	if s.events == nil {
+		s.events = newEventQueue(cfg.OnEvent)
 	}
 	nopts := cfg.Netif
 	nopts.Name = cfg.IfName
@@ -294,26 +349,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	go s.supervise(runCtx)
-
-	select {
-	case <-s.up:
-		// Whoever reads the events finds the link up before anything the caller starts on it
-		// (the command's SOCKS line, a script acting on "up").
-		if err := s.events.Flush(ctx); err != nil {
-			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = s.Close(closeCtx)
-			return nil, fmt.Errorf("pppdial: dial: the up event was not taken in time: %w", err)
-		}
-		return s, nil
-	case <-s.done:
-		return nil, s.Err()
-	case <-ctx.Done():
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = s.Close(closeCtx)
-		return nil, fmt.Errorf("pppdial: dial: %w", context.Cause(ctx))
-	}
+	return s, nil
 }
 
 // Netif returns the session's pp<N> interface. Its name (Netif().Name()) is what bind.Dial
@@ -411,6 +447,9 @@ func (s *Session) emit(ev Event) {
 		ev.Ifname = s.nif.Name()
 	}
 	s.events.Post(ev)
+	if s.observe != nil {
+		s.observe(ev)
+	}
 }
 
 // newEventQueue returns the queue that feeds fn the session's events.
@@ -433,7 +472,11 @@ func (s *Session) drainEvents() {
 	}
 	ctx, cancel := context.WithTimeout(ctx, eventDrain)
 	defer cancel()
-	if err := s.events.Close(ctx); err != nil {
+	drain := s.events.Close
+	if s.shared {
+		drain = s.events.Flush // the other links still post to it
+	}
+	if err := drain(ctx); err != nil {
 		s.log.Warn("the event observer did not take the last events in time", "err", err)
 	}
 }

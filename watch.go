@@ -14,6 +14,7 @@ import (
 	"github.com/pppdial/pppdial/at/cell"
 	"github.com/pppdial/pppdial/bind"
 	"github.com/pppdial/pppdial/line"
+	"github.com/pppdial/pppdial/netif"
 	"github.com/pppdial/pppdial/recovery"
 )
 
@@ -350,30 +351,38 @@ func probeAT(ctx context.Context, p *at.Port, timeout time.Duration) probeResult
 	return probeResult{name: ProbeAT, elapsed: time.Since(start), err: err}
 }
 
+// probeOnce runs one probe p (defaults applied) over the interface ifname of reg: a session's
+// data-path probe and a Group's probe of a host member are this one function. seq numbers ICMP
+// echoes.
+func probeOnce(ctx context.Context, p Probe, ifname string, reg *netif.Registry, seq uint16) probeResult {
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	start := time.Now()
+	var err error
+	switch p.Network {
+	case "tcp":
+		var c net.Conn
+		c, err = (&bind.Dialer{Interface: ifname, Registry: reg}).DialContext(ctx, "tcp", p.Addr)
+		if err == nil {
+			_ = c.Close()
+		}
+	case "icmp":
+		_, err = (&bind.Pinger{Interface: ifname, Registry: reg}).Ping(ctx, netip.MustParseAddr(p.Addr), seq)
+	}
+	return probeResult{name: p.Network, target: p.Addr, elapsed: time.Since(start), err: err}
+}
+
 // dataProbe runs Config.Probe over the link every interval until ctx ends, reporting each result
 // through report.
 func (s *Session) dataProbe(ctx context.Context, report func(probeResult)) {
 	p := s.cfg.Probe.withDefaults()
 	ifname := s.nif.Name()
 	for seq := uint16(1); ; seq++ {
-		pctx, cancel := context.WithTimeout(ctx, p.Timeout)
-		start := time.Now()
-		var err error
-		switch p.Network {
-		case "tcp":
-			var c net.Conn
-			c, err = (&bind.Dialer{Interface: ifname, Registry: s.cfg.Registry}).DialContext(pctx, "tcp", p.Addr)
-			if err == nil {
-				_ = c.Close()
-			}
-		case "icmp":
-			_, err = (&bind.Pinger{Interface: ifname, Registry: s.cfg.Registry}).Ping(pctx, netip.MustParseAddr(p.Addr), seq)
-		}
-		cancel()
+		r := probeOnce(ctx, p, ifname, s.cfg.Registry, seq)
 		if ctx.Err() != nil {
 			return
 		}
-		report(probeResult{name: p.Network, target: p.Addr, elapsed: time.Since(start), err: err})
+		report(r)
 		t := time.NewTimer(p.Interval)
 		select {
 		case <-t.C:
