@@ -165,7 +165,9 @@ func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 // PPPDVM), as a modem unplugged and plugged in again: the new one has a new PTY, often under
 // another name (a ByID link stands for it, as /dev/serial/by-id does for a modem's new
 // ttyUSBn), a fresh console log and the same services. The old VM's run directory is kept or
-// removed by its own cleanup.
+// removed by its own cleanup. The new VM is stopped in t's cleanup: restart it on the test that
+// outlives its use, not on a subtest that ends before (its pty number would be freed for another
+// test's peer while a link still points there).
 func Restart(t testing.TB, vm *VM) *VM {
 	t.Helper()
 	if err := vm.Stop(); err != nil {
