@@ -70,6 +70,8 @@ func TestCheckConfigBadFiles(t *testing.T) {
 			`link "pp0": key "ifname": "pp0" is also the ifname of the link at line 2`},
 		{"duplicate port", "[[link]]\nifname = \"pp0\"\nport = \"/dev/ttyUSB0\"\n\n[[link]]\nifname = \"pp1\"\nport = \"/dev/ttyUSB0\"\n", 7,
 			`link "pp1": key "port": "/dev/ttyUSB0" is also the port of the link at line 3: one modem port serves one link`},
+		{"duplicate port through a by-id name", "[[link]]\nifname = \"pp0\"\nport = \"%DIR%/by-id-modem\"\n\n[[link]]\nifname = \"pp1\"\nport = \"%DIR%/ttyS9\"\n", 7,
+			`link "pp1": key "port": "%DIR%/ttyS9" is also the port of the link at line 3 (both are %DIR%/ttyS9): one modem port serves one link`},
 		{"missing port", "[[link]]\nport = \"/dev/ttyUSB0\"\n\n[[link]]\nifname = \"pp1\"\napn = \"internet\"\n", 4,
 			`link "pp1": key "port": no port: every link needs port = "/dev/..."`},
 		{"secret file with loose permissions", "[[link]]\nport = \"/dev/ttyUSB0\"\npin-file = \"%DIR%/pin\"\n", 3,
@@ -90,6 +92,9 @@ func TestCheckConfigBadFiles(t *testing.T) {
 			pin := filepath.Join(dir, "pin")
 			require.NoError(t, os.WriteFile(pin, []byte("1234\n"), 0o600))
 			require.NoError(t, os.Chmod(pin, 0o644))
+			// A device and a by-id name for it.
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "ttyS9"), nil, 0o600))
+			require.NoError(t, os.Symlink(filepath.Join(dir, "ttyS9"), filepath.Join(dir, "by-id-modem")))
 			path := writeConfig(t, dir, tt.file)
 			code, stdout, stderr := runToEnd(t, 30*time.Second, "check", "-c", path)
 			assert.Equal(t, exitUsage, code)
