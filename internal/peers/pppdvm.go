@@ -97,8 +97,9 @@ func PPPDVM(t testing.TB, opts ...string) *VM {
 // PPPDVMs boots one VM per options list, all at once (two modems for the two links of one
 // process boot in the time of one on an idle machine), and returns them in the order given.
 // Each is as PPPDVM's: stopped in t.Cleanup, its log kept if the test failed. If one does not
-// start, those that did are stopped and t fails (or skips, by the Interop rule). Asking for more
-// VMs than PPPDIAL_MAX_VMS allows at once is skipped the same way: they could never all run.
+// start, those that did are stopped and t fails (or skips, by the Interop rule). The VMs boot
+// once as many slots as they need are free together (see acquireSlots); asking for more VMs
+// than PPPDIAL_MAX_VMS allows at once is skipped the same way: they could never all run.
 func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 	t.Helper()
 	if n := maxVMs(); len(opts) > n {
@@ -116,12 +117,22 @@ func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 		err  error
 		took time.Duration
 	}
+	begin := time.Now()
+	_, home, err := pppdvmReady()
+	if err != nil {
+		startFailed(t, "pppd-vm", err)
+	}
+	slots, err := acquireSlots(ctx, home, len(opts))
+	if err != nil {
+		startFailed(t, "pppd-vm", err)
+	}
+	slotWait := time.Since(begin)
 	res := make([]started, len(opts))
 	var wg sync.WaitGroup
 	for i, o := range opts {
 		wg.Go(func() {
 			begin := time.Now()
-			vm, stop, err := startPPPDVM(ctx, timeout, o...)
+			vm, stop, err := startPPPDVM(ctx, timeout, slots[i], o...)
 			res[i] = started{vm, stop, err, time.Since(begin)}
 		})
 	}
@@ -146,7 +157,7 @@ func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 		vm, stop := r.vm, r.stop
 		vms[i] = vm
 		t.Logf("pppd-vm %v: pty %s, run dir %s; waited %v for a slot, booted in %v",
-			vm.Options, vm.PTY, vm.Dir, vm.slotWait.Round(time.Millisecond), (r.took - vm.slotWait).Round(time.Millisecond))
+			vm.Options, vm.PTY, vm.Dir, slotWait.Round(time.Millisecond), r.took.Round(time.Millisecond))
 		t.Cleanup(func() {
 			if err := stop(); err != nil {
 				t.Errorf("stop pppd-vm: %v", err)
@@ -181,37 +192,51 @@ func Restart(t testing.TB, vm *VM) *VM {
 // (idempotent, bounded), which stops qemu but keeps vm.Dir; remove it when done with the logs.
 // Errors wrap ErrPeerMissing when the VM cannot run on this machine.
 func StartPPPDVM(ctx context.Context, opts ...string) (vm *VM, stop func() error, err error) {
-	return startPPPDVM(ctx, 0, opts...)
+	return startPPPDVM(ctx, 0, nil, opts...)
+}
+
+// pppdvmReady checks that a VM can run here: the script, qemu, and the built image (or, under
+// PPP_INTEROP=1, the script will build it). It returns the script and the image directory.
+func pppdvmReady() (script, home string, err error) {
+	script, err = PPPDVMScript()
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := LookTool("qemu-system-x86_64"); err != nil {
+		return "", "", err
+	}
+	home = vmHome()
+	if !imageBuilt(home) && !Required() {
+		return "", "", fmt.Errorf("%w: pppd-vm image not built in %s (run %s build)", ErrPeerMissing, home, script)
+	}
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return "", "", fmt.Errorf("peers: %s: %w", home, err)
+	}
+	return script, home, nil
 }
 
 // startPPPDVM is StartPPPDVM with an extra bound on the boot, counted once a slot is held
-// (0: ctx only).
-func startPPPDVM(ctx context.Context, bootTimeout time.Duration, opts ...string) (vm *VM, stop func() error, err error) {
-	script, err := PPPDVMScript()
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := LookTool("qemu-system-x86_64"); err != nil {
-		return nil, nil, err
-	}
-	home := vmHome()
-	if !imageBuilt(home) && !Required() {
-		return nil, nil, fmt.Errorf("%w: pppd-vm image not built in %s (run %s build)", ErrPeerMissing, home, script)
-	}
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("peers: %s: %w", home, err)
-	}
-	slotStart := time.Now()
-	slot, err := acquireSlot(ctx, home)
-	if err != nil {
-		return nil, nil, err
-	}
-	slotWait := time.Since(slotStart)
+// (0: ctx only). slot is a VM slot the caller already holds (acquireSlots), or nil to take
+// one; either way it is the VM's from then on (closed by Stop, or here on an error).
+func startPPPDVM(ctx context.Context, bootTimeout time.Duration, slot *os.File, opts ...string) (vm *VM, stop func() error, err error) {
 	defer func() {
-		if err != nil {
+		if err != nil && slot != nil {
 			_ = slot.Close()
 		}
 	}()
+	script, home, err := pppdvmReady()
+	if err != nil {
+		return nil, nil, err
+	}
+	slotStart := time.Now()
+	if slot == nil {
+		slots, err := acquireSlots(ctx, home, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		slot = slots[0]
+	}
+	slotWait := time.Since(slotStart)
 	if bootTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, bootTimeout)
@@ -434,27 +459,43 @@ func newToken() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// acquireSlot takes one of the machine-wide VM slots: an exclusive flock on
-// $home/slot.N.lock, held until the returned file is closed. The VMs are emulated (TCG) and
-// the machine has few cores: more VMs at once only make every one of them time out.
-func acquireSlot(ctx context.Context, home string) (*os.File, error) {
+// acquireSlots takes k of the machine-wide VM slots: exclusive flocks on $home/slot.N.lock,
+// each held until its file is closed. The VMs are emulated (TCG) and the machine has few cores:
+// more VMs at once only make every one of them time out. k slots are taken all at once or not
+// at all (an attempt that finds fewer free lets them go again), so that two tests that each
+// want two VMs never hold one each while waiting for the other's.
+func acquireSlots(ctx context.Context, home string, k int) ([]*os.File, error) {
 	n := maxVMs()
+	if k > n {
+		return nil, fmt.Errorf("peers: %d VMs at once, but %s allows %d", k, EnvMaxVMs, n)
+	}
 	for {
-		for i := range n {
+		var held []*os.File
+		for i := 0; i < n && len(held) < k; i++ {
 			f, err := os.OpenFile(filepath.Join(home, fmt.Sprintf("slot.%d.lock", i)), os.O_RDWR|os.O_CREATE, 0o644)
 			if err != nil {
+				for _, h := range held {
+					_ = h.Close()
+				}
 				return nil, fmt.Errorf("peers: VM slot: %w", err)
 			}
 			// A fresh open file description per attempt: flock is per description, so two
 			// goroutines of one process exclude each other too.
 			if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
-				return f, nil
+				held = append(held, f)
+				continue
 			}
 			_ = f.Close()
 		}
+		if len(held) == k {
+			return held, nil
+		}
+		for _, h := range held {
+			_ = h.Close()
+		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("peers: waiting for one of %d VM slots (%s): %w", n, EnvMaxVMs, ctx.Err())
+			return nil, fmt.Errorf("peers: waiting for %d of %d VM slots (%s): %w", k, n, EnvMaxVMs, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
