@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pppdial/pppdial/control"
 	"github.com/pppdial/pppdial/internal/socksclient"
 )
 
@@ -186,4 +188,20 @@ func echoRoundTrip(c net.Conn, n int, within time.Duration) error {
 		return fmt.Errorf("echo: %d bytes came back different", n)
 	}
 	return nil
+}
+
+// linkStatus runs `pppdial status --json` against a group's control socket and returns every
+// link's status (one JSON object a line) by ifname.
+func linkStatus(t *testing.T, sock string) map[string]control.Status {
+	t.Helper()
+	code, stdout, stderr := runToEnd(t, 20*time.Second, "status", "--control", sock, "--json")
+	require.Equal(t, exitOK, code, stderr)
+	out := map[string]control.Status{}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	for dec.More() {
+		var st control.Status
+		require.NoError(t, dec.Decode(&st), stdout)
+		out[st.Ifname] = st
+	}
+	return out
 }

@@ -148,6 +148,12 @@ func TestCLIInteropGroup(t *testing.T) {
 		assert.Empty(t, routes[0]["from"], "the first choice comes from nowhere: %v", routes[0])
 		assert.Equal(t, "pp0", routes[len(routes)-1]["ifname"], "pp0, first in the egress list, carries new connections: %v", routes)
 		fetch(t, addrPP0, "a fetch with both links up goes over pp0")
+		st := linkStatus(t, ctl)
+		require.Len(t, st, 2, "status lists both links: %v", st)
+		assert.True(t, st["pp0"].Up && st["pp1"].Up, "both up: %+v", st)
+		assert.True(t, st["pp0"].Active, "pp0 carries new connections")
+		assert.False(t, st["pp1"].Active)
+		assert.Equal(t, byID.Path, st["pp0"].Port)
 	})
 	if !ok {
 		return
@@ -170,6 +176,9 @@ func TestCLIInteropGroup(t *testing.T) {
 			moved.Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
 		assert.Less(t, time.Since(stopped), detection, "new fetches succeed within the detection time")
 		assert.Empty(t, ev.since(mark, is("down", "pp1")), "pp1 is not touched")
+		st := linkStatus(t, ctl)
+		assert.False(t, st["pp0"].Up, "pp0 is down: %+v", st["pp0"])
+		assert.True(t, st["pp1"].Active, "pp1 carries new connections")
 	})
 	if !ok {
 		return
@@ -205,6 +214,7 @@ func TestCLIInteropGroup(t *testing.T) {
 
 		// A bulk transfer over pp1 running when recover-after ends: big.bin (1 MiB, about 13 s
 		// over the emulated VM's line) from 4 s before. Real time is what is under test here.
+		rx1 := linkStatus(t, ctl)["pp1"].Counters.RxBytes
 		time.Sleep(time.Until(upAt.Add(recoverAfter - 4*time.Second)))
 		bigBegin := time.Now()
 		big, bound, err := viaSOCKS(ctx, proxy(t), "peer.test:80")
@@ -233,6 +243,9 @@ func TestCLIInteropGroup(t *testing.T) {
 		assert.True(t, bigBegin.Before(routeAt) && bigEnd.After(routeAt), "the transfer was running over pp1 when the route returned to pp0")
 		fetch(t, addrPP0, "after recover-after, new fetches go over pp0 again")
 		require.NoError(t, echoRoundTrip(echo, 16<<10, 60*time.Second), "the echo connection over pp1 after the return")
+		st := linkStatus(t, ctl)
+		assert.True(t, st["pp0"].Active, "pp0 carries new connections again")
+		assert.GreaterOrEqual(t, st["pp1"].Counters.RxBytes-rx1, uint64(1<<20), "pp1's own counters carried big.bin")
 		ev.drain()
 		assert.Empty(t, ev.since(mark, is("down", "pp1")), "pp1 never went down")
 	})
