@@ -16,7 +16,9 @@ const checkUsage = `Usage: pppdial check -c FILE
 
 Reads the configuration file that "pppdial up -c FILE" runs and reports every problem with its
 line: an unknown key, a value of the wrong type or that its flag refuses, two links on one port
-or one interface name, a link without a port, a secret file that group or others can read.
+or one interface name, a link without a port, a secret file that group or others can read, flags
+that exclude each other (what "pppdial dial" would refuse), an egress member or probe that does
+not fit the links.
 Nothing is dialed. Exit 0 when the file is valid (warnings, such as a secret written in the
 file, go to stderr), 2 when it is not.
 
@@ -112,6 +114,12 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stderr, "pppdial check: %v\n", err)
 		}
+		return exitUsage
+	}
+	// What one key cannot show but up would refuse: flags that exclude each other in a link
+	// (with the [egress] ones), an egress member or probe that does not fit the links.
+	if _, err := (upArgs{path: *path}).plan(file, nil); err != nil {
+		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
 	for _, w := range file.Warnings {

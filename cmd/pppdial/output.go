@@ -23,11 +23,23 @@ type reporter struct {
 	stderr io.Writer
 	json   *json.Encoder // nil without --json
 	start  time.Time
-	// lastSignal is the last signal line printed: a reading every --monitor-interval is a
+	// lastSignal is each link's last signal line printed: a reading every --monitor-interval is a
 	// line only when it says something new.
-	lastSignal string
+	lastSignal map[string]string
 	// probeOK is each probe's last result: a probe is a human line only when it changes.
 	probeOK map[string]bool
+	// tagIfname starts each event's human line with its link's name (pppdial up: several links'
+	// lines interleave).
+	tagIfname bool
+}
+
+// lineFor prints a human line about event e.
+func (r *reporter) lineFor(e pppdial.Event, format string, args ...any) {
+	if r.tagIfname && e.Ifname != "" && e.Kind != pppdial.EventRoute {
+		format = "%s: " + format
+		args = append([]any{e.Ifname}, args...)
+	}
+	r.line(format, args...)
 }
 
 func newReporter(stdout, stderr io.Writer, asJSON bool) *reporter {
@@ -111,7 +123,7 @@ func (r *reporter) line(format string, args ...any) {
 func (r *reporter) event(e pppdial.Event) {
 	j := jsonEvent{Time: e.Time, Event: string(e.Kind), Ifname: e.Ifname, Attempt: e.Attempt, Missed: e.Missed}
 	if e.Missed > 0 {
-		r.line("(%d events not shown: the output fell behind)", e.Missed)
+		r.lineFor(e, "(%d events not shown: the output fell behind)", e.Missed)
 	}
 	switch e.Kind {
 	case pppdial.EventProgress:
@@ -131,13 +143,13 @@ func (r *reporter) event(e pppdial.Event) {
 			if e.Step == pppdial.StepATChannel {
 				elapsed = "" // a finding, not a step that took time
 			}
-			r.line("%-22s %8s  %s", stepTitle(e.Step), elapsed, e.Detail)
+			r.lineFor(e, "%-22s %8s  %s", stepTitle(e.Step), elapsed, e.Detail)
 		}
 	case pppdial.EventPhase:
 		j.Phase, j.Detail = e.Phase, e.Detail
 		r.writeJSON(j)
 		if title := phaseTitle(e.Phase); title != "" && e.Detail == "" {
-			r.line("%-22s %8s  %s", title, "", e.Detail)
+			r.lineFor(e, "%-22s %8s  %s", title, "", e.Detail)
 		}
 	case pppdial.EventUp, pppdial.EventIPv6Up:
 		j.Local, j.Peer, j.DNS, j.MTU = addr(e.Status.Local), addr(e.Status.Peer), e.Status.DNS, e.Status.MTU
@@ -151,12 +163,12 @@ func (r *reporter) event(e pppdial.Event) {
 			if global == "" {
 				global = orNone(e.Detail)
 			}
-			r.line("%-22s %8s  %s local %s peer %s global %s dns %s", "IPv6 up", since(r.start), e.Ifname,
+			r.lineFor(e, "%-22s %8s  %s local %s peer %s global %s dns %s", "IPv6 up", since(r.start), e.Ifname,
 				j.Local, orNone(j.Peer), global, dnsList(e.DNSV6))
 			return
 		}
 		r.writeJSON(j)
-		r.line("%-22s %8s  %s local %s peer %s dns %s mtu %d", "IPCP up", since(r.start), e.Ifname,
+		r.lineFor(e, "%-22s %8s  %s local %s peer %s dns %s mtu %d", "IPCP up", since(r.start), e.Ifname,
 			j.Local, orNone(j.Peer), dnsList(e.Status.DNS), e.Status.MTU)
 	case pppdial.EventSignal:
 		j.Picture = e.Signal
@@ -164,8 +176,8 @@ func (r *reporter) event(e pppdial.Event) {
 			j.Error = e.Err.Error()
 		}
 		r.writeJSON(j)
-		if d := describeSignal(e.Signal); r.newSignal(d) {
-			r.line("%-22s %8s  %s", "signal", "", d)
+		if d := describeSignal(e.Signal); r.newSignal(e.Ifname, d) {
+			r.lineFor(e, "%-22s %8s  %s", "signal", "", d)
 		}
 	case pppdial.EventModem:
 		j.State, j.Detail = string(e.Registration), e.Detail
@@ -177,14 +189,14 @@ func (r *reporter) event(e pppdial.Event) {
 		if e.Err != nil {
 			msg += ": " + e.Err.Error()
 		}
-		r.line("%-22s %8s  %s", "registration", "", msg)
+		r.lineFor(e, "%-22s %8s  %s", "registration", "", msg)
 	case pppdial.EventProbe:
 		j.Probe, j.Detail, j.Elapsed, j.Result = e.Probe, e.Detail, e.Elapsed.Round(time.Millisecond).String(), "ok"
 		if e.Err != nil {
 			j.Result, j.Error = "failed", e.Err.Error()
 		}
 		r.writeJSON(j)
-		if r.probeChanged(e.Probe, e.Err == nil) {
+		if r.probeChanged(e.Ifname+" "+e.Probe, e.Err == nil) {
 			what := "probe " + e.Probe
 			if e.Probe == pppdial.ProbeAT {
 				what = "AT channel probe"
@@ -193,9 +205,9 @@ func (r *reporter) event(e pppdial.Event) {
 				what += " " + e.Detail
 			}
 			if e.Err != nil {
-				r.line("%-22s %8s  failed: %v", what, "", e.Err)
+				r.lineFor(e, "%-22s %8s  failed: %v", what, "", e.Err)
 			} else {
-				r.line("%-22s %8s  ok", what, e.Elapsed.Round(time.Millisecond))
+				r.lineFor(e, "%-22s %8s  ok", what, e.Elapsed.Round(time.Millisecond))
 			}
 		}
 	case pppdial.EventRecovery:
@@ -206,22 +218,22 @@ func (r *reporter) event(e pppdial.Event) {
 		}
 		r.writeJSON(j)
 		if rec.Err != nil {
-			r.line("%-22s %8s  %s (attempt %d): %v", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt, rec.Err)
+			r.lineFor(e, "%-22s %8s  %s (attempt %d): %v", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt, rec.Err)
 		} else {
-			r.line("%-22s %8s  %s (attempt %d)", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt)
+			r.lineFor(e, "%-22s %8s  %s (attempt %d)", "recovery "+string(rec.Step), j.Elapsed, rec.Result, rec.Attempt)
 		}
 	case pppdial.EventDown:
 		j.Reason, j.Code = errText(e.Err), e.Code
 		r.writeJSON(j)
-		r.line("link down: %s", j.Reason)
+		r.lineFor(e, "link down: %s", j.Reason)
 	case pppdial.EventError:
 		j.Error, j.Code = errText(e.Err), e.Code
 		r.writeJSON(j)
-		r.line("attempt %d failed: %s", e.Attempt, j.Error)
+		r.lineFor(e, "attempt %d failed: %s", e.Attempt, j.Error)
 	case pppdial.EventRedial:
 		j.Delay = e.Delay.Round(time.Millisecond).String()
 		r.writeJSON(j)
-		r.line("redialing in %s (attempt %d)", j.Delay, e.Attempt)
+		r.lineFor(e, "redialing in %s (attempt %d)", j.Delay, e.Attempt)
 	case pppdial.EventRoute:
 		j.From, j.Detail = e.From, e.Detail
 		r.writeJSON(j)
@@ -232,7 +244,7 @@ func (r *reporter) event(e pppdial.Event) {
 		if e.From != "" {
 			to += " instead of " + e.From
 		}
-		r.line("%-22s %8s  %s: %s", "new connections over", "", to, orNone(e.Detail))
+		r.lineFor(e, "%-22s %8s  %s: %s", "new connections over", "", to, orNone(e.Detail))
 	}
 }
 
@@ -390,14 +402,17 @@ func (r *reporter) probeChanged(probe string, ok bool) bool {
 	return !seen || last != ok
 }
 
-// newSignal reports whether d differs from the last signal line, and remembers it.
-func (r *reporter) newSignal(d string) bool {
+// newSignal reports whether d differs from the link's last signal line, and remembers it.
+func (r *reporter) newSignal(ifname, d string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if d == r.lastSignal {
+	if r.lastSignal == nil {
+		r.lastSignal = map[string]string{}
+	}
+	if last, ok := r.lastSignal[ifname]; ok && last == d {
 		return false
 	}
-	r.lastSignal = d
+	r.lastSignal[ifname] = d
 	return true
 }
 

@@ -41,7 +41,7 @@ func (o *serviceOptions) register(fs flagRegistrar) {
 	fs.StringVar(&o.readyOn, "ready-on", "up", `with systemd (Type=notify): send READY=1 at "start" or once the link is first "up"`)
 	fs.DurationVar(&o.watchdogGrace, "watchdog-grace", 10*time.Minute, "with systemd's WatchdogSec=: keep pinging this long after the link went down while redialing; then stop, so systemd restarts the service")
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics on ADDR (e.g. :9469) at /metrics")
-	fs.StringVar(&o.control, "control", "", `the control socket for "pppdial status", "redial" and "at" (default /run/pppdial/<ifname>.sock; "none": no socket)`)
+	fs.StringVar(&o.control, "control", "", `the control socket for "pppdial status", "redial" and "at" (default: dial's /run/pppdial/<ifname>.sock, up's /run/pppdial/pppdial.sock; "none": no socket)`)
 	fs.DurationVar(&o.usageInterval, "usage-interval", time.Minute, "how often the SIM's data usage is saved in --state-dir (a kill -9 loses at most this much)")
 	fs.IntVar(&o.billingDay, "billing-day", 1, "day of the month the SIM's billing period starts (1..31)")
 	fs.Var(&o.quota, "quota", "data the SIM may use per billing period, received plus sent (e.g. 500M, 2G, 1GiB; 0: none): quota events at 80% and 100%")

@@ -33,7 +33,8 @@ connections (the SOCKS server, bind's default interface, with --tun the default 
 in file order); a member that failed gets them back only after --recover-after. A "route" event
 says which member carries them and why that changed.
 
-Egress flags on the command line override FILE's [egress] (pppdial up -c FILE --json).
+Egress flags on the command line (or as PPPDIAL_<NAME> in the environment) override FILE's
+[egress] (pppdial up -c FILE --json); a link's settings come from FILE only.
 SIGHUP re-reads FILE: a link whose settings did not change is not touched, a changed one redials,
 a removed one is hung up, a new one dialed, egress changes apply at once; a file with an error
 changes nothing (the error is reported with its line). SIGINT/SIGTERM hang every link up (exit 0).
@@ -144,11 +145,19 @@ func (u upArgs) plan(file *config.File, prev *upPlan) (*upPlan, error) {
 		return nil, err
 	}
 	p.egress = o
+	// Egress problems are the [egress] table's, or of the command line over it.
+	egressErr := func(err error) error {
+		pos := file.Name
+		if file.Egress != nil && file.Egress.Line > 0 {
+			pos = fmt.Sprintf("%s:%d", file.Name, file.Egress.Line)
+		}
+		return fmt.Errorf("%s: [egress]: %w", pos, err)
+	}
 	if err := p.egress.service.check(); err != nil {
-		return nil, err
+		return nil, egressErr(err)
 	}
 	if err := p.egress.egress.check(); err != nil {
-		return nil, err
+		return nil, egressErr(err)
 	}
 	dialFlagSet(true).VisitAll(func(f *flag.Flag) { p.egressV[f.Name] = fs.Lookup(f.Name).Value.String() })
 
@@ -178,9 +187,20 @@ func (u upArgs) plan(file *config.File, prev *upPlan) (*upPlan, error) {
 			p.members = append(p.members, l.ifname)
 		}
 	}
+	isLink := func(name string) bool {
+		return slices.ContainsFunc(p.links, func(l *upLink) bool { return l.ifname == name })
+	}
 	for _, m := range p.members {
-		if validIfname(m) && !slices.ContainsFunc(p.links, func(l *upLink) bool { return l.ifname == m }) {
-			return nil, fmt.Errorf("--egress %s: no [[link]] has ifname %s", p.egress.egress.members.String(), m)
+		if validIfname(m) && !isLink(m) {
+			return nil, egressErr(fmt.Errorf("--egress %s: no [[link]] has ifname %s", p.egress.egress.members.String(), m))
+		}
+	}
+	for _, pr := range p.egress.egress.probes {
+		switch {
+		case isLink(pr.name):
+			return nil, egressErr(fmt.Errorf("--egress-probe %s=%s: %s is a link: its probe is its [[link]]'s probe key", pr.name, pr.probe, pr.name))
+		case !slices.Contains(p.members, pr.name):
+			return nil, egressErr(fmt.Errorf("--egress-probe %s=%s: %s is not in the egress (%s)", pr.name, pr.probe, pr.name, strings.Join(p.members, ",")))
 		}
 	}
 	return p, nil
@@ -356,6 +376,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer socksLn.ln.Close()
 	}
 	rep := newReporter(stdout, stderr, eo.jsonOut)
+	rep.tagIfname = len(plan.links) > 1
 	log := serviceLogger(nil, stderr)
 	if eo.verbose {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
