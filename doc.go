@@ -17,8 +17,17 @@
 // that falls far behind is told how many events it missed (Event.Missed). The up event is
 // taken before Dial returns, and the last event before Close returns.
 //
+// # Several links
+//
+// StartGroup runs several sessions side by side (two modems, say, beside Wi-Fi): each link is
+// dialed, recovers and fails on its own, their events come in one stream with Event.Ifname
+// set, and the group chooses by health which member of an ordered egress list carries new
+// connections (Group.Router, and the registry's default interface), with hysteresis so that a
+// flapping link does not take traffic back and forth (package egress). An EventRoute reports
+// each change. Connections already open stay on their link until it goes down.
+//
 // The layers live in their own packages: line (the serial line), at (the dialer, owner of the
 // line), hdlc (framing), ppp (the link), netif (interfaces), bind (sockets by interface),
-// modemsim (emulated modems, for tests) and demo (the whole chain against them, for
+// modemsim (emulated modems, for tests), egress (the group's choice) and demo (the whole chain against them, for
 // `pppdial demo`). This package links neither modemsim nor net/http.
 package pppdial

@@ -37,13 +37,20 @@ type GroupConfig struct {
 	// Probes check members' data paths beside their link state: a member is unhealthy once its
 	// probe failed Probe.Failures times in a row, healthy again at its next success. A link's
 	// own Config.Probe serves it (its results arrive as EventProbe); a host interface takes one
-	// here, keyed by name. A member without a probe is as healthy as its interface is up.
+	// here (its results are EventProbe too, with the member's name as Ifname), keyed by name (a key that is not an egress member, or is a link, is ErrUsage). A
+	// member without a probe is as healthy as its interface is up (a host interface's kernel
+	// flags, read every 2 s).
 	Probes map[string]Probe
 	// RecoverAfter is how long a member that failed must stay healthy before new connections
 	// move back to it (default 30 s), so that a flapping link does not take traffic back and
-	// forth. A member that never failed is eligible as soon as it is healthy.
+	// forth. A member that never failed is eligible as soon as it is healthy. When no member is
+	// eligible, a healthy one still in its recovery carries new connections (the active one
+	// while it works, else the first): hysteresis chooses between members that work, it never
+	// leaves connections without a route while one works (see package egress).
 	RecoverAfter time.Duration
 	// Registry holds every link's pp<N> and the host interfaces (default netif.DefaultRegistry).
+	// A host member that is not registered is registered by the group (AddHost) when it becomes
+	// the active member, so that it can be the registry's default, and removed again at Close.
 	Registry *netif.Registry
 	// OnEvent receives every link's events (Event.Ifname says whose) and the group's own
 	// (EventRoute), in order per link, never blocking a link (see Config.OnEvent).
@@ -95,8 +102,7 @@ type groupLink struct {
 	name     string
 	s        *Session
 	probe    Probe // its Config.Probe, defaults applied
-	up       bool
-	failures int // consecutive failures of its data-path probe
+	failures int   // consecutive failures of its data-path probe
 	ended    bool
 	removed  bool
 }
@@ -269,13 +275,14 @@ func (g *Group) startLinkLocked(cfg Config) error {
 func (g *Group) waitLink(l *groupLink) {
 	defer g.linkWG.Done()
 	<-l.s.Done()
+	err := l.s.Err() // not under g.mu: the session's lock is never taken inside the group's
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	l.ended, l.up = true, false
+	l.ended = true
 	if l.removed || g.closing {
 		return
 	}
-	g.observeLocked(l.name, false, "ended: "+errText(l.s.Err()))
+	g.observeLocked(l.name, false, "ended: "+errText(err))
 	g.checkDoneLocked()
 }
 
@@ -301,23 +308,20 @@ func (g *Group) linkEvent(l *groupLink, e Event) {
 	}
 	switch e.Kind {
 	case EventUp:
-		l.up, l.failures = true, 0
+		l.failures = 0
 		g.observeLocked(l.name, true, "up")
 	case EventDown:
-		l.up = false
 		g.observeLocked(l.name, false, "down: "+errText(e.Err))
 	case EventProbe:
 		if e.Probe != ProbeTCP && e.Probe != ProbeICMP {
 			return // the AT channel's probe says nothing of the data path
 		}
 		if e.Err == nil {
-			failing := l.failures >= l.probe.Failures
 			l.failures = 0
-			if failing && l.up {
-				g.observeLocked(l.name, true, "probe ok")
-			}
 			return
 		}
+		// The session ends the link at the same count (ErrProbeFailed), and its next up starts
+		// afresh: new connections leave it now, before its teardown is over.
 		l.failures++
 		if l.failures == l.probe.Failures {
 			g.observeLocked(l.name, false, fmt.Sprintf("probe %s %s failed %d times: %v", e.Probe, e.Detail, l.failures, e.Err))
@@ -375,16 +379,22 @@ func (g *Group) advance() {
 	g.followLocked(c, ok)
 }
 
-// netifLocked returns a member's interface: a link's, or the registered host interface; nil if
-// there is none.
+// netifLocked returns the active member's interface, to be the registry's default: a link's, or
+// the host interface, which is registered (AddHost) if it is not (and removed again at Close);
+// nil if there is none.
 func (g *Group) netifLocked(name string) *netif.Netif {
 	if l := g.linkLocked(name); l != nil {
 		return l.s.Netif()
 	}
-	n, err := g.reg.ByName(name)
+	if n, err := g.reg.ByName(name); err == nil {
+		return n
+	}
+	n, err := g.reg.AddHost(name)
 	if err != nil {
+		g.log.Warn("cannot register the active member's interface", "ifname", name, "err", err)
 		return nil
 	}
+	g.hostsAdded = append(g.hostsAdded, n)
 	return n
 }
 
@@ -489,24 +499,12 @@ func (g *Group) watchHost(ctx context.Context, w *hostWatch) {
 	}
 }
 
-// hostNetif returns the host member's interface, registering it (AddHost) so that it can be the
-// registry's default.
+// hostNetif returns the host member's interface: registered, or the kernel's (not registered
+// here: only the active member needs to be, to be the registry's default).
 func (g *Group) hostNetif(name string) (*netif.Netif, error) {
-	n, err := g.reg.ByName(name)
+	n, err := g.reg.Lookup(name)
 	if err != nil {
-		n, err = g.reg.AddHost(name)
-		switch {
-		case err == nil:
-			g.mu.Lock()
-			g.hostsAdded = append(g.hostsAdded, n)
-			g.mu.Unlock()
-		case errors.Is(err, netif.ErrExists): // registered meanwhile
-			if n, err = g.reg.ByName(name); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, err
-		}
+		return nil, err
 	}
 	if n.Kind() != netif.KindHost {
 		// A link's interface under that name (a link being removed, or one of another user of

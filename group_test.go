@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,14 +44,19 @@ type groupRig struct {
 func newGroupRig(t *testing.T, names ...string) *groupRig {
 	gr := &groupRig{t: t, reg: netif.NewRegistry(), rigs: map[string]*rig{}, events: make(chan Event, 4096)}
 	for _, name := range names {
-		r := newRig(t, modemsim.EC25(), serialline.Options{})
-		r.reg = gr.reg
-		pages := maps.Clone(r.network.Config().Pages)
-		pages["/who"] = []byte(name)
-		r.setNetwork(carrier.Config{Pages: pages})
-		gr.rigs[name] = r
+		gr.addRig(name, modemsim.EC25())
 	}
 	return gr
+}
+
+// addRig adds the emulated modem of the link name.
+func (gr *groupRig) addRig(name string, profile modemsim.Profile) {
+	r := newRig(gr.t, profile, serialline.Options{})
+	r.reg = gr.reg
+	pages := maps.Clone(r.network.Config().Pages)
+	pages["/who"] = []byte(name)
+	r.setNetwork(carrier.Config{Pages: pages})
+	gr.rigs[name] = r
 }
 
 // link is the config of the named link: its rig's, persistent, with the name.
@@ -179,11 +185,11 @@ func roundTrip(c net.Conn, n int) error {
 // CARRIER): a route event moves them to pp1, and a connection open on pp0 fails at once with
 // ENETDOWN; pp0 redials, and traffic stays on pp1 until pp0 has been up for RecoverAfter, then
 // comes back with a route event, while a connection opened on pp1 meanwhile keeps working.
-// RecoverAfter is short (1.5 s) but real: the real clock is what is under test (gVisor's stack
+// RecoverAfter is short (2 s) but real: the real clock is what is under test (gVisor's stack
 // does not run under testing/synctest).
 func TestGroupFailoverAndReturn(t *testing.T) {
 	t.Parallel()
-	const recoverAfter = 1500 * time.Millisecond
+	const recoverAfter = 2 * time.Second
 	gr := newGroupRig(t, "pp0", "pp1")
 	g := gr.start(GroupConfig{Links: []Config{gr.link("pp0"), gr.link("pp1")}, RecoverAfter: recoverAfter})
 	assert.Equal(t, []string{"pp0", "pp1"}, g.Links())
@@ -237,6 +243,7 @@ func TestGroupFailoverAndReturn(t *testing.T) {
 	var moves []string
 	for _, e := range gr.routes() {
 		moves = append(moves, e.From+">"+e.Ifname)
+		t.Logf("route %s -> %s: %s", e.From, e.Ifname, e.Detail)
 	}
 	if before == 1 {
 		assert.Equal(t, []string{">pp0", "pp0>pp1", "pp1>pp0"}, moves, "one route event per change, the first choice included")
@@ -442,4 +449,185 @@ func netifNames(reg *netif.Registry) []string {
 		names = append(names, n.Name())
 	}
 	return names
+}
+
+// TestGroupLinkProbe: a link's own probe is its member probe: when it fails Failures times in a
+// row, new connections leave the link at once (the session then ends the link too).
+func TestGroupLinkProbe(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp0", "pp1")
+	pp0 := gr.link("pp0")
+	// The echo service answers for a while, then the test points the probe's port away... the
+	// carrier has no switch for that: the probe aims at a port nothing listens on, and the first
+	// choice is made on EventUp, before the first probe.
+	pp0.Probe = Probe{Network: "tcp", Addr: net.JoinHostPort(carrier.New(carrier.Config{}).Config().Local.String(), "9"),
+		Interval: 100 * time.Millisecond, Timeout: time.Second, Failures: 3}
+	g := gr.start(GroupConfig{Links: []Config{pp0, gr.link("pp1")}, RecoverAfter: time.Minute})
+	route := gr.wait(30*time.Second, "route away from pp0", func(e Event) bool {
+		return e.Kind == EventRoute && e.From == "pp0"
+	})
+	assert.True(t, strings.HasPrefix(route.Detail, "pp0 probe tcp "+pp0.Probe.Addr+" failed 3 times"), route.Detail)
+	down := gr.waitKind(EventDown, "pp0", 10*time.Second)
+	assert.ErrorIs(t, down.Err, ErrProbeFailed)
+	require.Eventually(t, func() bool { return g.Active() == "pp1" }, 30*time.Second, 10*time.Millisecond)
+	gr.requireWho("pp1")
+}
+
+// TestGroupDoneWhenEveryLinkEnded: links without Persist whose ports do not exist end at once;
+// Done is closed when the last one has, and the group's events name each.
+func TestGroupDoneWhenEveryLinkEnded(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t)
+	dir := t.TempDir()
+	g := gr.start(GroupConfig{Links: []Config{
+		{IfName: "pp0", Port: filepath.Join(dir, "ttyUSB0")},
+		{IfName: "pp1", Port: filepath.Join(dir, "ttyUSB1")},
+	}})
+	select {
+	case <-g.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done not closed after every link ended")
+	}
+	// A session's last event is taken before it is done: the group's Done comes after both.
+	errs := map[string]error{}
+	gr.mu.Lock()
+	for _, e := range gr.seen {
+		if e.Kind == EventError {
+			errs[e.Ifname] = e.Err
+		}
+	}
+	gr.mu.Unlock()
+	for _, name := range []string{"pp0", "pp1"} {
+		assert.ErrorIs(t, errs[name], ErrPort, name)
+		assert.Nil(t, g.Session(name))
+	}
+	assert.Equal(t, []string{"pp0", "pp1"}, g.Links(), "ended links stay listed until removed")
+	assert.Equal(t, "", g.Active())
+	assert.Empty(t, gr.routes(), "no member ever carried traffic")
+	assert.ErrorIs(t, g.Add(context.Background(), Config{IfName: "pp2", Port: filepath.Join(dir, "ttyUSB2")}), os.ErrClosed)
+}
+
+// TestGroupClose: Close hangs every link up in parallel within its deadline: each hang-up takes
+// its escape's guard times (1 s here, on purpose), and the two together take about as long as
+// one. Real time is what is under test.
+func TestGroupClose(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp0", "pp1")
+	slow := func(name string) Config {
+		cfg := gr.link(name)
+		cfg.Hangup.Guard = time.Second
+		return cfg
+	}
+	g := gr.start(GroupConfig{Links: []Config{slow("pp0"), slow("pp1")}})
+	gr.waitRoute("pp0", 30*time.Second)
+	require.Eventually(t, func() bool { return g.Session("pp1") != nil }, 30*time.Second, 10*time.Millisecond, "pp1 up")
+	onPP0 := gr.echoConn()
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := onPP0.Read(make([]byte, 1))
+		readErr <- err
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, g.Close(ctx))
+	took := time.Since(start)
+	t.Logf("Close took %v", took)
+	assert.GreaterOrEqual(t, took, 2*time.Second, "the hang-up's two guard times")
+	// One after the other, the two would take at least four guard times.
+	assert.Less(t, took, 3900*time.Millisecond, "both links hung up at once, not one after the other")
+	for name, r := range gr.rigs {
+		assert.Equal(t, 1, r.modem.Stats().Hangups, "%s hung up", name)
+	}
+	select {
+	case err := <-readErr:
+		// Aborted with the link; whether the error also says ENETDOWN or ENODEV depends on
+		// whether the interface was already removed when the reader woke.
+		assert.ErrorIs(t, err, syscall.ECONNABORTED)
+	default:
+		t.Fatal("a read on a closed link is still blocked after Close")
+	}
+	assert.Empty(t, gr.reg.Netifs())
+	select {
+	case <-g.Done():
+	default:
+		t.Fatal("Done not closed after Close")
+	}
+	require.NoError(t, g.Close(ctx), "closing twice is fine")
+	assert.ErrorIs(t, g.Add(ctx, Config{IfName: "pp2", Port: "/dev/ttyUSB9"}), os.ErrClosed)
+	assert.ErrorIs(t, g.SetEgress(nil, nil, 0), os.ErrClosed)
+}
+
+// TestGroupLinkPortAppears: the link whose port was absent comes up once the port appears (a
+// stable path, as a by-id one, pointed at the modem's pty), and as a member that never failed,
+// preferred, it takes new connections at once.
+func TestGroupLinkPortAppears(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp1")
+	network := carrier.New(carrier.Config{Pages: map[string][]byte{"/who": []byte("pp0")}})
+	profile := modemsim.EC25()
+	profile.GuardTime = testGuard
+	pty, err := modemsim.ServePTY(context.Background(), modemsim.New(profile, network.DataFunc()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pty.Close() }) // after the group's Close (cleanups run last first)
+
+	pp0 := gr.link("pp1") // the rig's timings
+	pp0.IfName, pp0.Open, pp0.Port = "pp0", nil, filepath.Join(t.TempDir(), "usb-Quectel_EC25-if03-port0")
+	g := gr.start(GroupConfig{Links: []Config{pp0, gr.link("pp1")}, RecoverAfter: time.Minute})
+	gr.waitRoute("pp1", 30*time.Second)
+	gr.requireWho("pp1")
+
+	require.NoError(t, os.Symlink(pty.Path, pp0.Port))
+	gr.waitKind(EventUp, "pp0", 30*time.Second)
+	route := gr.waitRoute("pp0", 5*time.Second)
+	assert.Equal(t, "pp1", route.From)
+	assert.Equal(t, "pp0 up, preferred", route.Detail)
+	assert.Equal(t, "pp0", g.Active())
+	gr.requireWho("pp0")
+}
+
+// TestGroupHostMemberWithoutProbe: a host member without a probe is as healthy as the kernel
+// says its interface is; a single member makes no route events.
+func TestGroupHostMemberWithoutProbe(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t)
+	g := gr.start(GroupConfig{Egress: []string{"lo"}})
+	require.Eventually(t, func() bool { return g.Active() == "lo" }, 5*time.Second, 10*time.Millisecond)
+	require.NotNil(t, gr.reg.Default())
+	assert.Equal(t, "lo", gr.reg.Default().Name())
+	assert.Empty(t, gr.routes(), "no route events with a single member")
+	assert.Empty(t, g.Links())
+	assert.Nil(t, g.Session("lo"), "not a link")
+}
+
+// TestGroupNoFlapping: pp0's calls drop a second after they connect, and it redials at once:
+// healthy again and again, never for RecoverAfter (3 s). After it lost new connections the first
+// time, they never go back to it, however often it comes up. Real time is what is under test.
+func TestGroupNoFlapping(t *testing.T) {
+	t.Parallel()
+	gr := newGroupRig(t, "pp1")
+	flappy := modemsim.EC25()
+	flappy.CarrierDropAfter = time.Second
+	gr.addRig("pp0", flappy)
+	g := gr.start(GroupConfig{Links: []Config{gr.link("pp0"), gr.link("pp1")}, RecoverAfter: 3 * time.Second})
+	// pp0, preferred and never failed, carried new connections until its first drop; from then
+	// on pp1 takes them (at once, or when it comes up if it was not up yet).
+	gr.waitKind(EventDown, "pp0", 30*time.Second)
+	away := gr.waitRoute("pp1", 30*time.Second)
+	ups := 0
+	gr.wait(30*time.Second, "pp0 up three times more", func(e Event) bool {
+		if e.Kind == EventUp && e.Ifname == "pp0" && e.Time.After(away.Time) {
+			ups++
+		}
+		return ups == 3
+	})
+	assert.Equal(t, "pp1", g.Active())
+	gr.requireWho("pp1")
+	for _, e := range gr.routes() {
+		if e.Time.After(away.Time) && e.Ifname == "pp0" {
+			t.Errorf("traffic went back to pp0: %s -> %s: %s", e.From, e.Ifname, e.Detail)
+		}
+	}
+	assert.GreaterOrEqual(t, gr.rigs["pp0"].modem.Stats().CarrierDrops, 3)
 }
