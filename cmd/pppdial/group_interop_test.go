@@ -212,15 +212,16 @@ func TestCLIInteropGroup(t *testing.T) {
 		require.Empty(t, ev.since(mark, is("route", "pp0")), "no return before the fetch over pp1")
 		require.Less(t, time.Since(upAt), recoverAfter-5*time.Second, "the fetch over pp1 came well within recover-after of pp0's up")
 
-		// A bulk transfer over pp1 running when recover-after ends: big.bin (1 MiB, about 13 s
-		// over the emulated VM's line) from 4 s before. Real time is what is under test here.
+		// A bulk transfer over pp1 running when recover-after ends: big.bin (1 MiB, 6 to 13 s
+		// over the emulated VM's line, by the machine's load) from 3 s before. Real time is what
+		// is under test here.
 		rx1 := linkStatus(t, ctl)["pp1"].Counters.RxBytes
-		time.Sleep(time.Until(upAt.Add(recoverAfter - 4*time.Second)))
+		time.Sleep(time.Until(upAt.Add(recoverAfter - 3*time.Second)))
 		bigBegin := time.Now()
 		big, bound, err := viaSOCKS(ctx, proxy(t), "peer.test:80")
 		require.NoError(t, err)
 		defer big.Close()
-		assert.Equal(t, addrPP1, bound, "4 s before recover-after, big.bin goes over pp1")
+		assert.Equal(t, addrPP1, bound, "3 s before recover-after, big.bin goes over pp1")
 		require.NoError(t, big.SetDeadline(time.Now().Add(3*time.Minute)))
 		resp, err := httpGet(big, "peer.test", "/big.bin")
 		require.NoError(t, err)
