@@ -287,6 +287,7 @@ func TestCLIInteropGroup(t *testing.T) {
 	})
 
 	code, took := p.interrupt()
+	t.Logf("SIGINT: exit %d after %v", code, took.Round(time.Millisecond))
 	assert.Equal(t, 0, code)
 	assert.Less(t, took, 5*time.Second, "every link hung up within 5 s")
 }
