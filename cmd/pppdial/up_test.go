@@ -230,3 +230,94 @@ guard = "100ms"
 	assert.NotContains(t, m0.Commands(), `AT+CGDCONT=1,"IP","internet2"`)
 	stopAndCheckQuick(t, p)
 }
+
+// TestUpFailoverEmulated is TestCLIInteropGroup's failover and return on emulated modems, fast
+// and without a VM: pp0's modem (behind a by-id name) is unplugged, new connections move to pp1
+// with a route event; a new modem is plugged in: pp0 comes up, new connections stay on pp1 until
+// pp0 has been healthy for recover-after (real time: the hysteresis is what is tested, 3 s
+// here), then a route event moves them back; an echo connection opened over pp1 before the
+// return still carries data after it.
+func TestUpFailoverEmulated(t *testing.T) {
+	t.Parallel()
+	const recoverAfter = 3 * time.Second
+	netA := carrier.New(carrier.Config{})
+	netB := carrier.New(carrier.Config{Local: netip.MustParseAddr("10.64.65.1"), Peer: netip.MustParseAddr("10.64.65.2")})
+	pp0 := netip.MustParseAddr("10.64.64.2")
+	pp1 := netip.MustParseAddr("10.64.65.2")
+	profile := modemsim.EC25()
+	profile.GuardTime = 100 * time.Millisecond
+	modemA, err := modemsim.ServePTY(t.Context(), modemsim.New(profile, netA.DataFunc()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = modemA.Close() })
+	_, portB := simModem(t, modemsim.SIM7600(), netB.DataFunc())
+	byID := peers.NewByID(t, "usb-Quectel_EC25-if02-port0")
+	require.NoError(t, byID.Point(modemA.Path))
+	conf := writeConfig(t, t.TempDir(), fmt.Sprintf(`[egress]
+socks = "127.0.0.1:0"
+control = %q
+egress = ["pp0", "pp1"]
+recover-after = %q
+
+[[link]]
+ifname = "pp0"
+port = %q
+persist = true
+holdoff = "200ms"
+max-backoff = "500ms"
+guard = "100ms"
+
+[[link]]
+ifname = "pp1"
+port = %q
+guard = "100ms"
+`, filepath.Join(shortDir(t), "pppdial.sock"), recoverAfter.String(), byID.Path, portB))
+
+	p := start(t, nil, "up", "-c", conf, "--json")
+	ev := newEventLog(p)
+	ev.wait(t, 0, 30*time.Second, "pp0 up", is("up", "pp0"))
+	ev.wait(t, 0, 30*time.Second, "pp1 up", is("up", "pp1"))
+	ev.wait(t, 0, 10*time.Second, "a route event to pp0", is("route", "pp0"))
+	i := ev.wait(t, 0, 10*time.Second, "the socks event", is("socks", "*"))
+	proxy, _ := ev.all[i]["addr"].(string)
+	fetch := func(via netip.Addr, why string) {
+		t.Helper()
+		body, bound, err := fetchVia(t.Context(), proxy, carrier.DefaultHost, "/")
+		require.NoError(t, err, why)
+		assert.Equal(t, string(carrier.DefaultPage), string(body), why)
+		assert.Equal(t, via, bound, why)
+	}
+	fetch(pp0, "both up: pp0, first in the egress")
+
+	// Unplugged: the by-id name goes, then the modem.
+	mark := ev.drain()
+	require.NoError(t, byID.Remove())
+	require.NoError(t, modemA.Close())
+	r := ev.wait(t, mark, 5*time.Second, "a route event to pp1", is("route", "pp1"))
+	assert.Equal(t, "pp0", ev.all[r]["from"])
+	fetch(pp1, "pp0's modem gone: pp1")
+
+	// Plugged in again (a new pty): pp0 comes up, but new connections wait for recover-after.
+	mark = ev.drain()
+	_, portA2 := simModem(t, modemsim.EC25(), netA.DataFunc())
+	require.NoError(t, byID.Point(portA2))
+	up := ev.wait(t, mark, 30*time.Second, "pp0 up again", is("up", "pp0"))
+	upAt := eventTime(t, ev.all[up])
+	echo, bound, err := viaSOCKS(t.Context(), proxy, "10.64.65.1:7")
+	require.NoError(t, err)
+	defer echo.Close()
+	assert.Equal(t, pp1, bound, "the echo connection goes over pp1")
+	require.NoError(t, echoRoundTrip(echo, 32<<10, 10*time.Second))
+	fetch(pp1, "pp0 up but not yet healthy for recover-after: pp1")
+	require.Less(t, time.Since(upAt), recoverAfter, "the fetch came within recover-after")
+
+	r = ev.wait(t, up, recoverAfter+10*time.Second, "a route event back to pp0", is("route", "pp0"))
+	assert.Equal(t, "pp1", ev.all[r]["from"])
+	waited := eventTime(t, ev.all[r]).Sub(upAt)
+	assert.GreaterOrEqual(t, waited, recoverAfter-200*time.Millisecond, "not before recover-after")
+	assert.Less(t, waited, recoverAfter+5*time.Second)
+	fetch(pp0, "after recover-after: pp0")
+	require.NoError(t, echoRoundTrip(echo, 32<<10, 10*time.Second), "the connection over pp1 after the return")
+	ev.drain()
+	assert.Empty(t, ev.since(0, is("down", "pp1")), "pp1 never went down")
+	stopAndCheckQuick(t, p)
+}
