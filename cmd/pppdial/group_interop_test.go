@@ -148,7 +148,13 @@ func TestCLIInteropGroup(t *testing.T) {
 		assert.Empty(t, routes[0]["from"], "the first choice comes from nowhere: %v", routes[0])
 		assert.Equal(t, "pp0", routes[len(routes)-1]["ifname"], "pp0, first in the egress list, carries new connections: %v", routes)
 		fetch(t, addrPP0, "a fetch with both links up goes over pp0")
+		// As a user would, with curl; pp1 (no probe, no traffic of its own) carries none of it.
+		before := linkStatus(t, ctl)
+		body := curl(t, nil, 60*time.Second, "--socks5-hostname", proxy(t), "http://peer.test/index.html")
+		assert.Equal(t, "hello from pppd\n", string(body))
 		st := linkStatus(t, ctl)
+		assert.Greater(t, st["pp0"].Counters.RxBytes, before["pp0"].Counters.RxBytes+uint64(len(body)), "curl's fetch came over pp0")
+		assert.Equal(t, before["pp1"].Counters.RxBytes, st["pp1"].Counters.RxBytes, "and not over pp1")
 		require.Len(t, st, 2, "status lists both links: %v", st)
 		assert.True(t, st["pp0"].Up && st["pp1"].Up, "both up: %+v", st)
 		assert.True(t, st["pp0"].Active, "pp0 carries new connections")
