@@ -312,6 +312,12 @@ func (g *Group) linkEvent(l *groupLink, e Event) {
 		g.observeLocked(l.name, true, "up")
 	case EventDown:
 		g.observeLocked(l.name, false, "down: "+errText(e.Err))
+	case EventPhase:
+		// IPCP closed while the link goes on (the peer renegotiates): the interface is down
+		// until the next EventUp, and its connections were aborted, as at a drop.
+		if g.machine.Status(l.name).Healthy && !l.s.Netif().IsUp() {
+			g.observeLocked(l.name, false, "down: "+e.Detail)
+		}
 	case EventProbe:
 		if e.Probe != ProbeTCP && e.Probe != ProbeICMP {
 			return // the AT channel's probe says nothing of the data path

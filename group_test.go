@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pppdial/pppdial/hdlc"
 	"github.com/pppdial/pppdial/internal/serialline"
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
@@ -630,4 +631,34 @@ func TestGroupNoFlapping(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, gr.rigs["pp0"].modem.Stats().CarrierDrops, 3)
+}
+
+// TestGroupPeerRenegotiates: the network restarts LCP on pp0's call (a Configure-Request while
+// the link is open): IPCP closes and pp0's interface is down until it opens again, its
+// connections aborted as at a drop. New connections move to pp1 at once, and come back after
+// RecoverAfter once pp0 is up again. Real time is what is under test.
+func TestGroupPeerRenegotiates(t *testing.T) {
+	t.Parallel()
+	const recoverAfter = time.Second
+	gr := newGroupRig(t, "pp0", "pp1")
+	g := gr.start(GroupConfig{Links: []Config{gr.link("pp0"), gr.link("pp1")}, RecoverAfter: recoverAfter})
+	gr.waitRoute("pp0", 30*time.Second)
+	require.Eventually(t, func() bool { return g.Session("pp1") != nil }, 30*time.Second, 10*time.Millisecond, "pp1 up")
+
+	r := gr.rigs["pp0"]
+	r.mu.Lock()
+	call := r.call
+	r.mu.Unlock()
+	require.NotNil(t, call)
+	// LCP Configure-Request, identifier 200, no options.
+	_, err := call.w.Write(hdlc.NewEncoder().AppendFrame(nil, 0xc021, []byte{1, 200, 0, 4}))
+	require.NoError(t, err)
+
+	away := gr.waitRoute("pp1", 5*time.Second)
+	assert.Equal(t, "pp0 down: network protocols down", away.Detail)
+	up := gr.waitKind(EventUp, "pp0", 10*time.Second)
+	back := gr.waitRoute("pp0", recoverAfter+5*time.Second)
+	assert.GreaterOrEqual(t, back.Time.Sub(up.Time), recoverAfter)
+	gr.requireWho("pp0")
+	assert.Equal(t, 1, g.Session("pp0").Stats().Links, "the same PPP link all along: no redial")
 }
