@@ -15,6 +15,7 @@ import (
 	"github.com/pppdial/pppdial/egress"
 	"github.com/pppdial/pppdial/internal/eventq"
 	"github.com/pppdial/pppdial/netif"
+	"github.com/pppdial/pppdial/ppp"
 )
 
 // EventRoute: the member of the egress that carries new connections changed (Group only). Ifname
@@ -103,6 +104,7 @@ type groupLink struct {
 	s        *Session
 	probe    Probe // its Config.Probe, defaults applied
 	failures int   // consecutive failures of its data-path probe
+	ipcpDown bool  // IPCP closed since the last up, and the link has not ended (yet)
 	ended    bool
 	removed  bool
 }
@@ -308,15 +310,22 @@ func (g *Group) linkEvent(l *groupLink, e Event) {
 	}
 	switch e.Kind {
 	case EventUp:
-		l.failures = 0
+		l.failures, l.ipcpDown = 0, false
 		g.observeLocked(l.name, true, "up")
 	case EventDown:
+		l.ipcpDown = false
 		g.observeLocked(l.name, false, "down: "+errText(e.Err))
 	case EventPhase:
-		// IPCP closed while the link goes on (the peer renegotiates): the interface is down
-		// until the next EventUp, and its connections were aborted, as at a drop.
-		if g.machine.Status(l.name).Healthy && !l.s.Netif().IsUp() {
-			g.observeLocked(l.name, false, "down: "+e.Detail)
+		// IPCP closing takes the interface down and aborts its connections. At the end of a
+		// link the down event follows at once, with the reason worth reporting; when the link
+		// goes on instead (the network renegotiates LCP: authentication or the network phase
+		// again, before IPCP opens), that is a failure of the member too.
+		switch {
+		case e.Detail == networkDownDetail:
+			l.ipcpDown = true
+		case l.ipcpDown && (e.Phase == ppp.PhaseAuthenticate.String() || e.Phase == ppp.PhaseNetwork.String()):
+			l.ipcpDown = false
+			g.observeLocked(l.name, false, "down: the network renegotiated the link (IPCP closed)")
 		}
 	case EventProbe:
 		if e.Probe != ProbeTCP && e.Probe != ProbeICMP {

@@ -655,7 +655,7 @@ func TestGroupPeerRenegotiates(t *testing.T) {
 	require.NoError(t, err)
 
 	away := gr.waitRoute("pp1", 5*time.Second)
-	assert.Equal(t, "pp0 down: network protocols down", away.Detail)
+	assert.Equal(t, "pp0 down: the network renegotiated the link (IPCP closed)", away.Detail)
 	up := gr.waitKind(EventUp, "pp0", 10*time.Second)
 	back := gr.waitRoute("pp0", recoverAfter+5*time.Second)
 	assert.GreaterOrEqual(t, back.Time.Sub(up.Time), recoverAfter)

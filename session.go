@@ -910,6 +910,10 @@ func (s *Session) runLink(conn *ppp.Conn, events <-chan ppp.Event) linkEnd {
 	return end
 }
 
+// networkDownDetail is the Detail of the phase event that says IPCP closed while LCP goes on
+// (the interface is down until the next EventUp).
+const networkDownDetail = "network protocols down"
+
 func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 	switch ev.Kind {
 	case ppp.EventPhase:
@@ -953,7 +957,7 @@ func (s *Session) handleLinkEvent(ev ppp.Event, end *linkEnd, v6 *ipv6Report) {
 			Detail: fmt.Sprintf("IPv6 refused by the network (%v); IPv4 only", ev.Err)})
 	case ppp.EventNetworkDown:
 		s.nif.SetDown(errors.New("IPCP closed"))
-		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String(), Detail: "network protocols down"})
+		s.emit(Event{Kind: EventPhase, Time: ev.Time, Phase: ev.Phase.String(), Detail: networkDownDetail})
 	case ppp.EventEcho:
 		s.emit(Event{Kind: EventEcho, Time: ev.Time, RTT: ev.RTT})
 	case ppp.EventDown:
