@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pppdial/pppdial/internal/peers"
+	"github.com/pppdial/pppdial/internal/socksclient"
 )
 
 // The two links' addresses: VM A's pppd hands out its default, VM B's is told another, so that
@@ -123,6 +124,17 @@ func TestCLIInteropGroup(t *testing.T) {
 		}
 		return socksAddr
 	}
+	// open opens a connection to addr through the SOCKS server (within a minute) and returns it
+	// with the address of the link that carries it; it is closed when t ends.
+	open := func(t *testing.T, addr string) (*socksclient.Conn, netip.Addr) {
+		t.Helper()
+		octx, ocancel := context.WithTimeout(ctx, 60*time.Second)
+		defer ocancel()
+		c, bound, err := viaSOCKS(octx, proxy(t), addr)
+		require.NoError(t, err, "SOCKS connection to %s", addr)
+		t.Cleanup(func() { _ = c.Close() })
+		return c, bound
+	}
 	// fetch fetches index.html and fails t unless it came over the link with address via.
 	fetch := func(t *testing.T, via netip.Addr, why string) {
 		t.Helper()
@@ -208,9 +220,7 @@ func TestCLIInteropGroup(t *testing.T) {
 		assert.Equal(t, addrPP0.String(), ev.all[up]["local"])
 
 		// An open connection over pp1, from before the return to after it.
-		echo, bound, err := viaSOCKS(ctx, proxy(t), "10.0.0.1:7")
-		require.NoError(t, err)
-		defer echo.Close()
+		echo, bound := open(t, "10.0.0.1:7")
 		assert.Equal(t, addrPP1, bound, "pp0 is up but has not been healthy for %v: the echo goes over pp1", recoverAfter)
 		require.NoError(t, echoRoundTrip(echo, 16<<10, 60*time.Second))
 		fetch(t, addrPP1, "before recover-after, new fetches stay on pp1")
@@ -224,9 +234,7 @@ func TestCLIInteropGroup(t *testing.T) {
 		rx1 := linkStatus(t, ctl)["pp1"].Counters.RxBytes
 		time.Sleep(time.Until(upAt.Add(recoverAfter - 3*time.Second)))
 		bigBegin := time.Now()
-		big, bound, err := viaSOCKS(ctx, proxy(t), "peer.test:80")
-		require.NoError(t, err)
-		defer big.Close()
+		big, bound := open(t, "peer.test:80")
 		assert.Equal(t, addrPP1, bound, "3 s before recover-after, big.bin goes over pp1")
 		require.NoError(t, big.SetDeadline(time.Now().Add(3*time.Minute)))
 		resp, err := httpGet(big, "peer.test", "/big.bin")
@@ -266,9 +274,7 @@ func TestCLIInteropGroup(t *testing.T) {
 		dialsA := strings.Count(vmA2.ConsoleLog(), "<- ATD")
 		mark := ev.drain()
 
-		echo, bound, err := viaSOCKS(ctx, proxy(t), "10.0.0.1:7")
-		require.NoError(t, err)
-		defer echo.Close()
+		echo, bound := open(t, "10.0.0.1:7")
 		assert.Equal(t, addrPP0, bound)
 		require.NoError(t, echoRoundTrip(echo, 16<<10, 60*time.Second))
 
