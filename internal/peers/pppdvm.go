@@ -98,8 +98,8 @@ func PPPDVM(t testing.TB, opts ...string) *VM {
 // process boot in the time of one on an idle machine), and returns them in the order given.
 // Each is as PPPDVM's: stopped in t.Cleanup, its log kept if the test failed. If one does not
 // start, those that did are stopped and t fails (or skips, by the Interop rule). The VMs boot
-// once as many slots as they need are free together (see acquireSlots); asking for more VMs
-// than PPPDIAL_MAX_VMS allows at once is skipped the same way: they could never all run.
+// once all the slots they need are held (see acquireSlots); asking for more VMs than
+// PPPDIAL_MAX_VMS allows at once is skipped the same way: they could never all run.
 func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 	t.Helper()
 	if n := maxVMs(); len(opts) > n {
@@ -461,41 +461,87 @@ func newToken() (string, error) {
 
 // acquireSlots takes k of the machine-wide VM slots: exclusive flocks on $home/slot.N.lock,
 // each held until its file is closed. The VMs are emulated (TCG) and the machine has few cores:
-// more VMs at once only make every one of them time out. k slots are taken all at once or not
-// at all (an attempt that finds fewer free lets them go again), so that two tests that each
-// want two VMs never hold one each while waiting for the other's.
+// more VMs at once only make every one of them time out.
+//
+// A request for several slots keeps those it finds free while it waits for the rest (else tests
+// that want one VM, polling as often, would take every slot that frees first), and only one such
+// request gathers at a time, holding $home/multi.lock: two tests that each want two VMs never
+// hold one each while waiting for the other's.
 func acquireSlots(ctx context.Context, home string, k int) ([]*os.File, error) {
 	n := maxVMs()
 	if k > n {
 		return nil, fmt.Errorf("peers: %d VMs at once, but %s allows %d", k, EnvMaxVMs, n)
 	}
+	if k > 1 {
+		gather, err := lockFile(ctx, filepath.Join(home, "multi.lock"), "the right to gather several VM slots")
+		if err != nil {
+			return nil, err
+		}
+		defer gather.Close()
+	}
+	var held []*os.File
+	taken := map[int]bool{}
+	release := func() {
+		for _, h := range held {
+			_ = h.Close()
+		}
+	}
 	for {
-		var held []*os.File
 		for i := 0; i < n && len(held) < k; i++ {
-			f, err := os.OpenFile(filepath.Join(home, fmt.Sprintf("slot.%d.lock", i)), os.O_RDWR|os.O_CREATE, 0o644)
-			if err != nil {
-				for _, h := range held {
-					_ = h.Close()
-				}
-				return nil, fmt.Errorf("peers: VM slot: %w", err)
-			}
-			// A fresh open file description per attempt: flock is per description, so two
-			// goroutines of one process exclude each other too.
-			if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
-				held = append(held, f)
+			if taken[i] {
 				continue
 			}
-			_ = f.Close()
+			f, ok, err := tryLock(filepath.Join(home, fmt.Sprintf("slot.%d.lock", i)))
+			if err != nil {
+				release()
+				return nil, fmt.Errorf("peers: VM slot: %w", err)
+			}
+			if ok {
+				held = append(held, f)
+				taken[i] = true
+			}
 		}
 		if len(held) == k {
 			return held, nil
 		}
-		for _, h := range held {
-			_ = h.Close()
+		select {
+		case <-ctx.Done():
+			release()
+			return nil, fmt.Errorf("peers: waiting for %d of %d VM slots (%s): %w", k, n, EnvMaxVMs, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// tryLock takes an exclusive flock on path without waiting: the open file holds it (ok), or
+// another holder has it (not ok, nothing kept open).
+func tryLock(path string) (f *os.File, ok bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, false, err
+	}
+	// A fresh open file description per attempt: flock is per description, so two goroutines
+	// of one process exclude each other too.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, false, nil
+	}
+	return f, true, nil
+}
+
+// lockFile waits for an exclusive flock on path (what names it in the error) until ctx ends.
+func lockFile(ctx context.Context, path, what string) (*os.File, error) {
+	for {
+		f, ok, err := tryLock(path)
+		if err != nil {
+			return nil, fmt.Errorf("peers: %s: %w", what, err)
+		}
+		if ok {
+			return f, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("peers: waiting for %d of %d VM slots (%s): %w", k, n, EnvMaxVMs, ctx.Err())
+			return nil, fmt.Errorf("peers: waiting for %s: %w", what, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
