@@ -105,11 +105,29 @@ func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 	if n := maxVMs(); len(opts) > n {
 		Interop(t, "pppd-vm: %d VMs at once, but %s allows %d", len(opts), EnvMaxVMs, n)
 	}
+	_, home, err := pppdvmReady()
+	if err != nil {
+		startFailed(t, "pppd-vm", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), vmSlotTimeout)
+	defer cancel()
+	begin := time.Now()
+	slots, err := acquireSlots(ctx, home, len(opts))
+	if err != nil {
+		startFailed(t, "pppd-vm", err)
+	}
+	return bootVMs(t, slots, time.Since(begin), opts)
+}
+
+// bootVMs boots one VM per options list at once, each in its slot (which it owns from then on),
+// and registers their stops in t.Cleanup; slotWait is for the log.
+func bootVMs(t testing.TB, slots []*os.File, slotWait time.Duration, opts [][]string) []*VM {
+	t.Helper()
 	timeout := vmStartTimeout
 	if !imageBuilt(vmHome()) {
 		timeout = vmBuildTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), vmSlotTimeout+timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	type started struct {
 		vm   *VM
@@ -117,16 +135,6 @@ func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 		err  error
 		took time.Duration
 	}
-	begin := time.Now()
-	_, home, err := pppdvmReady()
-	if err != nil {
-		startFailed(t, "pppd-vm", err)
-	}
-	slots, err := acquireSlots(ctx, home, len(opts))
-	if err != nil {
-		startFailed(t, "pppd-vm", err)
-	}
-	slotWait := time.Since(begin)
 	res := make([]started, len(opts))
 	var wg sync.WaitGroup
 	for i, o := range opts {
@@ -176,15 +184,25 @@ func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
 // PPPDVM), as a modem unplugged and plugged in again: the new one has a new PTY, often under
 // another name (a ByID link stands for it, as /dev/serial/by-id does for a modem's new
 // ttyUSBn), a fresh console log and the same services. The old VM's run directory is kept or
-// removed by its own cleanup. The new VM is stopped in t's cleanup: restart it on the test that
-// outlives its use, not on a subtest that ends before (its pty number would be freed for another
-// test's peer while a link still points there).
+// removed by its own cleanup. The new VM boots in the old one's slot, without waiting for one.
+// It is stopped in t's cleanup: restart it on the test that outlives its use, not on a subtest
+// that ends before (its pty number would be freed for another test's peer while a link still
+// points there).
 func Restart(t testing.TB, vm *VM) *VM {
 	t.Helper()
-	if err := vm.Stop(); err != nil {
+	// The new VM takes the old one's slot: a test that holds another VM and waited for a free
+	// slot here could wait for ever on a test gathering two (acquireSlots).
+	slot, err := vm.stop(true)
+	if err != nil {
+		if slot != nil {
+			_ = slot.Close()
+		}
 		t.Fatalf("stop pppd-vm: %v", err)
 	}
-	return PPPDVM(t, vm.Options...)
+	if slot == nil {
+		return PPPDVM(t, vm.Options...) // stopped before: its slot is gone
+	}
+	return bootVMs(t, []*os.File{slot}, 0, [][]string{vm.Options})[0]
 }
 
 // StartPPPDVM boots a pppd VM (see PPPDVM) without a testing.TB, for a CLI test or a bridge that
@@ -306,6 +324,13 @@ func startPPPDVM(ctx context.Context, bootTimeout time.Duration, slot *os.File, 
 // Stop closes the port and stops qemu (SIGTERM, SIGKILL after 5 s), waiting until it is gone.
 // It is idempotent and bounded; it keeps Dir.
 func (vm *VM) Stop() error {
+	_, err := vm.stop(false)
+	return err
+}
+
+// stop is Stop; with keepSlot the VM's slot is not released but returned (nil if the VM was
+// stopped already), for the VM that takes its place.
+func (vm *VM) stop(keepSlot bool) (slot *os.File, err error) {
 	vm.stopOnce.Do(func() {
 		var errs []error
 		if vm.Port != nil {
@@ -315,12 +340,15 @@ func (vm *VM) Stop() error {
 			errs = append(errs, err)
 		}
 		killByToken(vm.token) // anything else the start left behind
-		if vm.slot != nil {
+		if keepSlot {
+			slot = vm.slot
+		} else if vm.slot != nil {
 			_ = vm.slot.Close() // releases the flock
 		}
+		vm.slot = nil
 		vm.stopErr = errors.Join(errs...)
 	})
-	return vm.stopErr
+	return slot, vm.stopErr
 }
 
 // ConsoleLog returns pppd's debug log so far: every packet it sent and received, decoded
