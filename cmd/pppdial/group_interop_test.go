@@ -183,7 +183,7 @@ func TestCLIInteropGroup(t *testing.T) {
 		// open whatever takes over the old pty's number; pp0 still holds the port open.
 		require.NoError(t, byID.Remove())
 		stopped := time.Now()
-		require.NoError(t, vmA.Stop())
+		require.NoError(t, vmA.Unplug())
 		r := ev.wait(t, mark, detection, "a route event to pp1", is("route", "pp1"))
 		moved := time.Since(stopped)
 		assert.Equal(t, "pp0", ev.all[r]["from"])
@@ -202,7 +202,8 @@ func TestCLIInteropGroup(t *testing.T) {
 		return
 	}
 
-	// VM A is started again: on the test's own t, so that it runs until the test ends.
+	// VM A is started again, in the slot it kept: on the test's own t, so that it runs until the
+	// test ends.
 	mark := ev.drain()
 	vmA2 := peers.Restart(t, vmA)
 	_ = vmA2.Port.Close()

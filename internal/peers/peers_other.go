@@ -108,6 +108,9 @@ func StartPPPDVM(ctx context.Context, opts ...string) (*VM, func() error, error)
 // Stop does nothing.
 func (vm *VM) Stop() error { return nil }
 
+// Unplug does nothing.
+func (vm *VM) Unplug() error { return nil }
+
 // ConsoleLog returns "".
 func (vm *VM) ConsoleLog() string { return "" }
 

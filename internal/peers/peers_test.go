@@ -242,12 +242,12 @@ func TestInteropRule(t *testing.T) {
 	assert.Regexp(t, regexp.MustCompile(`tshark not in PATH`), f.fatal)
 }
 
-// TestPPPDVMsAndRestart: two VMs boot at once, each with its own options and pty; Restart
-// stops one and boots its replacement on a new pty, with the same options, while the other
-// runs on.
+// TestPPPDVMsAndRestart: two VMs boot at once, each with its own options and pty; one is
+// unplugged and Restart boots its replacement, with the same options, while the other runs on;
+// a running VM is restarted as well.
 func TestPPPDVMsAndRestart(t *testing.T) {
 	if testing.Short() {
-		t.Skip("boots three VMs")
+		t.Skip("boots four VMs")
 	}
 	vms := peers.PPPDVMs(t, nil, []string{"10.0.0.1:10.0.0.3"})
 	require.Len(t, vms, 2)
@@ -264,11 +264,20 @@ func TestPPPDVMsAndRestart(t *testing.T) {
 	lcpAnswered(a)
 	lcpAnswered(b)
 
+	// Unplugged: the port is closed and qemu gone; Restart boots the replacement in its slot
+	// (with both slots held by this test, it could not have waited for another).
+	require.NoError(t, a.Unplug())
+	_, err := a.Port.Write([]byte{0x7e})
+	assert.ErrorIs(t, err, os.ErrClosed, "the old VM's port is closed")
+	b2, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(a.PID), "cmdline"))
+	assert.NotContains(t, string(b2), "qemu", "qemu %d still running", a.PID)
 	a2 := peers.Restart(t, a)
 	assert.Equal(t, a.Options, a2.Options)
 	assert.NotEqual(t, a.PID, a2.PID)
-	_, err := a.Port.Write([]byte{0x7e})
-	assert.ErrorIs(t, err, os.ErrClosed, "the old VM's port is closed")
 	lcpAnswered(a2)
 	lcpAnswered(b)
+
+	// A running VM restarted at once, in its own slot too.
+	b3 := peers.Restart(t, b)
+	lcpAnswered(b3)
 }

@@ -76,8 +76,9 @@ type VM struct {
 	slot     *os.File
 	slotWait time.Duration
 
-	stopOnce sync.Once
-	stopErr  error
+	haltOnce sync.Once
+	haltErr  error
+	slotMu   sync.Mutex // guards slot: Stop releases it, Restart hands it on
 }
 
 // PPPDVM boots a pppd VM with the given extra pppd options (e.g. "require-chap", "mru 576",
@@ -180,19 +181,20 @@ func bootVMs(t testing.TB, slots []*os.File, slotWait time.Duration, opts [][]st
 	return vms
 }
 
-// Restart stops vm, if it still runs, and boots a VM with the same options in its place (see
-// PPPDVM), as a modem unplugged and plugged in again: the new one has a new PTY, often under
-// another name (a ByID link stands for it, as /dev/serial/by-id does for a modem's new
-// ttyUSBn), a fresh console log and the same services. The old VM's run directory is kept or
-// removed by its own cleanup. The new VM boots in the old one's slot, without waiting for one.
-// It is stopped in t's cleanup: restart it on the test that outlives its use, not on a subtest
-// that ends before (its pty number would be freed for another test's peer while a link still
-// points there).
+// Restart stops vm if it still runs (see Unplug) and boots a VM with the same options in its
+// place (see PPPDVM), as a modem plugged in again: the new one has a new PTY, often under another
+// name (a ByID link stands for it, as /dev/serial/by-id does for a modem's new ttyUSBn), a fresh
+// console log and the same services. The old VM's run directory is kept or removed by its own
+// cleanup. The new VM boots in the old one's slot, without waiting for one (unless the old one
+// was stopped with Stop, which released it). It is stopped in t's cleanup: restart it on the
+// test that outlives its use, not on a subtest that ends before (its pty number would be freed
+// for another test's peer while a link still points there).
 func Restart(t testing.TB, vm *VM) *VM {
 	t.Helper()
 	// The new VM takes the old one's slot: a test that holds another VM and waited for a free
 	// slot here could wait for ever on a test gathering two (acquireSlots).
-	slot, err := vm.stop(true)
+	err := vm.halt()
+	slot := vm.takeSlot()
 	if err != nil {
 		if slot != nil {
 			_ = slot.Close()
@@ -321,17 +323,25 @@ func startPPPDVM(ctx context.Context, bootTimeout time.Duration, slot *os.File, 
 	return vm, vm.Stop, nil
 }
 
-// Stop closes the port and stops qemu (SIGTERM, SIGKILL after 5 s), waiting until it is gone.
-// It is idempotent and bounded; it keeps Dir.
+// Stop closes the port and stops qemu (SIGTERM, SIGKILL after 5 s), waiting until it is gone,
+// and releases the VM's slot. It is idempotent and bounded; it keeps Dir.
 func (vm *VM) Stop() error {
-	_, err := vm.stop(false)
+	err := vm.halt()
+	if slot := vm.takeSlot(); slot != nil {
+		_ = slot.Close() // releases the flock
+	}
 	return err
 }
 
-// stop is Stop; with keepSlot the VM's slot is not released but returned (nil if the VM was
-// stopped already), for the VM that takes its place.
-func (vm *VM) stop(keepSlot bool) (slot *os.File, err error) {
-	vm.stopOnce.Do(func() {
+// Unplug stops the VM as a modem pulled out: its port closes, qemu ends, its pty goes away; the
+// VM's slot stays held for Restart, which boots the replacement in it without waiting (a test
+// that holds one VM must never wait for a slot: it could wait on a test gathering two). Stop, or
+// t's cleanup, releases the slot if Restart never comes.
+func (vm *VM) Unplug() error { return vm.halt() }
+
+// halt closes the port and stops qemu, once.
+func (vm *VM) halt() error {
+	vm.haltOnce.Do(func() {
 		var errs []error
 		if vm.Port != nil {
 			_ = vm.Port.Close()
@@ -340,15 +350,18 @@ func (vm *VM) stop(keepSlot bool) (slot *os.File, err error) {
 			errs = append(errs, err)
 		}
 		killByToken(vm.token) // anything else the start left behind
-		if keepSlot {
-			slot = vm.slot
-		} else if vm.slot != nil {
-			_ = vm.slot.Close() // releases the flock
-		}
-		vm.slot = nil
-		vm.stopErr = errors.Join(errs...)
+		vm.haltErr = errors.Join(errs...)
 	})
-	return slot, vm.stopErr
+	return vm.haltErr
+}
+
+// takeSlot returns the VM's slot and forgets it (nil once Stop or Restart took it).
+func (vm *VM) takeSlot() *os.File {
+	vm.slotMu.Lock()
+	defer vm.slotMu.Unlock()
+	slot := vm.slot
+	vm.slot = nil
+	return slot
 }
 
 // ConsoleLog returns pppd's debug log so far: every packet it sent and received, decoded
