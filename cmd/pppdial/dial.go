@@ -184,7 +184,9 @@ func cmdDial(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stopSvc()
 		svcWait()
 	}()
-	svc.single = true
+	svc.mu.Lock()
+	svc.single = true // every event is the one link's, before Dial has named its interface
+	svc.mu.Unlock()
 	link, err := svc.addLink(o.linkOptions(ifname, func(err error) { stopCause(err) }))
 	if err != nil {
 		stopSvc()
