@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -17,6 +18,14 @@ import (
 	"github.com/pppdial/pppdial/modemsim"
 	"github.com/pppdial/pppdial/modemsim/carrier"
 )
+
+// within is a context that ends after d (or with t): the bound of one call through a SOCKS
+// server.
+func within(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
 
 // shortDir is a temporary directory with a short path, for unix sockets (sun_path holds 108
 // bytes; t.TempDir's can be longer).
@@ -70,7 +79,7 @@ guard = "100ms"
 	i := ev.wait(t, 0, 10*time.Second, "the socks event", is("socks", "*"))
 	proxy, _ := ev.all[i]["addr"].(string)
 	require.NotEmpty(t, proxy)
-	body, bound, err := fetchVia(t.Context(), proxy, carrier.DefaultHost, "/")
+	body, bound, err := fetchVia(within(t, 30*time.Second), proxy, carrier.DefaultHost, "/")
 	require.NoError(t, err)
 	assert.Equal(t, string(carrier.DefaultPage), string(body))
 	assert.Equal(t, "10.64.65.2", bound.String(), "over pp1")
@@ -144,7 +153,7 @@ func TestUpReloadInvalidFile(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // real time: the process's output
 		ev.drain()
 	}
-	body, bound, err := fetchVia(t.Context(), proxy, carrier.DefaultHost, "/")
+	body, bound, err := fetchVia(within(t, 30*time.Second), proxy, carrier.DefaultHost, "/")
 	require.NoError(t, err, "the link still carries connections")
 	assert.Equal(t, string(carrier.DefaultPage), string(body))
 	assert.Equal(t, "10.64.64.2", bound.String())
@@ -206,7 +215,7 @@ guard = "100ms"
 	proxy, _ := ev.all[i]["addr"].(string)
 	require.Contains(t, m1.Commands(), `AT+CGDCONT=1,"IP","internet"`)
 
-	echo, bound, err := viaSOCKS(t.Context(), proxy, "10.64.64.1:7")
+	echo, bound, err := viaSOCKS(within(t, 30*time.Second), proxy, "10.64.64.1:7")
 	require.NoError(t, err)
 	defer echo.Close()
 	assert.Equal(t, "10.64.64.2", bound.String(), "the echo connection is on pp0")
@@ -281,7 +290,7 @@ guard = "100ms"
 	proxy, _ := ev.all[i]["addr"].(string)
 	fetch := func(via netip.Addr, why string) {
 		t.Helper()
-		body, bound, err := fetchVia(t.Context(), proxy, carrier.DefaultHost, "/")
+		body, bound, err := fetchVia(within(t, 30*time.Second), proxy, carrier.DefaultHost, "/")
 		require.NoError(t, err, why)
 		assert.Equal(t, string(carrier.DefaultPage), string(body), why)
 		assert.Equal(t, via, bound, why)
@@ -302,7 +311,7 @@ guard = "100ms"
 	require.NoError(t, byID.Point(portA2))
 	up := ev.wait(t, mark, 30*time.Second, "pp0 up again", is("up", "pp0"))
 	upAt := eventTime(t, ev.all[up])
-	echo, bound, err := viaSOCKS(t.Context(), proxy, "10.64.65.1:7")
+	echo, bound, err := viaSOCKS(within(t, 30*time.Second), proxy, "10.64.65.1:7")
 	require.NoError(t, err)
 	defer echo.Close()
 	assert.Equal(t, pp1, bound, "the echo connection goes over pp1")
