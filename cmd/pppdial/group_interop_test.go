@@ -287,7 +287,9 @@ func TestCLIInteropGroup(t *testing.T) {
 		down := ev.wait(t, mark, 30*time.Second, "pp1 down", is("down", "pp1"))
 		up := ev.wait(t, down, 2*time.Minute, "pp1 up again", is("up", "pp1"))
 		assert.Equal(t, addrPP1.String(), ev.all[up]["local"])
-		_, err = vmB.WaitConsoleMatch(ctx, newAPN)
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second) // pp1 is up: the line is logged
+		defer wcancel()
+		_, err = vmB.WaitConsoleMatch(wctx, newAPN)
 		require.NoError(t, err, "VM B's modem is asked for the new APN")
 
 		require.NoError(t, echoRoundTrip(echo, 16<<10, 60*time.Second), "pp0's echo connection after the reload")
