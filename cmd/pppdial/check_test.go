@@ -70,10 +70,16 @@ func TestCheckConfigBadFiles(t *testing.T) {
 			`link "pp0": key "ifname": "pp0" is also the ifname of the link at line 2`},
 		{"duplicate port", "[[link]]\nifname = \"pp0\"\nport = \"/dev/ttyUSB0\"\n\n[[link]]\nifname = \"pp1\"\nport = \"/dev/ttyUSB0\"\n", 7,
 			`link "pp1": key "port": "/dev/ttyUSB0" is also the port of the link at line 3: one modem port serves one link`},
+		{"duplicate port through a by-id name", "[[link]]\nifname = \"pp0\"\nport = \"%DIR%/by-id-modem\"\n\n[[link]]\nifname = \"pp1\"\nport = \"%DIR%/ttyS9\"\n", 7,
+			`link "pp1": key "port": "%DIR%/ttyS9" is also the port of the link at line 3 (both are %DIR%/ttyS9): one modem port serves one link`},
 		{"missing port", "[[link]]\nport = \"/dev/ttyUSB0\"\n\n[[link]]\nifname = \"pp1\"\napn = \"internet\"\n", 4,
 			`link "pp1": key "port": no port: every link needs port = "/dev/..."`},
 		{"secret file with loose permissions", "[[link]]\nport = \"/dev/ttyUSB0\"\npin-file = \"%DIR%/pin\"\n", 3,
 			`link #1: key "pin-file": %DIR%/pin has mode 0644, which lets group or others at the secret; chmod 600 %DIR%/pin`},
+		{"password file readable by the group", "[[link]]\nport = \"/dev/ttyUSB0\"\nuser = \"web\"\npassword-file = \"%DIR%/pin\"\n", 4,
+			`link #1: key "password-file": %DIR%/pin has mode 0644, which lets group or others at the secret; chmod 600 %DIR%/pin`},
+		{"egress secret file with loose permissions", "[egress]\nsocks = \"127.0.0.1:1080\"\nsocks-user = \"u\"\nsocks-password-file = \"%DIR%/pin\"\n\n[[link]]\nport = \"/dev/ttyUSB0\"\n", 4,
+			`[egress]: key "socks-password-file": %DIR%/pin has mode 0644, which lets group or others at the secret; chmod 600 %DIR%/pin`},
 		{"bad ifname", "[[link]]\nport = \"/dev/ttyUSB0\"\nifname = \"wwan0\"\n", 3,
 			`link "wwan0": key "ifname": "wwan0": want ppN (pp0, pp1, ...)`},
 		{"egress flag in a link", "[[link]]\nport = \"/dev/ttyUSB0\"\nsocks = \"127.0.0.1:1080\"\n", 3,
@@ -86,6 +92,9 @@ func TestCheckConfigBadFiles(t *testing.T) {
 			pin := filepath.Join(dir, "pin")
 			require.NoError(t, os.WriteFile(pin, []byte("1234\n"), 0o600))
 			require.NoError(t, os.Chmod(pin, 0o644))
+			// A device and a by-id name for it.
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "ttyS9"), nil, 0o600))
+			require.NoError(t, os.Symlink(filepath.Join(dir, "ttyS9"), filepath.Join(dir, "by-id-modem")))
 			path := writeConfig(t, dir, tt.file)
 			code, stdout, stderr := runToEnd(t, 30*time.Second, "check", "-c", path)
 			assert.Equal(t, exitUsage, code)

@@ -108,6 +108,9 @@ func StartPPPDVM(ctx context.Context, opts ...string) (*VM, func() error, error)
 // Stop does nothing.
 func (vm *VM) Stop() error { return nil }
 
+// Unplug does nothing.
+func (vm *VM) Unplug() error { return nil }
+
 // ConsoleLog returns "".
 func (vm *VM) ConsoleLog() string { return "" }
 
@@ -127,3 +130,17 @@ func (vm *VM) BigSHA256() (string, error) { return "", errors.New("peers: no VM 
 
 // PPPDVMScript fails with ErrPeerMissing.
 func PPPDVMScript() (string, error) { return "", errNotLinux }
+
+// PPPDVMs skips t (fails it under PPP_INTEROP=1): the VM runs on Linux only.
+func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
+	t.Helper()
+	Interop(t, "pppd-vm: %v", errNotLinux)
+	return nil
+}
+
+// Restart skips t (fails it under PPP_INTEROP=1): the VM runs on Linux only.
+func Restart(t testing.TB, vm *VM) *VM {
+	t.Helper()
+	Interop(t, "pppd-vm: %v", errNotLinux)
+	return nil
+}

@@ -241,3 +241,43 @@ func TestInteropRule(t *testing.T) {
 	f = runTB(func(tb testing.TB) { peers.Tool(tb, "tshark") })
 	assert.Regexp(t, regexp.MustCompile(`tshark not in PATH`), f.fatal)
 }
+
+// TestPPPDVMsAndRestart: two VMs boot at once, each with its own options and pty; one is
+// unplugged and Restart boots its replacement, with the same options, while the other runs on;
+// a running VM is restarted as well.
+func TestPPPDVMsAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots four VMs")
+	}
+	vms := peers.PPPDVMs(t, nil, []string{"10.0.0.1:10.0.0.3"})
+	require.Len(t, vms, 2)
+	a, b := vms[0], vms[1]
+	assert.NotEqual(t, a.PTY, b.PTY)
+	assert.Contains(t, b.ConsoleLog(), "PPPD-START 10.0.0.1:10.0.0.3")
+	lcpAnswered := func(vm *peers.VM) {
+		t.Helper()
+		_, err := vm.Port.Write(encodeFrame(0xc021, lcpConfReq(1, magicOpt...)))
+		require.NoError(t, err)
+		stream := readUntil(vm.Port, 10*time.Second, func(b []byte) bool { return hasLCP(b, 2, 1) })
+		assert.True(t, hasLCP(stream, 2, 1), "%s: no LCP Configure-Ack id 1 in % x", vm.PTY, stream)
+	}
+	lcpAnswered(a)
+	lcpAnswered(b)
+
+	// Unplugged: the port is closed and qemu gone; Restart boots the replacement in its slot
+	// (with both slots held by this test, it could not have waited for another).
+	require.NoError(t, a.Unplug())
+	_, err := a.Port.Write([]byte{0x7e})
+	assert.ErrorIs(t, err, os.ErrClosed, "the old VM's port is closed")
+	b2, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(a.PID), "cmdline"))
+	assert.NotContains(t, string(b2), "qemu", "qemu %d still running", a.PID)
+	a2 := peers.Restart(t, a)
+	assert.Equal(t, a.Options, a2.Options)
+	assert.NotEqual(t, a.PID, a2.PID)
+	lcpAnswered(a2)
+	lcpAnswered(b)
+
+	// A running VM restarted at once, in its own slot too.
+	b3 := peers.Restart(t, b)
+	lcpAnswered(b3)
+}

@@ -76,8 +76,9 @@ type VM struct {
 	slot     *os.File
 	slotWait time.Duration
 
-	stopOnce sync.Once
-	stopErr  error
+	haltOnce sync.Once
+	haltErr  error
+	slotMu   sync.Mutex // guards slot: Stop releases it, Restart hands it on
 }
 
 // PPPDVM boots a pppd VM with the given extra pppd options (e.g. "require-chap", "mru 576",
@@ -91,30 +92,119 @@ type VM struct {
 // At most PPPDIAL_MAX_VMS (default 2) VMs run at once on the machine; PPPDVM waits for a slot.
 func PPPDVM(t testing.TB, opts ...string) *VM {
 	t.Helper()
+	return PPPDVMs(t, opts)[0]
+}
+
+// PPPDVMs boots one VM per options list, all at once (two modems for the two links of one
+// process boot in the time of one on an idle machine), and returns them in the order given.
+// Each is as PPPDVM's: stopped in t.Cleanup, its log kept if the test failed. If one does not
+// start, those that did are stopped and t fails (or skips, by the Interop rule). The VMs boot
+// once all the slots they need are held (see acquireSlots); asking for more VMs than
+// PPPDIAL_MAX_VMS allows at once is skipped the same way: they could never all run.
+func PPPDVMs(t testing.TB, opts ...[]string) []*VM {
+	t.Helper()
+	if n := maxVMs(); len(opts) > n {
+		Interop(t, "pppd-vm: %d VMs at once, but %s allows %d", len(opts), EnvMaxVMs, n)
+	}
+	_, home, err := pppdvmReady()
+	if err != nil {
+		startFailed(t, "pppd-vm", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), vmSlotTimeout)
+	defer cancel()
+	begin := time.Now()
+	slots, err := acquireSlots(ctx, home, len(opts))
+	if err != nil {
+		startFailed(t, "pppd-vm", err)
+	}
+	return bootVMs(t, slots, time.Since(begin), opts)
+}
+
+// bootVMs boots one VM per options list at once, each in its slot (which it owns from then on),
+// and registers their stops in t.Cleanup; slotWait is for the log.
+func bootVMs(t testing.TB, slots []*os.File, slotWait time.Duration, opts [][]string) []*VM {
+	t.Helper()
 	timeout := vmStartTimeout
 	if !imageBuilt(vmHome()) {
 		timeout = vmBuildTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), vmSlotTimeout+timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	begin := time.Now()
-	vm, stop, err := startPPPDVM(ctx, timeout, opts...)
-	if err != nil {
-		startFailed(t, "pppd-vm", err)
+	type started struct {
+		vm   *VM
+		stop func() error
+		err  error
+		took time.Duration
 	}
-	t.Logf("pppd-vm %v: pty %s, run dir %s; waited %v for a slot, booted in %v",
-		opts, vm.PTY, vm.Dir, vm.slotWait.Round(time.Millisecond), (time.Since(begin) - vm.slotWait).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("stop pppd-vm: %v", err)
+	res := make([]started, len(opts))
+	var wg sync.WaitGroup
+	for i, o := range opts {
+		wg.Go(func() {
+			begin := time.Now()
+			vm, stop, err := startPPPDVM(ctx, timeout, slots[i], o...)
+			res[i] = started{vm, stop, err, time.Since(begin)}
+		})
+	}
+	wg.Wait()
+	var errs []error
+	for _, r := range res {
+		if r.err != nil {
+			errs = append(errs, r.err)
 		}
-		if t.Failed() {
-			t.Logf("pppd-vm %v kept in %s; console.log tail:\n%s", vm.Options, vm.Dir, tail(vm.ConsoleLog(), 60))
-			return
+	}
+	if len(errs) > 0 {
+		for _, r := range res {
+			if r.err == nil {
+				_ = r.stop()
+				_ = os.RemoveAll(r.vm.Dir)
+			}
 		}
-		_ = os.RemoveAll(vm.Dir)
-	})
-	return vm
+		startFailed(t, "pppd-vm", errors.Join(errs...))
+	}
+	vms := make([]*VM, len(res))
+	for i, r := range res {
+		vm, stop := r.vm, r.stop
+		vms[i] = vm
+		t.Logf("pppd-vm %v: pty %s, run dir %s; waited %v for a slot, booted in %v",
+			vm.Options, vm.PTY, vm.Dir, slotWait.Round(time.Millisecond), r.took.Round(time.Millisecond))
+		t.Cleanup(func() {
+			if err := stop(); err != nil {
+				t.Errorf("stop pppd-vm: %v", err)
+			}
+			if t.Failed() {
+				t.Logf("pppd-vm %v kept in %s; console.log tail:\n%s", vm.Options, vm.Dir, tail(vm.ConsoleLog(), 60))
+				return
+			}
+			_ = os.RemoveAll(vm.Dir)
+		})
+	}
+	return vms
+}
+
+// Restart stops vm if it still runs (see Unplug) and boots a VM with the same options in its
+// place (see PPPDVM), as a modem plugged in again: the new one has a new PTY, often under another
+// name (a ByID link stands for it, as /dev/serial/by-id does for a modem's new ttyUSBn), a fresh
+// console log and the same services. The old VM's run directory is kept or removed by its own
+// cleanup. The new VM boots in the old one's slot, without waiting for one (unless the old one
+// was stopped with Stop, which released it). It is stopped in t's cleanup: restart it on the
+// test that outlives its use, not on a subtest that ends before (its pty number would be freed
+// for another test's peer while a link still points there).
+func Restart(t testing.TB, vm *VM) *VM {
+	t.Helper()
+	// The new VM takes the old one's slot: a test that holds another VM and waited for a free
+	// slot here could wait for ever on a test gathering two (acquireSlots).
+	err := vm.halt()
+	slot := vm.takeSlot()
+	if err != nil {
+		if slot != nil {
+			_ = slot.Close()
+		}
+		t.Fatalf("stop pppd-vm: %v", err)
+	}
+	if slot == nil {
+		return PPPDVM(t, vm.Options...) // stopped before: its slot is gone
+	}
+	return bootVMs(t, []*os.File{slot}, 0, [][]string{vm.Options})[0]
 }
 
 // StartPPPDVM boots a pppd VM (see PPPDVM) without a testing.TB, for a CLI test or a bridge that
@@ -122,37 +212,51 @@ func PPPDVM(t testing.TB, opts ...string) *VM {
 // (idempotent, bounded), which stops qemu but keeps vm.Dir; remove it when done with the logs.
 // Errors wrap ErrPeerMissing when the VM cannot run on this machine.
 func StartPPPDVM(ctx context.Context, opts ...string) (vm *VM, stop func() error, err error) {
-	return startPPPDVM(ctx, 0, opts...)
+	return startPPPDVM(ctx, 0, nil, opts...)
+}
+
+// pppdvmReady checks that a VM can run here: the script, qemu, and the built image (or, under
+// PPP_INTEROP=1, the script will build it). It returns the script and the image directory.
+func pppdvmReady() (script, home string, err error) {
+	script, err = PPPDVMScript()
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := LookTool("qemu-system-x86_64"); err != nil {
+		return "", "", err
+	}
+	home = vmHome()
+	if !imageBuilt(home) && !Required() {
+		return "", "", fmt.Errorf("%w: pppd-vm image not built in %s (run %s build)", ErrPeerMissing, home, script)
+	}
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return "", "", fmt.Errorf("peers: %s: %w", home, err)
+	}
+	return script, home, nil
 }
 
 // startPPPDVM is StartPPPDVM with an extra bound on the boot, counted once a slot is held
-// (0: ctx only).
-func startPPPDVM(ctx context.Context, bootTimeout time.Duration, opts ...string) (vm *VM, stop func() error, err error) {
-	script, err := PPPDVMScript()
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := LookTool("qemu-system-x86_64"); err != nil {
-		return nil, nil, err
-	}
-	home := vmHome()
-	if !imageBuilt(home) && !Required() {
-		return nil, nil, fmt.Errorf("%w: pppd-vm image not built in %s (run %s build)", ErrPeerMissing, home, script)
-	}
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("peers: %s: %w", home, err)
-	}
-	slotStart := time.Now()
-	slot, err := acquireSlot(ctx, home)
-	if err != nil {
-		return nil, nil, err
-	}
-	slotWait := time.Since(slotStart)
+// (0: ctx only). slot is a VM slot the caller already holds (acquireSlots), or nil to take
+// one; either way it is the VM's from then on (closed by Stop, or here on an error).
+func startPPPDVM(ctx context.Context, bootTimeout time.Duration, slot *os.File, opts ...string) (vm *VM, stop func() error, err error) {
 	defer func() {
-		if err != nil {
+		if err != nil && slot != nil {
 			_ = slot.Close()
 		}
 	}()
+	script, home, err := pppdvmReady()
+	if err != nil {
+		return nil, nil, err
+	}
+	slotStart := time.Now()
+	if slot == nil {
+		slots, err := acquireSlots(ctx, home, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		slot = slots[0]
+	}
+	slotWait := time.Since(slotStart)
 	if bootTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, bootTimeout)
@@ -219,10 +323,25 @@ func startPPPDVM(ctx context.Context, bootTimeout time.Duration, opts ...string)
 	return vm, vm.Stop, nil
 }
 
-// Stop closes the port and stops qemu (SIGTERM, SIGKILL after 5 s), waiting until it is gone.
-// It is idempotent and bounded; it keeps Dir.
+// Stop closes the port and stops qemu (SIGTERM, SIGKILL after 5 s), waiting until it is gone,
+// and releases the VM's slot. It is idempotent and bounded; it keeps Dir.
 func (vm *VM) Stop() error {
-	vm.stopOnce.Do(func() {
+	err := vm.halt()
+	if slot := vm.takeSlot(); slot != nil {
+		_ = slot.Close() // releases the flock
+	}
+	return err
+}
+
+// Unplug stops the VM as a modem pulled out: its port closes, qemu ends, its pty goes away; the
+// VM's slot stays held for Restart, which boots the replacement in it without waiting (a test
+// that holds one VM must never wait for a slot: it could wait on a test gathering two). Stop, or
+// t's cleanup, releases the slot if Restart never comes.
+func (vm *VM) Unplug() error { return vm.halt() }
+
+// halt closes the port and stops qemu, once.
+func (vm *VM) halt() error {
+	vm.haltOnce.Do(func() {
 		var errs []error
 		if vm.Port != nil {
 			_ = vm.Port.Close()
@@ -231,12 +350,18 @@ func (vm *VM) Stop() error {
 			errs = append(errs, err)
 		}
 		killByToken(vm.token) // anything else the start left behind
-		if vm.slot != nil {
-			_ = vm.slot.Close() // releases the flock
-		}
-		vm.stopErr = errors.Join(errs...)
+		vm.haltErr = errors.Join(errs...)
 	})
-	return vm.stopErr
+	return vm.haltErr
+}
+
+// takeSlot returns the VM's slot and forgets it (nil once Stop or Restart took it).
+func (vm *VM) takeSlot() *os.File {
+	vm.slotMu.Lock()
+	defer vm.slotMu.Unlock()
+	slot := vm.slot
+	vm.slot = nil
+	return slot
 }
 
 // ConsoleLog returns pppd's debug log so far: every packet it sent and received, decoded
@@ -375,33 +500,100 @@ func newToken() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// acquireSlot takes one of the machine-wide VM slots: an exclusive flock on
-// $home/slot.N.lock, held until the returned file is closed. The VMs are emulated (TCG) and
-// the machine has few cores: more VMs at once only make every one of them time out.
-func acquireSlot(ctx context.Context, home string) (*os.File, error) {
-	n := 2
-	if v, err := strconv.Atoi(os.Getenv(EnvMaxVMs)); err == nil && v > 0 {
-		n = v
+// acquireSlots takes k of the machine-wide VM slots: exclusive flocks on $home/slot.N.lock,
+// each held until its file is closed. The VMs are emulated (TCG) and the machine has few cores:
+// more VMs at once only make every one of them time out.
+//
+// A request for several slots keeps those it finds free while it waits for the rest (else tests
+// that want one VM, polling as often, would take every slot that frees first), and only one such
+// request gathers at a time, holding $home/multi.lock: two tests that each want two VMs never
+// hold one each while waiting for the other's.
+func acquireSlots(ctx context.Context, home string, k int) ([]*os.File, error) {
+	n := maxVMs()
+	if k > n {
+		return nil, fmt.Errorf("peers: %d VMs at once, but %s allows %d", k, EnvMaxVMs, n)
+	}
+	if k > 1 {
+		gather, err := lockFile(ctx, filepath.Join(home, "multi.lock"), "the right to gather several VM slots")
+		if err != nil {
+			return nil, err
+		}
+		defer gather.Close()
+	}
+	var held []*os.File
+	taken := map[int]bool{}
+	release := func() {
+		for _, h := range held {
+			_ = h.Close()
+		}
 	}
 	for {
-		for i := range n {
-			f, err := os.OpenFile(filepath.Join(home, fmt.Sprintf("slot.%d.lock", i)), os.O_RDWR|os.O_CREATE, 0o644)
+		for i := 0; i < n && len(held) < k; i++ {
+			if taken[i] {
+				continue
+			}
+			f, ok, err := tryLock(filepath.Join(home, fmt.Sprintf("slot.%d.lock", i)))
 			if err != nil {
+				release()
 				return nil, fmt.Errorf("peers: VM slot: %w", err)
 			}
-			// A fresh open file description per attempt: flock is per description, so two
-			// goroutines of one process exclude each other too.
-			if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
-				return f, nil
+			if ok {
+				held = append(held, f)
+				taken[i] = true
 			}
-			_ = f.Close()
+		}
+		if len(held) == k {
+			return held, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("peers: waiting for one of %d VM slots (%s): %w", n, EnvMaxVMs, ctx.Err())
+			release()
+			return nil, fmt.Errorf("peers: waiting for %d of %d VM slots (%s): %w", k, n, EnvMaxVMs, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// tryLock takes an exclusive flock on path without waiting: the open file holds it (ok), or
+// another holder has it (not ok, nothing kept open).
+func tryLock(path string) (f *os.File, ok bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, false, err
+	}
+	// A fresh open file description per attempt: flock is per description, so two goroutines
+	// of one process exclude each other too.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, false, nil
+	}
+	return f, true, nil
+}
+
+// lockFile waits for an exclusive flock on path (what names it in the error) until ctx ends.
+func lockFile(ctx context.Context, path, what string) (*os.File, error) {
+	for {
+		f, ok, err := tryLock(path)
+		if err != nil {
+			return nil, fmt.Errorf("peers: %s: %w", what, err)
+		}
+		if ok {
+			return f, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("peers: waiting for %s: %w", what, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// maxVMs is how many VMs may run at once on the machine: PPPDIAL_MAX_VMS, default 2.
+func maxVMs() int {
+	if v, err := strconv.Atoi(os.Getenv(EnvMaxVMs)); err == nil && v > 0 {
+		return v
+	}
+	return 2
 }
 
 // alive reports whether pid is a live process carrying our token in its environment (so a
