@@ -453,7 +453,9 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 		}
 		if err == nil {
 			var how []string
-			if muxClosed {
+			if muxClosed && escapes == 0 {
+				// Answered after the close and no escape: the close is what it took. (After an
+				// escape, nothing says a multiplexer was open.)
 				how = append(how, "a multiplexer was left open: closed it")
 			}
 			switch {
