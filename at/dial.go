@@ -38,7 +38,9 @@ const (
 
 // Timeouts bound each step. Zero fields take the defaults.
 type Timeouts struct {
-	Wake      time.Duration // AT until OK, escape included (default 10 s)
+	// Wake bounds AT until OK, escape included (default 10 s); an escape begun as it runs out
+	// is finished, which may take the escape's guard times and two WakeRetry more.
+	Wake      time.Duration
 	WakeRetry time.Duration // one AT attempt (default 500 ms)
 	Command   time.Duration // one ordinary command (default 5 s)
 	SIM       time.Duration // +CPIN? until READY, PIN entry included (default 20 s)
