@@ -39,7 +39,8 @@ const (
 // Timeouts bound each step. Zero fields take the defaults.
 type Timeouts struct {
 	// Wake bounds AT until OK, escape included (default 10 s); an escape begun as it runs out
-	// is finished, which may take the escape's guard times and two WakeRetry more.
+	// is finished (the OK to "+++", ATH, one AT: a WakeRetry each at most, after the escape's
+	// guard times), so the step may last that much longer.
 	Wake      time.Duration
 	WakeRetry time.Duration // one AT attempt (default 500 ms)
 	Command   time.Duration // one ordinary command (default 5 s)
@@ -419,8 +420,8 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 // this wake (a modem slow to boot is deaf and silent; one whose peer has gone quiet, too). Once
 // per wake at least, since an escape costs a modem in command mode nothing ("+++" is no
 // command, ATH answers OK). An escape begun as the budget runs out is finished: the wake may
-// end up to two retries and the escape's guard times after budget, rather than leave the modem
-// escaped with its call up.
+// end up to three retries and the escape's guard times after budget, rather than leave the
+// modem escaped with its call up.
 func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, error) {
 	start := time.Now()
 	deadline := start.Add(budget)

@@ -627,7 +627,7 @@ func TestWakeFinishesAnEscapeBegunAtItsEnd(t *testing.T) {
 		assert.Equal(t, 1, st.Escapes)
 		assert.Equal(t, 1, st.Hangups, "hung up")
 		assert.Equal(t, 2, count(r.m.Commands(), "ATD*99***1#"), "dialed again")
-		assert.Less(t, wake.Elapsed, c.Timeouts.Wake+2*c.Timeouts.WakeRetry+3*guard, "past the wake's time by the escape's guard times and two retries at most")
+		assert.Less(t, wake.Elapsed, c.Timeouts.Wake+3*c.Timeouts.WakeRetry+3*guard, "past the wake's time by the escape's guard times and three retries at most")
 		t.Logf("wake %v (budget %v); dial %v", wake.Elapsed, c.Timeouts.Wake, time.Since(start))
 	})
 }
