@@ -429,8 +429,9 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 	// and a modem whose peer has gone quiet since is silent all the same.
 	startBytes := d.p.receivedBytes()
 	escapes := 0
-	inDataMode := false // the modem answered an escape, or sent PPP frames: it was in a call
-	confirm := false    // an escape was just made: one AT checks it, even past the deadline
+	escapedAfterClose := false // an escape after the multiplexer's close was answered
+	inDataMode := false        // the modem answered an escape, or sent PPP frames: it was in a call
+	confirm := false           // an escape was just made: one AT checks it, even past the deadline
 	tries := 0
 	muxClosed := false
 	var muxClosedAt time.Time
@@ -456,9 +457,10 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 		}
 		if err == nil {
 			var how []string
-			if muxClosed && escapes == 0 {
-				// Answered after the close and no escape: the close is what it took. (After an
-				// escape, nothing says a multiplexer was open.)
+			if muxClosed && !escapedAfterClose {
+				// Answered after the close, and no escape since was answered: the close is
+				// what it took (a modem leaving 27.010 mode may take a moment). After an
+				// answered escape, nothing says a multiplexer was open.
 				how = append(how, "a multiplexer was left open: closed it")
 			}
 			switch {
@@ -508,6 +510,7 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 				return "", err
 			}
 			inDataMode = inDataMode || answered
+			escapedAfterClose = escapedAfterClose || (answered && muxClosed)
 			lateRisk = false // the guard times and ATH let late answers come and go
 			confirm = true
 			continue

@@ -649,7 +649,8 @@ func TestWakeEscapeOfACommandModeModem(t *testing.T) {
 		}
 		_, err := r.dial(t, c)
 		require.NoError(t, err)
-		assert.Equal(t, "modem answers (escaped and hung up in case it was in data mode)", wake.Detail)
+		assert.Contains(t, wake.Detail, "escaped and hung up in case it was in data mode")
+		assert.NotContains(t, wake.Detail, "was in data mode:")
 		st := r.m.Stats()
 		assert.Zero(t, st.Escapes, "nothing to escape")
 		assert.Zero(t, st.Hangups, "no call ended")
