@@ -303,8 +303,13 @@ func (d *dialer) findBaud(ctx context.Context, bs line.BaudSetter, cause error) 
 func (d *dialer) probe(ctx context.Context, deadline time.Time) (how string, ok bool, err error) {
 	d.p.sawPPP() // frames seen at another speed say nothing about this one
 	lateRisk := false
-	try := func() (bool, error) {
+	// try sends AT within the deadline; with grace (after an escape) it gets a retry's time
+	// even past it, as the wake's does.
+	try := func(grace bool) (bool, error) {
 		left := time.Until(deadline)
+		if grace {
+			left = max(left, d.cfg.Timeouts.WakeRetry)
+		}
 		if left <= 0 {
 			return false, nil
 		}
@@ -329,20 +334,20 @@ func (d *dialer) probe(ctx context.Context, deadline time.Time) (how string, ok 
 		lateRisk = lateRisk || errors.Is(err, ErrCommandTimeout)
 		return false, nil
 	}
-	if ok, err := try(); ok || err != nil {
+	if ok, err := try(false); ok || err != nil {
 		return "", ok, err
 	}
 	if _, err := d.p.writeCommand(cmux.CloseSequence()); err != nil {
 		return "", false, err
 	}
-	if ok, err := try(); ok || err != nil {
+	if ok, err := try(false); ok || err != nil {
 		return "a multiplexer was left open: closed it", ok, err
 	}
 	if d.p.sawPPP() && time.Now().Before(deadline) {
-		if err := d.escape(ctx, deadline); err != nil {
+		if _, err := d.escape(ctx, deadline); err != nil {
 			return "", false, err
 		}
-		if ok, err := try(); ok || err != nil {
+		if ok, err := try(true); ok || err != nil {
 			return "was in data mode: escaped and hung up", ok, err
 		}
 	}

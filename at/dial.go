@@ -38,7 +38,10 @@ const (
 
 // Timeouts bound each step. Zero fields take the defaults.
 type Timeouts struct {
-	Wake      time.Duration // AT until OK, escape included (default 10 s)
+	// Wake bounds AT until OK, escape included (default 10 s); an escape begun as it runs out
+	// is finished (the OK to "+++", ATH, one AT: a WakeRetry each at most, after the escape's
+	// guard times), so the step may last that much longer.
+	Wake      time.Duration
 	WakeRetry time.Duration // one AT attempt (default 500 ms)
 	Command   time.Duration // one ordinary command (default 5 s)
 	SIM       time.Duration // +CPIN? until READY, PIN entry included (default 20 s)
@@ -408,25 +411,45 @@ func (d *dialer) wake(ctx context.Context) (string, error) {
 	return d.findBaud(ctx, bs, err)
 }
 
-// wakeHere sends AT until OK at the line's speed, for at most budget. A modem answering with
-// PPP frames, or saying nothing for a third of the budget, may be in data mode from an earlier
-// run: escape and hang up, then go on.
+// wakeHere sends AT until OK at the line's speed, for at most budget. A modem that does not
+// answer may be in data mode from an earlier run (a call still up after the host lost its link,
+// a run that died): after the multiplexer's close sequence, it is escaped and hung up. At once
+// when PPP frames come, or when the AT after the close went unanswered while bytes came (a
+// modem whose peer floods or sends a frame now and then: its frames may fall anywhere, in a
+// speed search's windows too); after a third of the budget when the line has said nothing in
+// this wake (a modem slow to boot is deaf and silent; one whose peer has gone quiet, too). Once
+// per wake at least, since an escape costs a modem in command mode nothing ("+++" is no
+// command, ATH answers OK). An escape begun as the budget runs out is finished: the wake may
+// end up to three retries and the escape's guard times after budget, rather than leave the
+// modem escaped with its call up.
 func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, error) {
 	start := time.Now()
 	deadline := start.Add(budget)
+	// Silence is this wake's: a Port kept across attempts has received a whole link's bytes,
+	// and a modem whose peer has gone quiet since is silent all the same.
+	startBytes := d.p.receivedBytes()
 	escapes := 0
+	escapedAfterClose := false // an escape after the multiplexer's close was answered
+	inDataMode := false        // the modem answered an escape, or sent PPP frames: it was in a call
+	confirm := false           // an escape was just made: one AT checks it, even past the deadline
 	tries := 0
 	muxClosed := false
 	var muxClosedAt time.Time
 	lateRisk := false // an AT timed out since the last escape: its answer may come late
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) || confirm {
 		tries++
-		_, err := d.p.exec(ctx, "", min(d.cfg.Timeouts.WakeRetry, time.Until(deadline)))
+		timeout := min(d.cfg.Timeouts.WakeRetry, time.Until(deadline))
+		if confirm {
+			timeout = max(timeout, d.cfg.Timeouts.WakeRetry)
+			confirm = false
+		}
+		_, err := d.p.exec(ctx, "", timeout)
 		if err == nil && lateRisk {
 			// This OK may answer an earlier AT that timed out (a modem slow to start answers
 			// late): let the rest of the late answers come and go, then ask once more, so the
 			// next command gets its own answer.
 			lateRisk = false
+			confirm = true
 			if err := d.p.settle(ctx, 4*settleQuiet); err != nil {
 				return "", err
 			}
@@ -434,11 +457,17 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 		}
 		if err == nil {
 			var how []string
-			if muxClosed {
+			if muxClosed && !escapedAfterClose {
+				// Answered after the close, and no escape since was answered: the close is
+				// what it took (a modem leaving 27.010 mode may take a moment). After an
+				// answered escape, nothing says a multiplexer was open.
 				how = append(how, "a multiplexer was left open: closed it")
 			}
-			if escapes > 0 {
+			switch {
+			case inDataMode:
 				how = append(how, "was in data mode: escaped and hung up")
+			case escapes > 0:
+				how = append(how, "escaped and hung up in case it was in data mode")
 			}
 			detail := "modem answers"
 			if len(how) > 0 {
@@ -455,9 +484,12 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 		if errors.Is(err, ErrCommandTimeout) {
 			lateRisk = true
 		}
-		silent := d.p.receivedBytes() == 0 && time.Since(start) > budget/3
+		inTime := time.Now().Before(deadline)
+		talked := d.p.receivedBytes() != startBytes
+		silent := !talked && time.Since(start) > budget/3
 		sawPPP := d.p.sawPPP()
-		if !muxClosed && tries >= 2 {
+		inDataMode = inDataMode || sawPPP
+		if !muxClosed && tries >= 2 && inTime {
 			// A modem left in 27.010 mode by a run that died ignores text, or answers in
 			// frames (PPP ones too, from a call still running on a channel). CLD and DISC on
 			// DLC 0 end the multiplexer; a modem in command mode takes them for noise, and a
@@ -469,14 +501,22 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 			}
 			continue
 		}
-		if escapes < 2 && (sawPPP || (silent && escapes == 0 && time.Since(muxClosedAt) > budget/4)) {
+		owed := escapes == 0 && muxClosed && (talked || (silent && time.Since(muxClosedAt) > budget/4))
+		if escapes < 2 && (sawPPP || owed) && (inTime || escapes == 0) {
 			escapes++
-			d.cfg.Logger.Debug("at: modem not in command mode: escaping")
-			if err := d.escape(ctx, deadline); err != nil {
+			d.cfg.Logger.Debug("at: modem not in command mode: escaping", "ppp", sawPPP)
+			answered, err := d.escape(ctx, deadline)
+			if err != nil {
 				return "", err
 			}
+			inDataMode = inDataMode || answered
+			escapedAfterClose = escapedAfterClose || (answered && muxClosed)
 			lateRisk = false // the guard times and ATH let late answers come and go
+			confirm = true
 			continue
+		}
+		if !inTime {
+			break
 		}
 		if !errors.Is(err, ErrCommandTimeout) {
 			// ERROR or garbage answer to AT: give it a moment, then try again.
@@ -491,13 +531,26 @@ func (d *dialer) wakeHere(ctx context.Context, budget time.Duration) (string, er
 	return "", fmt.Errorf("%w: no bytes received", ErrNoResponse)
 }
 
-// escape sends +++ with guard times, then ATH.
-func (d *dialer) escape(ctx context.Context, deadline time.Time) error {
-	if err := sendEscape(ctx, d.p, d.cfg.Guard, nil); err != nil {
-		return err
+// escape sends +++ with guard times, then ATH, and reports whether the modem answered the
+// "+++" (it was in data mode). ATH gets a retry's time at least, even past deadline: a modem
+// escaped and not hung up stays in its call.
+func (d *dialer) escape(ctx context.Context, deadline time.Time) (answered bool, err error) {
+	// The OK to "+++" comes while no command is pending: taken here, it is neither dropped
+	// unseen nor taken for the answer to ATH.
+	var w *finalWaiter
+	err = sendEscape(ctx, d.p, d.cfg.Guard, func() { w = d.p.expectFinal() })
+	if w != nil {
+		if err == nil {
+			s, werr := w.wait(ctx, d.cfg.Timeouts.WakeRetry)
+			answered = werr == nil && s == "OK"
+		}
+		w.stop()
 	}
-	_, _ = d.p.exec(ctx, "H", min(d.cfg.Timeouts.Command, time.Until(deadline)))
-	return ctx.Err()
+	if err != nil {
+		return false, err
+	}
+	_, _ = d.p.exec(ctx, "H", min(d.cfg.Timeouts.Command, max(time.Until(deadline), d.cfg.Timeouts.WakeRetry)))
+	return answered, ctx.Err()
 }
 
 // sendEscape writes "+++" with guard-time silence before and after; written, if set, is called
@@ -833,7 +886,7 @@ func (d *dialer) dial(ctx context.Context) (*Session, error) {
 		case errors.Is(err, ErrConnectLost):
 			// The modem is online: hang the call up, so that the next dial finds it in
 			// command mode instead of waiting for an answer that cannot come.
-			if herr := d.escape(ctx, time.Now().Add(d.cfg.Timeouts.Command)); herr != nil {
+			if _, herr := d.escape(ctx, time.Now().Add(d.cfg.Timeouts.Command)); herr != nil {
 				err = fmt.Errorf("%w (hanging up: %w)", err, herr)
 			}
 		}

@@ -537,6 +537,127 @@ func TestStartInDataMode(t *testing.T) {
 	})
 }
 
+// quietAfter is a DataFunc whose PPP peer sends one LCP Configure-Request, then says nothing
+// until each token on more, when it sends one more after delay (a peer that has given up on
+// the link, or retries every few seconds); what the host sends is read and dropped.
+func quietAfter(more <-chan struct{}, delay time.Duration) modemsim.DataFunc {
+	return func(ctx context.Context, data line.Line) error {
+		go func() { _, _ = io.Copy(io.Discard, data) }()
+		if _, err := data.Write(lcpConfReq); err != nil {
+			return err
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-more:
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(delay):
+			}
+			if _, err := data.Write(lcpConfReq); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// redialOnTheSamePort dials, takes the peer's first frame, then dials again on the same Port
+// without hanging up, as a session does after its link was lost (the keepalive gave up on a
+// stalled line): the modem is still in the call. It returns the second dial's wake event.
+func redialOnTheSamePort(t *testing.T, r *rig, c at.Config, before func()) (at.Event, error) {
+	t.Helper()
+	s, err := r.dial(t, c)
+	require.NoError(t, err)
+	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
+	var wake at.Event
+	c.OnEvent = func(e at.Event) {
+		if e.Kind == at.EventProgress && e.Step == at.StepWake && e.Done {
+			wake = e
+		}
+	}
+	if before != nil {
+		before()
+	}
+	_, err = r.dial(t, c)
+	return wake, err
+}
+
+// TestWakeEscapesACallWhosePeerWentQuiet: the host lost its link, not the modem its call; the
+// modem's PPP peer has gone quiet. The Port has received a whole link's bytes, but nothing in
+// this wake: the wake escapes and hangs up all the same, and the dial goes on (issue 15: the
+// wake escaped only a Port that had never received a byte, or on PPP frames in its window, and
+// TestHostileStallDetectedByEcho failed so).
+func TestWakeEscapesACallWhosePeerWentQuiet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, fast(modemsim.EC25()), quietAfter(nil, 0))
+		c := cfg()
+		c.Timeouts.Wake = 1500 * time.Millisecond
+		wake, err := redialOnTheSamePort(t, r, c, nil)
+		require.NoError(t, err)
+		assert.Equal(t, "modem answers (was in data mode: escaped and hung up)", wake.Detail)
+		st := r.m.Stats()
+		assert.Equal(t, 1, st.Escapes)
+		assert.Equal(t, 1, st.Hangups)
+		assert.Equal(t, 2, count(r.m.Commands(), "ATD*99***1#"), "dialed again")
+	})
+}
+
+// TestWakeFinishesAnEscapeBegunAtItsEnd: the quiet peer's next frame comes during the wake's
+// last AT, so the escape begins as the wake's time runs out. It is finished (ATH, and AT to
+// confirm) rather than leaving the modem escaped with its call up and the wake failed.
+func TestWakeFinishesAnEscapeBegunAtItsEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		more := make(chan struct{}, 1)
+		c := cfg()
+		// Five tries of 150 ms: the multiplexer's close after the second, the frame during the
+		// fifth, whose end is the wake's.
+		c.Timeouts.Wake = 5 * c.Timeouts.WakeRetry
+		r := newRig(t, fast(modemsim.EC25()), quietAfter(more, c.Timeouts.Wake-c.Timeouts.WakeRetry/2))
+		start := time.Now()
+		wake, err := redialOnTheSamePort(t, r, c, func() {
+			start = time.Now()
+			more <- struct{}{}
+		})
+		require.NoError(t, err)
+		assert.Contains(t, wake.Detail, "was in data mode: escaped and hung up")
+		st := r.m.Stats()
+		assert.Equal(t, 1, st.Escapes)
+		assert.Equal(t, 1, st.Hangups, "hung up")
+		assert.Equal(t, 2, count(r.m.Commands(), "ATD*99***1#"), "dialed again")
+		assert.Less(t, wake.Elapsed, c.Timeouts.Wake+3*c.Timeouts.WakeRetry+3*guard, "past the wake's time by the escape's guard times and three retries at most")
+		t.Logf("wake %v (budget %v); dial %v", wake.Elapsed, c.Timeouts.Wake, time.Since(start))
+	})
+}
+
+// TestWakeEscapeOfACommandModeModem: a modem deaf for longer than the wake waits before its
+// escape (its boot) gets the escape too; it costs it nothing (ATH answers OK, no call ends) and
+// the wake does not say it was in data mode.
+func TestWakeEscapeOfACommandModeModem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := fast(modemsim.EC25())
+		p.BootDelay = 1300 * time.Millisecond // it boots during the escape: the ATH finds it up
+		r := newRig(t, p, greeter)
+		var wake at.Event
+		c := cfg()
+		c.OnEvent = func(e at.Event) {
+			if e.Kind == at.EventProgress && e.Step == at.StepWake && e.Done {
+				wake = e
+			}
+		}
+		_, err := r.dial(t, c)
+		require.NoError(t, err)
+		assert.Contains(t, wake.Detail, "escaped and hung up in case it was in data mode")
+		assert.NotContains(t, wake.Detail, "was in data mode:")
+		st := r.m.Stats()
+		assert.Zero(t, st.Escapes, "nothing to escape")
+		assert.Zero(t, st.Hangups, "no call ended")
+		assert.Equal(t, 1, count(r.m.Commands(), "ATH"), "the escape's ATH, answered in command mode")
+	})
+}
+
 func TestCMEEFallbackAndNoCEREG(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := fast(modemsim.SIM800())
