@@ -58,6 +58,7 @@ func whenUp(t *testing.T, reg *netif.Registry, release chan struct{}) {
 // session's own come as one stream, in order: the dialer's steps in pairs, a URC among them,
 // then the link's phases, up; at the end down.
 func TestSessionEventsOneStream(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.URCsInAnswers = []string{"RING"} // slipped into the dialer's status queries
 	r := newRig(t, p, serialline.Options{Baud: 921600})
@@ -114,6 +115,7 @@ func TestSessionEventsOneStream(t *testing.T) {
 // TestSessionStuckObserverKeepsCloseDeadline: an observer that stops taking events once the
 // link is up holds up neither the link's teardown nor Close's deadline.
 func TestSessionStuckObserverKeepsCloseDeadline(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{Baud: 921600})
 	stuck := make(chan struct{})
 	defer close(stuck)

@@ -31,6 +31,7 @@ func leftFastRig(t *testing.T, p modemsim.Profile) (*rig, Config) {
 // TestSessionBaudFindsAModemLeftFast: a crashed --baud-switch run left the modem at 921600; a
 // session without the switch finds it there, says so, moves it back to 115200 and comes up.
 func TestSessionBaudFindsAModemLeftFast(t *testing.T) {
+	t.Parallel()
 	r, cfg := leftFastRig(t, modemsim.EC25())
 	sess := r.dial(cfg)
 	wake := r.waitStep(at.StepWake, 5*time.Second)
@@ -50,6 +51,7 @@ func TestSessionBaudFindsAModemLeftFast(t *testing.T) {
 // died with the multiplexer open at 921600. The same command again finds the modem there, closes
 // the multiplexer, follows the speed, starts its own multiplexer at it and carries a page.
 func TestSessionBaudFindsAMultiplexerLeftFast(t *testing.T) {
+	t.Parallel()
 	r, cfg := leftFastRig(t, modemsim.SIM7600())
 	host, _ := r.ports()
 	require.NoError(t, host.SetBaud(921600))

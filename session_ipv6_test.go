@@ -50,6 +50,7 @@ func TestSessionIPv6Autoconf(t *testing.T) {
 // Advertisement: ipv6-up still comes, once the solicitation window is over, and says why it
 // has no global address.
 func TestSessionIPv6WithoutAdvertisement(t *testing.T) {
+	t.Parallel()
 	defer func(w time.Duration) { raWindow = w }(raWindow)
 	raWindow = 300 * time.Millisecond
 	r := newRig(t, modemsim.EC25(), serialline.Options{Baud: 921600})

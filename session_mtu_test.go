@@ -99,6 +99,7 @@ func (r *rig) waitStep(step at.Step, within time.Duration) Event {
 // says the link runs above it, and the next dial asks for it as LCP's MRU: the up event and the
 // status report it as the MTU in force, and a page still arrives intact.
 func TestSessionModemMTUNextDial(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.ContextMTU = 1400
 	r := newRig(t, p, serialline.Options{Baud: 921600})
@@ -139,6 +140,7 @@ func TestSessionModemMTUNextDial(t *testing.T) {
 // TestSessionModemMTUBeforeATD: an LTE modem whose attach activated context 1 reports the MTU
 // before ATD, without a multiplexer: the first dial asks for it. A smaller --mtu still wins.
 func TestSessionModemMTUBeforeATD(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		userMTU, want int
 	}{

@@ -43,6 +43,7 @@ func (r *rig) waitRecovery(step recovery.Step, result recovery.Result, within ti
 // every ATD until its radio is cycled. Redial fails EscalateAfter times, radio-reset runs
 // (AT+CFUN=0, AT+CFUN=1, registered again), and the link comes up within 60 s.
 func TestRecoveryRadioReset(t *testing.T) {
+	t.Parallel()
 	p := modemsim.SIM7600()
 	p.RadioWedge = true
 	r := newRig(t, p, serialline.Options{})
@@ -71,6 +72,7 @@ func TestRecoveryRadioReset(t *testing.T) {
 // followed by a failed redial, which counts against its rung), then modem-reset reboots it — it
 // is deaf and prints its start-up URCs — and the link comes up.
 func TestRecoveryModemReset(t *testing.T) {
+	t.Parallel()
 	p := modemsim.SIM7600()
 	p.RebootWedge = true
 	p.BootDelay = time.Second
@@ -130,6 +132,7 @@ func (l *fakeLine) Close() error { return nil }
 // pulse on its reset line. The dead AT makes the ladder skip the AT steps: reset-gpio runs at
 // once, and the link comes up.
 func TestRecoveryResetGPIO(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.ATWedge = true
 	r := newRig(t, p, serialline.Options{})
@@ -166,6 +169,7 @@ func TestRecoveryResetGPIO(t *testing.T) {
 // every step fails within its timeout, the ladder goes on, and Close ends the session within
 // 5 s whatever step runs.
 func TestRecoveryBoundedAndClose(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.ATWedge = true
 	r := newRig(t, p, serialline.Options{})
@@ -198,6 +202,7 @@ func TestRecoveryBoundedAndClose(t *testing.T) {
 // later under the same /dev/serial/by-id path: modem-reset waits for the path and the link
 // comes up on the new device.
 func TestRecoveryPortVanishes(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.RebootWedge = true
 	p.GuardTime = testGuard

@@ -18,6 +18,7 @@ import (
 // Persist and without counting a failure: the down event says why (CodeRequested), the redial
 // waits nothing, and the link comes up again on a fresh call.
 func TestSessionRedialOnRequest(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	cfg := r.config()
 	cfg.Holdoff, cfg.MaxBackoff = time.Hour, time.Hour // a wait the request must not take
@@ -47,6 +48,7 @@ func TestSessionRedialOnRequest(t *testing.T) {
 // TestSessionEchoEventsAndIdentity: every answered keepalive is an echo event with its round
 // trip, and the identity the dialer read (Modem.Identity) is the session's ModemInfo.
 func TestSessionEchoEventsAndIdentity(t *testing.T) {
+	t.Parallel()
 	p := modemsim.EC25()
 	p.ICCID = "89001012345678901234"
 	r := newRig(t, p, serialline.Options{})

@@ -68,6 +68,7 @@ func (r *rig) waitEventWhere(kind EventKind, within time.Duration, ok func(Event
 // and AT probes come from the AT port while the link carries data, Exec answers there, and the
 // modem's registration changes arrive as modem events.
 func TestSessionATPort(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	sess := r.dial(r.watchConfig())
 
@@ -113,6 +114,7 @@ func TestSessionATPort(t *testing.T) {
 // TestSessionNoATChannel: one port without CMUX: the session says once that it has no AT
 // channel while connected, not at every redial, and Exec says why it cannot.
 func TestSessionNoATChannel(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.SIM7600(), serialline.Options{})
 	cfg := r.config()
 	cfg.Persist = true
@@ -146,6 +148,7 @@ func TestSessionNoATChannel(t *testing.T) {
 // TestSessionNoRoamingRefusesDial: a modem registered on a visited network is not dialed with
 // NoRoaming: the dial fails at once with a cause that says so, and its code is "roaming".
 func TestSessionNoRoamingRefusesDial(t *testing.T) {
+	t.Parallel()
 	p := modemsim.SIM7600()
 	p.Roaming = true
 	r := newRig(t, p, serialline.Options{})
@@ -172,6 +175,7 @@ func TestSessionNoRoamingRefusesDial(t *testing.T) {
 // TestSessionNoRoamingHangsUp: a link that is up when the modem reports roaming on its AT
 // channel is hung up; without Persist the session ends with ErrRoaming.
 func TestSessionNoRoamingHangsUp(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.EC25(), serialline.Options{})
 	cfg := r.watchConfig()
 	cfg.NoRoaming = true
@@ -203,6 +207,7 @@ func TestSessionNoRoamingHangsUp(t *testing.T) {
 // one that refuses, while LCP echo still answers, ends the link after Probe.Failures probes
 // with ErrProbeFailed, and Persist redials.
 func TestSessionProbeTCP(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.SIM7600(), serialline.Options{})
 	local := r.network.Config().Local
 	cfg := r.config()
@@ -236,6 +241,7 @@ func TestSessionProbeTCP(t *testing.T) {
 
 // TestSessionProbeICMP: the icmp probe through the userspace stack's ICMP endpoint.
 func TestSessionProbeICMP(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, modemsim.SIM7600(), serialline.Options{})
 	cfg := r.config()
 	cfg.Probe = Probe{Network: "icmp", Addr: r.network.Config().Local.String(), Interval: 100 * time.Millisecond}
