@@ -62,3 +62,40 @@ func TestPTYClosesCleanly(t *testing.T) {
 	err = pty.Close()
 	assert.True(t, err == nil || errors.Is(err, context.Canceled), "%v", err)
 }
+
+// TestServeATPTY: the two ports of a USB modem on two ptys, as the CLI opens them (--port for
+// PPP, --at-port for AT): the AT port answers while the call runs on the other, whose data goes
+// on untouched. Real ptys: the reads are bounded by read deadlines, not by virtual time.
+func TestServeATPTY(t *testing.T) {
+	m := modemsim.New(fast(modemsim.EC25()), greeter)
+	ctx := context.Background()
+	data, err := modemsim.ServePTY(ctx, m)
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, data.Close()) }()
+	atp, err := modemsim.ServeATPTY(ctx, m)
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, atp.Close()) }()
+	require.NotEqual(t, data.Path, atp.Path)
+
+	l, err := line.Open(data.Path, line.Options{Baud: 115200})
+	require.NoError(t, err)
+	port := at.NewPort(l)
+	defer port.Close()
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := at.Dial(dctx, port, cfg())
+	require.NoError(t, err)
+	assert.Equal(t, lcpConfReq, readN(t, s.Data(), len(lcpConfReq), 2*time.Second))
+
+	al, err := line.Open(atp.Path, line.Options{Baud: 115200})
+	require.NoError(t, err)
+	defer al.Close()
+	a := &term{t: t, l: al}
+	assert.Contains(t, a.cmd("AT+CREG?"), "+CREG: 0,1\r\n", "the AT port sees the modem registered")
+	assert.Contains(t, a.cmd("AT+CSQ"), "+CSQ: 24,99\r\n")
+
+	_, err = s.Data().Write([]byte("ping"))
+	require.NoError(t, err)
+	assert.Equal(t, []byte("ping"), readN(t, s.Data(), 4, 2*time.Second), "the call is untouched")
+	assert.Equal(t, 1, m.Stats().Connects)
+}
