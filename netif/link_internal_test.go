@@ -1,9 +1,12 @@
 package netif
 
 import (
+	"errors"
 	"testing"
 
+	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
@@ -89,5 +92,88 @@ func BenchmarkLinkRoundTrip(b *testing.B) {
 				b.Fatalf("bounced %d bytes, want %d", len(dev.last), size)
 			}
 		})
+	}
+}
+
+// failAfterDev accepts ok packets, then fails every write (a link gone down under the stack).
+type failAfterDev struct {
+	ok      int
+	written [][]byte
+}
+
+func (d *failAfterDev) WritePacket(p []byte) error {
+	if len(d.written) >= d.ok {
+		return errors.New("link down")
+	}
+	d.written = append(d.written, append([]byte(nil), p...))
+	return nil
+}
+func (d *failAfterDev) SetPacketHandler(func([]byte)) {}
+
+// WritePackets writes a batch in order and stops at the first packet the Device refuses: the
+// count says how many went out, an error only when none did, as stack.LinkWriter wants.
+func TestLinkWritePackets(t *testing.T) {
+	batch := func(sizes ...int) stack.PacketBufferList {
+		var l stack.PacketBufferList
+		for i, size := range sizes {
+			p := ipv4Packet(size)
+			p[size-1] = byte(i + 1)
+			l.PushBack(stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(p)}))
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		ok, want int
+		err      bool
+	}{{ok: 3, want: 3}, {ok: 2, want: 2}, {ok: 0, want: 0, err: true}} {
+		dev := &failAfterDev{ok: tc.ok}
+		n := &Netif{name: "pp0", dev: dev}
+		n.up.Store(true)
+		ep := newLinkEndpoint(n, DefaultMTU)
+		pkts := batch(100, 200, 300)
+		sent, err := ep.WritePackets(pkts)
+		pkts.DecRef()
+		if sent != tc.want || (err != nil) != tc.err {
+			t.Fatalf("device taking %d: sent %d, err %v; want %d, error %v", tc.ok, sent, err, tc.want, tc.err)
+		}
+		for i, p := range dev.written {
+			if len(p) != 100*(i+1) || p[len(p)-1] != byte(i+1) {
+				t.Fatalf("packet %d out of order or cut: %d bytes, last byte %d", i, len(p), p[len(p)-1])
+			}
+		}
+		wantErrors := uint64(0)
+		if tc.ok < 3 {
+			wantErrors = 1 // the batch stops at the first refusal
+		}
+		if c := n.ctr.snapshot(); c.PacketsOut != uint64(tc.want) || c.ErrorsOut != wantErrors {
+			t.Fatalf("device taking %d: counters %+v", tc.ok, c)
+		}
+	}
+}
+
+// The endpoint is a point-to-point IP link as gVisor sees it: no link address, no link header,
+// no neighbour resolution, and attached exactly while a dispatcher is set.
+func TestLinkEndpointIsPointToPoint(t *testing.T) {
+	ep, _ := newBounce()
+	ep.SetLinkAddress("\x02\x00\x00\x00\x00\x01")
+	if ep.LinkAddress() != "" || ep.MaxHeaderLength() != 0 || ep.Capabilities() != 0 ||
+		ep.ARPHardwareType() != header.ARPHardwareNone {
+		t.Fatalf("not a bare IP link: address %q, header %d, caps %v, ARP type %v",
+			ep.LinkAddress(), ep.MaxHeaderLength(), ep.Capabilities(), ep.ARPHardwareType())
+	}
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(ipv4Packet(20))})
+	defer pkt.DecRef()
+	ep.AddHeader(pkt)
+	if pkt.Size() != 20 || !ep.ParseHeader(pkt) {
+		t.Fatalf("a link header was added or refused: %d bytes", pkt.Size())
+	}
+	if !ep.IsAttached() {
+		t.Fatal("not attached with a dispatcher")
+	}
+	ep.SetOnCloseAction(func() { t.Error("a point-to-point link has no close action to run") })
+	ep.Close()
+	ep.Wait()
+	if ep.IsAttached() {
+		t.Fatal("still attached after Close")
 	}
 }
