@@ -51,6 +51,13 @@ func TestChainFetchesPageOverLink(t *testing.T) {
 	assert.Equal(t, "ATE0: OK", details[string(at.StepEchoOff)], "the echo-off step says what the modem answered")
 	mu.Unlock()
 
+	// A fetch whose context has ended fails at once, naming the link, and leaves it up.
+	done, stop := context.WithCancel(ctx)
+	stop()
+	_, err = c.Fetch(done)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "demo: fetch over pp0")
+
 	require.NoError(t, c.Close(ctx))
 	mu.Lock()
 	defer mu.Unlock()
