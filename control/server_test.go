@@ -415,3 +415,27 @@ func TestAcceptErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), "listener broke")
 	})
 }
+
+// A status whose duration is not a Go duration string is refused, not read as zero: a client
+// must not show a link as just up because a daemon wrote its uptime another way.
+func TestStatusDurationJSON(t *testing.T) {
+	var st Status
+	require.NoError(t, json.Unmarshal([]byte(`{"uptime":"1m30s"}`), &st))
+	assert.Equal(t, 90*time.Second, time.Duration(st.Uptime))
+	for _, bad := range []string{`{"uptime":90}`, `{"uptime":"90 parsecs"}`} {
+		err := json.Unmarshal([]byte(bad), &st)
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), "duration", bad)
+	}
+}
+
+// A daemon's error code this client does not know (a newer daemon) matches no sentinel: it is
+// not taken for one it happens to resemble, and its message still says what happened.
+func TestRemoteErrorUnknownCode(t *testing.T) {
+	err := error(&RemoteError{Code: "quota-exhausted", Message: "the SIM used its quota"})
+	for _, s := range []error{ErrBadRequest, ErrTooLarge, ErrBusy, ErrNoLink, ErrUnsupported, ErrFailed} {
+		assert.False(t, errors.Is(err, s), "%v", s)
+	}
+	assert.True(t, errors.Is(&RemoteError{Code: CodeNoLink}, ErrNoLink))
+	assert.Equal(t, "control: daemon: the SIM used its quota (quota-exhausted)", err.Error())
+}
