@@ -46,24 +46,7 @@ func TestUpLinkAbsentAtStart(t *testing.T) {
 	netB := carrier.New(carrier.Config{Local: netip.MustParseAddr("10.64.65.1"), Peer: netip.MustParseAddr("10.64.65.2")})
 	pp1 := modemPTY(t, modemsim.EC25(), netB.DataFunc())
 	byID := peers.NewByID(t, "usb-Quectel_EC25-if02-port0")
-	conf := writeConfig(t, t.TempDir(), fmt.Sprintf(`[egress]
-socks = "127.0.0.1:0"
-control = %q
-egress = ["pp0", "pp1"]
-
-[[link]]
-ifname = "pp0"
-port = %q
-persist = true
-holdoff = "200ms"
-max-backoff = "500ms"
-guard = "100ms"
-
-[[link]]
-ifname = "pp1"
-port = %q
-guard = "100ms"
-`, filepath.Join(shortDir(t), "pppdial.sock"), byID.Path, pp1))
+	conf := pairConfig(t, byID.Path, pp1, 0)
 
 	p := start(t, nil, "up", "-c", conf, "--json")
 	ev := newEventLog(p)
@@ -261,25 +244,7 @@ func TestUpFailoverEmulated(t *testing.T) {
 	_, portB := simModem(t, modemsim.SIM7600(), netB.DataFunc())
 	byID := peers.NewByID(t, "usb-Quectel_EC25-if02-port0")
 	require.NoError(t, byID.Point(modemA.Path))
-	conf := writeConfig(t, t.TempDir(), fmt.Sprintf(`[egress]
-socks = "127.0.0.1:0"
-control = %q
-egress = ["pp0", "pp1"]
-recover-after = %q
-
-[[link]]
-ifname = "pp0"
-port = %q
-persist = true
-holdoff = "200ms"
-max-backoff = "500ms"
-guard = "100ms"
-
-[[link]]
-ifname = "pp1"
-port = %q
-guard = "100ms"
-`, filepath.Join(shortDir(t), "pppdial.sock"), recoverAfter.String(), byID.Path, portB))
+	conf := pairConfig(t, byID.Path, portB, recoverAfter)
 
 	p := start(t, nil, "up", "-c", conf, "--json")
 	ev := newEventLog(p)
@@ -329,4 +294,32 @@ guard = "100ms"
 	ev.drain()
 	assert.Empty(t, ev.since(0, is("down", "pp1")), "pp1 never went down")
 	stopAndCheckQuick(t, p)
+}
+
+// pairConfig writes the file of two links on emulated modems: pp0 on port0, persistent with a
+// short back-off, preferred over pp1 on port1; recover-after as given (0: the default).
+func pairConfig(t *testing.T, port0, port1 string, recoverAfter time.Duration) string {
+	t.Helper()
+	ra := ""
+	if recoverAfter > 0 {
+		ra = fmt.Sprintf("recover-after = %q\n", recoverAfter.String())
+	}
+	return writeConfig(t, t.TempDir(), fmt.Sprintf(`[egress]
+socks = "127.0.0.1:0"
+control = %q
+egress = ["pp0", "pp1"]
+%s
+[[link]]
+ifname = "pp0"
+port = %q
+persist = true
+holdoff = "200ms"
+max-backoff = "500ms"
+guard = "100ms"
+
+[[link]]
+ifname = "pp1"
+port = %q
+guard = "100ms"
+`, filepath.Join(shortDir(t), "pppdial.sock"), ra, port0, port1))
 }
